@@ -1,0 +1,140 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import postgres from 'postgres';
+import * as schema from './schema/index.ts';
+
+export type Schema = typeof schema;
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export interface DatabaseOptions {
+  /** postgres://… selects PostgreSQL through postgres.js; absent selects PGlite. */
+  databaseUrl?: string | undefined;
+  /** PGlite's data directory; absent keeps PGlite in memory (tests). */
+  dataDir?: string | undefined;
+  /** postgres.js pool size. */
+  maxConnections?: number;
+}
+
+export type NotificationHandler = (payload: string) => void;
+
+/**
+ * One handle over either engine. The drizzle `db` serves ordinary queries; `query` runs
+ * parameterised SQL text for the hot paths that want set-based statements (`unnest`).
+ */
+export interface Database {
+  readonly kind: 'pglite' | 'postgres';
+  readonly db: Db;
+  query<T extends Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Runs `fn` while holding a PostgreSQL session advisory lock on a dedicated connection,
+   * so only one process at a time does the work; `wait: false` skips when another holds it.
+   * PGlite is single-process: it just runs `fn`.
+   */
+  withLock<T>(key: number, fn: () => Promise<T>, wait?: boolean): Promise<{ acquired: boolean; value?: T }>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function openDatabase(options: DatabaseOptions): Database {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.maxConnections ?? 10) : openPglite(options.dataDir);
+}
+
+function openPostgres(url: string, max: number): Database {
+  const client = postgres(url, {
+    max,
+    onnotice: () => {},
+    // Fail fast while the server is down so requests answer 503 instead of hanging.
+    connect_timeout: 5,
+    idle_timeout: 30,
+    connection: { application_name: 'vigil' },
+  });
+  const db = drizzlePostgres(client, { schema, casing: 'snake_case' }) as unknown as Db;
+  return {
+    kind: 'postgres',
+    db,
+    async query<T extends Record<string, unknown>>(text: string, params: unknown[] = []) {
+      const rows = await client.unsafe(text, params as never[]);
+      return rows as unknown as T[];
+    },
+    async listen(channel, handler) {
+      const sub = await client.listen(channel, handler);
+      return async () => {
+        await sub.unlisten();
+      };
+    },
+    async notify(channel, payload) {
+      await client.notify(channel, payload);
+    },
+    async withLock(key, fn, wait = true) {
+      const conn = await client.reserve();
+      try {
+        if (wait) {
+          await conn`select pg_advisory_lock(${key})`;
+        } else {
+          const [row] = await conn`select pg_try_advisory_lock(${key}) as ok`;
+          if (!row?.ok) return { acquired: false };
+        }
+        try {
+          return { acquired: true, value: await fn() };
+        } finally {
+          await conn`select pg_advisory_unlock(${key})`.catch(() => {});
+        }
+      } finally {
+        conn.release();
+      }
+    },
+    async ping() {
+      await client`select 1`;
+    },
+    async close() {
+      await client.end({ timeout: 5 });
+    },
+  };
+}
+
+function openPglite(dataDir: string | undefined): Database {
+  let pg: PGlite;
+  if (dataDir) {
+    const dir = path.resolve(dataDir, 'pglite');
+    mkdirSync(dir, { recursive: true });
+    pg = new PGlite(dir);
+  } else {
+    pg = new PGlite();
+  }
+  const db = drizzlePglite(pg, { schema, casing: 'snake_case' }) as unknown as Db;
+  return {
+    kind: 'pglite',
+    db,
+    async query<T extends Record<string, unknown>>(text: string, params: unknown[] = []) {
+      const result = await pg.query<T>(text, params);
+      return result.rows;
+    },
+    async listen(channel, handler) {
+      const unsubscribe = await pg.listen(channel, handler);
+      return async () => {
+        await unsubscribe();
+      };
+    },
+    async notify(channel, payload) {
+      await pg.query('select pg_notify($1, $2)', [channel, payload]);
+    },
+    async withLock(_key, fn) {
+      return { acquired: true, value: await fn() };
+    },
+    async ping() {
+      await pg.query('select 1');
+    },
+    async close() {
+      if (!pg.closed) await pg.close();
+    },
+  };
+}
+
+export { schema };

@@ -1,0 +1,31 @@
+import { boolean, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { tiers } from './enums.ts';
+import { users } from './users.ts';
+
+export const customers = pgTable(
+  'customers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull().unique(),
+    tier: text('tier', { enum: tiers }).notNull(),
+    // The SERENITY pro-active monitoring add-on; Mission Critical includes it regardless.
+    serenity: boolean('serenity').notNull().default(false),
+    accountManagerId: uuid('account_manager_id').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index('customers_tier_idx').on(t.tier), index('customers_account_manager_idx').on(t.accountManagerId)],
+);
+
+export const sites = pgTable(
+  'sites',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => customers.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    address: text('address'),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index('sites_customer_idx').on(t.customerId)],
+);

@@ -1,0 +1,73 @@
+// Enum values shared by the columns, the zod schemas and the dashboard.
+export const tiers = ['basic', 'pro', 'mission_critical'] as const;
+export type Tier = (typeof tiers)[number];
+
+export const priorities = ['P1', 'P2', 'P3', 'P4'] as const;
+export type Priority = (typeof priorities)[number];
+
+export const roles = ['admin', 'engineer', 'account_manager', 'customer'] as const;
+export type Role = (typeof roles)[number];
+
+export const applianceStatuses = ['healthy', 'warning', 'critical', 'offline', 'unknown'] as const;
+export type ApplianceStatus = (typeof applianceStatuses)[number];
+
+export const componentKinds = [
+  'disk',
+  'pool',
+  'datastore',
+  'vm',
+  'psu',
+  'fan',
+  'nic',
+  'replication_target',
+  'sensor',
+  'system',
+] as const;
+export type ComponentKind = (typeof componentKinds)[number];
+
+export const eventSeverities = ['critical', 'warning', 'info'] as const;
+export type EventSeverity = (typeof eventSeverities)[number];
+
+export const eventStatuses = ['firing', 'resolved'] as const;
+export type EventStatus = (typeof eventStatuses)[number];
+
+export const ruleKinds = ['threshold', 'state', 'absence', 'rate', 'forecast', 'event'] as const;
+export type RuleKind = (typeof ruleKinds)[number];
+
+export const alertStatuses = ['pending', 'firing', 'resolved'] as const;
+export type AlertStatus = (typeof alertStatuses)[number];
+
+export const findingStates = ['not_covered', 'resolved'] as const;
+export type FindingState = (typeof findingStates)[number];
+
+export const ticketStatuses = [
+  'new',
+  'acknowledged',
+  'in_progress',
+  'waiting_on_customer',
+  'resolved',
+  'closed',
+] as const;
+export type TicketStatus = (typeof ticketStatuses)[number];
+
+export const ticketSources = ['auto', 'appliance', 'portal', 'email', 'phone', 'chat'] as const;
+export type TicketSource = (typeof ticketSources)[number];
+
+export const closeReasons = [
+  'resolution_confirmed',
+  'no_customer_response',
+  'closed_without_resolution',
+] as const;
+export type CloseReason = (typeof closeReasons)[number];
+
+export const candidateKinds = ['topology', 'change', 'fleet'] as const;
+export type CandidateKind = (typeof candidateKinds)[number];
+
+export const verdicts = ['accepted', 'rejected'] as const;
+export type Verdict = (typeof verdicts)[number];
+
+export const changeKinds = ['os_version', 'hypervisor_version', 'configuration'] as const;
+export type ChangeKind = (typeof changeKinds)[number];
+
+export const reportKinds = ['weekly', 'on_demand'] as const;
+export type ReportKind = (typeof reportKinds)[number];

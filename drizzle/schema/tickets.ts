@@ -1,0 +1,149 @@
+import {
+  bigserial,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { candidateKinds, closeReasons, priorities, ticketSources, ticketStatuses, tiers, verdicts } from './enums.ts';
+import { appliances } from './appliances.ts';
+import { customers } from './customers.ts';
+import { users } from './users.ts';
+import { fleetIncidents } from './engine.ts';
+
+// What every ticket carries (support guide, "Collect information to expedite resolution").
+export interface CaseInfo {
+  serialNumber?: string | null;
+  hardwareId?: string | null;
+  osVersion?: string | null;
+  hypervisorVersion?: string | null;
+  unavailableSince?: string | null;
+  reproducible?: boolean | null;
+  stepsTaken?: string | null;
+}
+
+export const tickets = pgTable(
+  'tickets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    number: bigserial('number', { mode: 'number' }).notNull().unique(),
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => customers.id, { onDelete: 'cascade' }),
+    applianceId: uuid('appliance_id').references(() => appliances.id, { onDelete: 'set null' }),
+    // The customer's tier when the ticket opened: the contract the response target follows.
+    tier: text('tier', { enum: tiers }).notNull(),
+    priority: text('priority', { enum: priorities }).notNull(),
+    proposedPriority: text('proposed_priority', { enum: priorities }),
+    priorityConfirmedAt: timestamp('priority_confirmed_at', { withTimezone: true, precision: 3 }),
+    status: text('status', { enum: ticketStatuses }).notNull().default('new'),
+    source: text('source', { enum: ticketSources }).notNull(),
+    summary: text('summary').notNull(),
+    description: text('description').notNull().default(''),
+    caseInfo: jsonb('case_info').$type<CaseInfo>().notNull().default({}),
+    openedAt: timestamp('opened_at', { withTimezone: true, precision: 3 }).notNull(),
+    openedBy: uuid('opened_by').references(() => users.id, { onDelete: 'set null' }),
+    assigneeId: uuid('assignee_id').references(() => users.id, { onDelete: 'set null' }),
+    responseDueAt: timestamp('response_due_at', { withTimezone: true, precision: 3 }).notNull(),
+    firstResponseAt: timestamp('first_response_at', { withTimezone: true, precision: 3 }),
+    atRiskAt: timestamp('at_risk_at', { withTimezone: true, precision: 3 }),
+    breachedAt: timestamp('breached_at', { withTimezone: true, precision: 3 }),
+    diagnosedAt: timestamp('diagnosed_at', { withTimezone: true, precision: 3 }),
+    replacementDueAt: timestamp('replacement_due_at', { withTimezone: true, precision: 3 }),
+    waitingSince: timestamp('waiting_since', { withTimezone: true, precision: 3 }),
+    allAlertsClearedAt: timestamp('all_alerts_cleared_at', { withTimezone: true, precision: 3 }),
+    suggestedResolution: text('suggested_resolution'),
+    resolution: text('resolution'),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true, precision: 3 }),
+    closedAt: timestamp('closed_at', { withTimezone: true, precision: 3 }),
+    closeReason: text('close_reason', { enum: closeReasons }),
+    remoteAccessRequestedAt: timestamp('remote_access_requested_at', { withTimezone: true, precision: 3 }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('tickets_customer_status_idx').on(t.customerId, t.status),
+    index('tickets_appliance_status_idx').on(t.applianceId, t.status),
+    index('tickets_status_due_idx').on(t.status, t.responseDueAt),
+    index('tickets_assignee_idx').on(t.assigneeId),
+  ],
+);
+
+// The ticket timeline and its audit trail: every transition, comment, note and change.
+export const ticketEvents = pgTable(
+  'ticket_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ticketId: uuid('ticket_id')
+      .notNull()
+      .references(() => tickets.id, { onDelete: 'cascade' }),
+    at: timestamp('at', { withTimezone: true, precision: 3 }).notNull(),
+    // Null for the system (rule engine, scheduler).
+    actorId: uuid('actor_id').references(() => users.id, { onDelete: 'set null' }),
+    type: text('type').notNull(),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status'),
+    reason: text('reason'),
+    body: text('body'),
+    // Visible to the customer.
+    public: boolean('public').notNull().default(false),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index('ticket_events_ticket_at_idx').on(t.ticketId, t.at)],
+);
+
+export const attachments = pgTable(
+  'attachments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ticketId: uuid('ticket_id')
+      .notNull()
+      .references(() => tickets.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    contentType: text('content_type').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    content: text('content').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index('attachments_ticket_idx').on(t.ticketId)],
+);
+
+export const rootCauseCandidates = pgTable(
+  'root_cause_candidates',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ticketId: uuid('ticket_id')
+      .notNull()
+      .references(() => tickets.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: candidateKinds }).notNull(),
+    subject: text('subject').notNull(),
+    score: doublePrecision('score').notNull(),
+    rank: integer('rank').notNull(),
+    evidence: jsonb('evidence').$type<Record<string, unknown>>().notNull().default({}),
+    fleetIncidentId: uuid('fleet_incident_id').references(() => fleetIncidents.id, { onDelete: 'set null' }),
+    verdict: text('verdict', { enum: verdicts }),
+    verdictBy: uuid('verdict_by').references(() => users.id, { onDelete: 'set null' }),
+    verdictAt: timestamp('verdict_at', { withTimezone: true, precision: 3 }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('root_cause_candidates_ticket_subject_idx').on(t.ticketId, t.kind, t.subject)],
+);
+
+export const surveys = pgTable('surveys', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  ticketId: uuid('ticket_id')
+    .notNull()
+    .unique()
+    .references(() => tickets.id, { onDelete: 'cascade' }),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+  answeredAt: timestamp('answered_at', { withTimezone: true, precision: 3 }),
+  rating: integer('rating'),
+  comment: text('comment'),
+});

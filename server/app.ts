@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { bodyLimit } from 'hono/body-limit';
+import { migrationsApplied, migrationsFolder } from '../drizzle/migrate.ts';
+import { newRouter, type AppDeps } from './http/context.ts';
+import { mountDashboard } from './http/dashboard.ts';
+import { errorResponse, toDomainError } from './http/errors.ts';
+import { authenticate, requestContext, requireJsonBody } from './http/middleware.ts';
+import { DomainError } from './lib/errors.ts';
+import { applianceRoutes } from './routes/appliances.ts';
+import { authRoutes } from './routes/auth.ts';
+import { customerRoutes } from './routes/customers.ts';
+import { fleetRoutes } from './routes/fleet.ts';
+import { userRoutes } from './routes/users.ts';
+
+export type { AppDeps } from './http/context.ts';
+
+const MB = 1024 * 1024;
+const expectedMigrations = (
+  JSON.parse(readFileSync(path.join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: unknown[] }
+).entries.length;
+
+/**
+ * Builds the HTTP app from its dependencies; `main.ts` listens. Which parts are mounted
+ * follows ROLE: a collector serves ingest only, a server everything else, `all` both.
+ */
+export function newApp(deps: AppDeps) {
+  const app = newRouter();
+  const { config, database, logger } = deps;
+  const serves = (part: 'api' | 'collector') => config.ROLE === 'all' || (part === 'collector' ? config.ROLE === 'collector' : config.ROLE === 'server');
+
+  app.onError((err, c) => {
+    const domain = toDomainError(err);
+    if (domain.code === 'internal') logger.error({ err, requestId: c.get('requestId') }, 'unhandled error');
+    else if (domain.code === 'unavailable') logger.warn({ err: String(err), requestId: c.get('requestId') }, 'storage unavailable');
+    return errorResponse(c, domain);
+  });
+  app.notFound((c) => errorResponse(c, new DomainError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
+
+  app.use('*', requestContext(deps));
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      await database.ping();
+      if (!(await migrationsApplied(database, expectedMigrations))) {
+        return c.json({ status: 'not_ready', reason: 'migrations pending' }, 503);
+      }
+      return c.json({ status: 'ready', database: database.kind, role: config.ROLE });
+    } catch (err) {
+      return c.json({ status: 'not_ready', reason: 'database unreachable', error: String(err) }, 503);
+    }
+  });
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', deps.metrics.registry.contentType);
+    return c.body(await deps.metrics.registry.metrics());
+  });
+
+  // Ingest bodies may reach 5 MB (SPEC §5.2); everything else is small.
+  const tooLarge = () => {
+    throw new DomainError('payload_too_large', 'request body is too large');
+  };
+  app.use('/api/v1/ingest/*', bodyLimit({ maxSize: 5 * MB, onError: tooLarge }));
+  app.use('/v1/metrics', bodyLimit({ maxSize: 5 * MB, onError: tooLarge }));
+  app.use('/api/v1/*', async (c, next) => (c.req.path.startsWith('/api/v1/ingest/') ? next() : bodyLimit({ maxSize: MB, onError: tooLarge })(c, next)));
+  app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/(prometheus|support-request)$/]));
+  app.use('/api/v1/*', authenticate(deps));
+  app.use('/v1/*', authenticate(deps));
+
+  if (serves('api')) {
+    app.route('/api/v1/auth', authRoutes(deps));
+    app.route('/api/v1/customers', customerRoutes(deps));
+    app.route('/api/v1/appliances', applianceRoutes(deps));
+    app.route('/api/v1/users', userRoutes(deps));
+    app.route('/api/v1/fleet', fleetRoutes(deps));
+  }
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.doc31('/api/v1/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Vigil API', version: '1.0.0', description: 'Proactive support for hyper-converged appliance fleets' },
+    security: [{ bearer: [] }],
+  });
+
+  app.all('/api/*', (c) => errorResponse(c, new DomainError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
+  if (serves('api')) mountDashboard(app);
+  return app;
+}
+
+export type App = ReturnType<typeof newApp>;

@@ -1,0 +1,84 @@
+import { and, eq, gt, isNull, or } from 'drizzle-orm';
+import type { Db } from '../../drizzle/client.ts';
+import { apiKeys, applianceTokens, appliances, sessions, users, type Role } from '../../drizzle/schema/index.ts';
+import type { Clock } from '../lib/clock.ts';
+import { APPLIANCE_TOKEN_PREFIX, hashSecret } from './credentials.ts';
+
+export interface UserPrincipal {
+  kind: 'user';
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  customerId: string | null;
+  senior: boolean;
+  via: 'api_key' | 'session';
+  sessionId?: string;
+}
+
+export interface AppliancePrincipal {
+  kind: 'appliance';
+  applianceId: string;
+  customerId: string;
+  tokenId: string;
+}
+
+export type Principal = UserPrincipal | AppliancePrincipal;
+
+export const SESSION_COOKIE = 'vigil_session';
+
+const userColumns = {
+  id: users.id,
+  email: users.email,
+  name: users.name,
+  role: users.role,
+  customerId: users.customerId,
+  senior: users.senior,
+};
+
+/** Resolves a bearer secret: appliance tokens carry their prefix, everything else is a user key. */
+export async function principalFromBearer(db: Db, clock: Clock, secret: string): Promise<Principal | null> {
+  const hash = hashSecret(secret);
+  if (secret.startsWith(APPLIANCE_TOKEN_PREFIX)) {
+    const [row] = await db
+      .select({ tokenId: applianceTokens.id, applianceId: appliances.id, customerId: appliances.customerId })
+      .from(applianceTokens)
+      .innerJoin(appliances, eq(appliances.id, applianceTokens.applianceId))
+      .where(and(eq(applianceTokens.tokenHash, hash), isNull(applianceTokens.revokedAt)))
+      .limit(1);
+    return row ? { kind: 'appliance', ...row } : null;
+  }
+  const now = clock.now();
+  const [row] = await db
+    .select(userColumns)
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(
+      and(
+        eq(apiKeys.keyHash, hash),
+        isNull(apiKeys.revokedAt),
+        isNull(users.disabledAt),
+        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)),
+      ),
+    )
+    .limit(1);
+  return row ? { kind: 'user', ...row, via: 'api_key' } : null;
+}
+
+export async function principalFromSession(db: Db, clock: Clock, cookieValue: string): Promise<UserPrincipal | null> {
+  const sessionId = hashSecret(cookieValue);
+  const [row] = await db
+    .select(userColumns)
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(
+      and(
+        eq(sessions.id, sessionId),
+        isNull(sessions.revokedAt),
+        isNull(users.disabledAt),
+        gt(sessions.expiresAt, clock.now()),
+      ),
+    )
+    .limit(1);
+  return row ? { kind: 'user', ...row, via: 'session', sessionId } : null;
+}

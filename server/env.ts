@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** The whole configuration, parsed once at start; nothing else reads process.env. */
+export const configSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  ADMIN_TOKEN: z
+    .string()
+    .min(24, 'must be at least 24 characters')
+    .regex(/^[A-Za-z0-9_-]+$/, 'may contain only letters, digits, "_" and "-"')
+    .optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  ROLE: z.enum(['all', 'server', 'collector']).default('all'),
+  RETENTION_DAYS: positiveInt.default(30),
+  SESSION_TTL_HOURS: positiveInt.default(12),
+  // Behind an HTTPS proxy the session cookie is marked Secure.
+  SECURE_COOKIES: z.enum(['true', 'false', 'auto']).default('auto'),
+  PUBLIC_URL: z.url().optional(),
+  CORRELATION_WINDOW_MINUTES: positiveInt.default(30),
+  REPLACEMENT_CUTOFF: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM')
+    .default('15:00'),
+  INGEST_RATE_PER_TOKEN: positiveInt.default(200_000),
+  DB_POOL_SIZE: positiveInt.default(10),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+export function parseConfig(source: Record<string, string | undefined>): Config {
+  // Treat empty strings as unset so `FOO= npm start` does not produce an empty secret.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = configSchema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** For tests: a valid configuration with overrides. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return { ...parseConfig({ LOG_LEVEL: 'silent' }), ...overrides };
+}

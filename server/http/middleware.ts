@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { routePath } from 'hono/route';
+import { principalFromBearer, principalFromSession, SESSION_COOKIE, type AppliancePrincipal, type UserPrincipal } from '../auth/principal.ts';
+import { DomainError } from '../lib/errors.ts';
+import type { Role } from '../../drizzle/schema/index.ts';
+import type { AppDeps, AppEnv } from './context.ts';
+
+export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    c.set('requestId', requestId);
+    c.set('principal', null);
+    const started = performance.now();
+    await next();
+    c.header('X-Request-Id', requestId);
+    const seconds = (performance.now() - started) / 1000;
+    const route = safeRoutePath(c);
+    deps.metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
+    const principal = c.get('principal');
+    deps.logger.info(
+      {
+        requestId,
+        method: c.req.method,
+        path: c.req.path,
+        route,
+        status: c.res.status,
+        ms: Math.round(seconds * 10000) / 10,
+        principal: principal ? (principal.kind === 'user' ? `user:${principal.id}` : `appliance:${principal.applianceId}`) : undefined,
+      },
+      'request',
+    );
+  };
+}
+
+function safeRoutePath(c: Context): string {
+  try {
+    return routePath(c) || 'unmatched';
+  } catch {
+    return 'unmatched';
+  }
+}
+
+/** Resolves the caller from a bearer secret or the session cookie; never rejects by itself. */
+export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    if (header) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match?.[1]) throw new DomainError('unauthorized', 'Authorization must be "Bearer <key>"');
+      const principal = await principalFromBearer(deps.database.db, deps.clock, match[1]);
+      if (!principal) throw new DomainError('unauthorized', 'invalid or revoked credentials');
+      c.set('principal', principal);
+    } else {
+      const cookie = getCookie(c, SESSION_COOKIE);
+      if (cookie) c.set('principal', await principalFromSession(deps.database.db, deps.clock, cookie));
+    }
+    await next();
+  };
+}
+
+/** Only users (never appliance tokens), optionally only some roles; others get 401 or 404. */
+export function requireUser(...roles: Role[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = c.get('principal');
+    if (!principal || principal.kind !== 'user') throw new DomainError('unauthorized', 'authentication required');
+    // Outside a role's reach the route does not exist for the caller (SPEC §1: 404, never 403).
+    if (roles.length > 0 && !roles.includes(principal.role)) throw new DomainError('not_found', 'not found');
+    await next();
+  };
+}
+
+export function requireAppliance(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = c.get('principal');
+    if (!principal || principal.kind !== 'appliance') throw new DomainError('unauthorized', 'an appliance token is required');
+    await next();
+  };
+}
+
+export function currentUser(c: Context<AppEnv>): UserPrincipal {
+  const principal = c.get('principal');
+  if (!principal || principal.kind !== 'user') throw new DomainError('unauthorized', 'authentication required');
+  return principal;
+}
+
+export function currentAppliance(c: Context<AppEnv>): AppliancePrincipal {
+  const principal = c.get('principal');
+  if (!principal || principal.kind !== 'appliance') throw new DomainError('unauthorized', 'an appliance token is required');
+  return principal;
+}
+
+/** JSON routes refuse other content types with 415 rather than guessing. */
+export function requireJsonBody(exceptPaths: RegExp[] = []): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const method = c.req.method;
+    if ((method === 'POST' || method === 'PUT' || method === 'PATCH') && !exceptPaths.some((re) => re.test(c.req.path))) {
+      const length = c.req.header('content-length');
+      const hasBody = (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
+      const type = c.req.header('content-type') ?? '';
+      if (hasBody && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+        throw new DomainError('unsupported_media_type', 'the request body must be application/json');
+      }
+    }
+    await next();
+  };
+}

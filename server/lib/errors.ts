@@ -1,0 +1,30 @@
+/** Error codes of the API; each maps to one HTTP status in server/http/errors.ts. */
+export const errorCodes = [
+  'invalid_request',
+  'unauthorized',
+  'not_found',
+  'conflict',
+  'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'unavailable',
+  'internal',
+] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
+/** A domain error: services throw it without knowing about HTTP. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const notFound = (what = 'resource') => new DomainError('not_found', `${what} not found`);
+export const invalid = (message: string, details?: unknown) => new DomainError('invalid_request', message, details);
+export const conflict = (message: string, details?: unknown) => new DomainError('conflict', message, details);

@@ -1,0 +1,82 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { deleteCookie, setCookie } from 'hono/cookie';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { SESSION_COOKIE } from '../auth/principal.ts';
+import { newRouter, type AppDeps } from '../http/context.ts';
+import { currentUser, requireUser } from '../http/middleware.ts';
+import { errorResponses, jsonBody, jsonResponse } from '../schemas/common.ts';
+import { Role } from '../schemas/resources.ts';
+import { login, logout } from '../services/sessions.ts';
+
+const Me = z
+  .object({
+    user: z.object({
+      id: z.string(),
+      email: z.string(),
+      name: z.string(),
+      role: Role,
+      customerId: z.string().nullable(),
+      senior: z.boolean(),
+    }),
+  })
+  .openapi('Me');
+
+export function authRoutes(deps: AppDeps) {
+  const app = newRouter();
+  const { db } = deps.database;
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/login',
+      tags: ['auth'],
+      summary: 'Password login; sets an httpOnly session cookie',
+      request: { body: jsonBody(z.object({ email: z.string().min(1).max(254), password: z.string().min(1).max(200) })) },
+      responses: { 200: jsonResponse(Me, 'Logged in'), ...errorResponses },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      let ip: string | null = null;
+      try {
+        ip = getConnInfo(c).remote.address ?? null;
+      } catch {
+        ip = null;
+      }
+      const result = await login(db, deps.clock.now(), { ...body, ip }, deps.config.SESSION_TTL_HOURS);
+      const secure = deps.config.SECURE_COOKIES === 'true' || (deps.config.SECURE_COOKIES === 'auto' && new URL(c.req.url).protocol === 'https:');
+      setCookie(c, SESSION_COOKIE, result.cookie, { httpOnly: true, sameSite: 'Lax', secure, path: '/', expires: result.expiresAt });
+      const { createdAt: _createdAt, ...user } = result.user;
+      return c.json({ user }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/logout',
+      tags: ['auth'],
+      middleware: [requireUser()] as const,
+      responses: { 204: { description: 'Logged out' }, ...errorResponses },
+    }),
+    async (c) => {
+      await logout(db, deps.clock.now(), currentUser(c));
+      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      return c.body(null, 204);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/me',
+      tags: ['auth'],
+      middleware: [requireUser()] as const,
+      responses: { 200: jsonResponse(Me, 'The caller'), ...errorResponses },
+    }),
+    (c) => {
+      const { id, email, name, role, customerId, senior } = currentUser(c);
+      return c.json({ user: { id, email, name, role, customerId, senior } }, 200);
+    },
+  );
+  return app;
+}

@@ -1,0 +1,47 @@
+import { createRoute } from '@hono/zod-openapi';
+import { newRouter, type AppDeps } from '../http/context.ts';
+import { currentUser, requireUser } from '../http/middleware.ts';
+import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
+import { CreateUser, Role, User, UserWithKey } from '../schemas/resources.ts';
+import { createUser, getUser, listUsers } from '../services/users.ts';
+
+export function userRoutes(deps: AppDeps) {
+  const app = newRouter();
+  const { db } = deps.database;
+  app.use('*', requireUser('admin'));
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/',
+      tags: ['admin'],
+      summary: 'Create a user; the API key is shown once',
+      request: { body: jsonBody(CreateUser) },
+      responses: { 201: jsonResponse(UserWithKey, 'The user and its API key'), ...errorResponses },
+    }),
+    async (c) => c.json(await createUser(db, currentUser(c), deps.clock.now(), c.req.valid('json')), 201),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['admin'],
+      request: { query: PageQuery.extend({ role: Role.optional() }) },
+      responses: { 200: jsonResponse(listOf(User, 'UserList'), 'A page of users'), ...errorResponses },
+    }),
+    async (c) => c.json(await listUsers(db, c.req.valid('query')), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      tags: ['admin'],
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(User, 'The user'), ...errorResponses },
+    }),
+    async (c) => c.json(await getUser(db, c.req.valid('param').id), 200),
+  );
+  return app;
+}

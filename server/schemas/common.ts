@@ -1,0 +1,45 @@
+import { z } from '@hono/zod-openapi';
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'invalid_request' }),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi('Error');
+
+export const IdParam = z.object({
+  id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+});
+
+export function listOf<T extends z.ZodType>(item: T, name: string) {
+  return z.object({ items: z.array(item), nextCursor: z.string().optional() }).openapi(name);
+}
+
+const json = (description: string) => ({ description, content: { 'application/json': { schema: ErrorBody } } });
+
+/** The error responses most routes share, for the OpenAPI document. */
+export const errorResponses = {
+  400: json('Invalid request'),
+  401: json('Missing or invalid credentials'),
+  404: json('Not found or outside the caller’s scope'),
+} as const;
+
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  content: { 'application/json': { schema } },
+  required: true,
+});
+
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+export const isoTime = z.iso.datetime({ offset: true });

@@ -1,0 +1,99 @@
+import { z } from '@hono/zod-openapi';
+import { applianceStatuses, componentKinds, roles, tiers } from '../../drizzle/schema/enums.ts';
+
+export const Tier = z.enum(tiers).openapi('Tier');
+export const Role = z.enum(roles).openapi('Role');
+
+export const Customer = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    tier: Tier,
+    serenity: z.boolean(),
+    // Whether detections open tickets automatically (SPEC §2.1).
+    entitled: z.boolean(),
+    accountManagerId: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi('Customer');
+
+export const CreateCustomer = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    tier: Tier,
+    serenity: z.boolean().default(false),
+    accountManagerId: z.uuid().nullable().optional(),
+  })
+  .openapi('CreateCustomer');
+
+export const UpdateCustomer = CreateCustomer.partial().openapi('UpdateCustomer');
+
+export const Component = z
+  .object({
+    kind: z.enum(componentKinds),
+    id: z.string(),
+    parentId: z.string().nullable(),
+    name: z.string().nullable(),
+  })
+  .openapi('Component');
+
+export const Appliance = z
+  .object({
+    id: z.string(),
+    customerId: z.string(),
+    serial: z.string(),
+    hardwareId: z.string(),
+    model: z.string(),
+    site: z.string().nullable(),
+    osVersion: z.string().nullable(),
+    hypervisorVersion: z.string().nullable(),
+    lastHeartbeatAt: z.string().nullable(),
+    remoteTunnel: z.boolean(),
+    status: z.enum(applianceStatuses),
+    healthScore: z.number().nullable(),
+    components: z.array(Component),
+  })
+  .openapi('Appliance');
+
+const label = z.string().trim().min(1).max(200);
+
+export const CreateAppliance = z
+  .object({
+    customerId: z.uuid(),
+    serial: label,
+    hardwareId: label,
+    model: label,
+    site: label.optional(),
+  })
+  .openapi('CreateAppliance');
+
+export const ApplianceWithToken = z.object({ appliance: Appliance, token: z.string() }).openapi('ApplianceWithToken');
+
+export const User = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    role: Role,
+    customerId: z.string().nullable(),
+    senior: z.boolean(),
+    createdAt: z.string(),
+  })
+  .openapi('User');
+
+export const CreateUser = z
+  .object({
+    email: z.email().max(254).transform((e) => e.toLowerCase()),
+    name: z.string().trim().min(1).max(200),
+    role: Role,
+    customerId: z.uuid().optional(),
+    senior: z.boolean().default(false),
+    password: z.string().min(12).max(200).optional(),
+  })
+  .refine((u) => (u.role === 'customer') === (u.customerId !== undefined), {
+    message: 'customerId is required for role customer and not allowed for other roles',
+    path: ['customerId'],
+  })
+  .openapi('CreateUser');
+
+export const UserWithKey = z.object({ user: User, apiKey: z.string() }).openapi('UserWithKey');

@@ -1,0 +1,73 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { z } from '@hono/zod-openapi';
+import type { Db, Tx } from '../../drizzle/client.ts';
+import { apiKeys, customers, users } from '../../drizzle/schema/index.ts';
+import type { UserPrincipal } from '../auth/principal.ts';
+import { hashPassword, hashSecret, newSecret, secretPrefix, USER_KEY_PREFIX } from '../auth/credentials.ts';
+import { conflict, invalid, notFound } from '../lib/errors.ts';
+import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
+import type { CreateUser } from '../schemas/resources.ts';
+import { recordAudit } from './audit.ts';
+
+type UserRow = typeof users.$inferSelect;
+
+export function userView(row: UserRow) {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    customerId: row.customerId,
+    senior: row.senior,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** Issues an API key for the user; `secret` lets the bootstrap use the configured ADMIN_TOKEN. */
+export async function issueApiKey(db: Db | Tx, userId: string, name = 'default', secret = newSecret(USER_KEY_PREFIX)): Promise<string> {
+  await db.insert(apiKeys).values({ userId, keyHash: hashSecret(secret), prefix: secretPrefix(secret), name });
+  return secret;
+}
+
+export async function createUser(db: Db, actor: UserPrincipal, at: Date, input: z.infer<typeof CreateUser>) {
+  if (input.customerId) {
+    const [customer] = await db.select({ id: customers.id }).from(customers).where(eq(customers.id, input.customerId)).limit(1);
+    if (!customer) throw invalid('customerId does not name a customer', { field: 'customerId' });
+  }
+  const passwordHash = input.password ? await hashPassword(input.password) : null;
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(users)
+      .values({
+        email: input.email,
+        name: input.name,
+        role: input.role,
+        customerId: input.customerId ?? null,
+        senior: input.senior,
+        passwordHash,
+      })
+      .onConflictDoNothing({ target: users.email })
+      .returning();
+    if (!row) throw conflict(`a user with email "${input.email}" already exists`);
+    const apiKey = await issueApiKey(tx, row.id);
+    await recordAudit(tx, actor, at, { action: 'user.create', targetType: 'user', targetId: row.id, customerId: row.customerId, details: { role: row.role, email: row.email } });
+    return { user: userView(row), apiKey };
+  });
+}
+
+export async function listUsers(db: Db, opts: { limit: number; cursor?: string | undefined; role?: UserRow['role'] | undefined }) {
+  const cursor = decodeCursor(opts.cursor);
+  const rows = await db
+    .select()
+    .from(users)
+    .where(and(opts.role ? eq(users.role, opts.role) : undefined, afterCursor(cursor, users.createdAt, users.id)))
+    .orderBy(asc(users.createdAt), asc(users.id))
+    .limit(opts.limit + 1);
+  return page(rows, opts.limit, userView);
+}
+
+export async function getUser(db: Db, id: string) {
+  const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
+  if (!row) throw notFound('user');
+  return userView(row);
+}
