@@ -1,0 +1,238 @@
+// Vigil's own JSON formats: POST /ingest/metrics and POST /ingest/events.
+//
+// The zod schemas below describe the wire shape (for OpenAPI and for clients).
+// Samples are validated by a hand-written loop instead: a batch carries up to
+// 10 000 of them and zod alone takes ~15–25 ms for that, which is the whole
+// ingest budget. A property test keeps the loop and the schema in agreement.
+import { z } from 'zod';
+import {
+  ProblemList,
+  checkFuture,
+  checkMetricName,
+  checkSampleTime,
+  envelopeError,
+  isRecord,
+  labelNamePattern,
+  metricNamePattern,
+  parseRfc3339,
+  readLabels,
+  readTimestamp,
+} from './common.ts';
+import {
+  TooManySamplesError,
+  defaultLimits,
+  eventSeverities,
+  eventStatuses,
+  maxEventsPerBatch,
+  maxSummaryLength,
+} from './types.ts';
+import type { IngestEvent, ParseContext, Sample } from './types.ts';
+
+const batchIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+const timestampSchema = z.union([
+  z.number().describe('Unix milliseconds'),
+  z
+    .string()
+    .refine((text) => parseRfc3339(text) !== null, 'must be an RFC 3339 date-time')
+    .describe('RFC 3339 date-time, e.g. 2024-05-01T12:00:00Z'),
+]);
+const labelsSchema = z.record(
+  z.string().regex(labelNamePattern).refine((name) => !name.startsWith('__'), 'label names beginning with __ are reserved'),
+  z.string().describe('an empty value is the same as no label'),
+);
+
+export const nativeSampleSchema = z.object({
+  metric: z.string().max(defaultLimits.maxMetricNameLength).regex(metricNamePattern),
+  labels: labelsSchema.nullish(),
+  ts: timestampSchema,
+  value: z.number(),
+});
+
+export const nativeMetricsBodySchema = z.object({
+  batchId: z
+    .string()
+    .regex(batchIdPattern)
+    .nullish()
+    .describe('makes a retry of the same batch idempotent'),
+  samples: z.array(nativeSampleSchema).max(defaultLimits.maxSamples),
+});
+export type NativeMetricsBody = z.infer<typeof nativeMetricsBodySchema>;
+
+export interface NativeMetricsBatch {
+  batchId: string | null;
+  samples: Sample[];
+}
+
+/** Parses `{batchId?, samples:[{metric, labels?, ts, value}]}`. The batch is accepted or rejected whole. */
+export function parseNativeMetrics(body: unknown, ctx: ParseContext): NativeMetricsBatch {
+  if (!isRecord(body)) throw envelopeError('', 'body must be a JSON object');
+  const batchId = readBatchId(body.batchId);
+  const rawSamples = body.samples;
+  if (!Array.isArray(rawSamples)) throw envelopeError('samples', 'samples must be an array');
+  const { limits } = ctx;
+  const count = rawSamples.length;
+  if (count > limits.maxSamples) {
+    throw new TooManySamplesError(
+      `batch has ${count} samples; at most ${limits.maxSamples} are accepted per request`,
+      limits.maxSamples,
+    );
+  }
+
+  const problems = new ProblemList();
+  const samples: Sample[] = new Array<Sample>(count);
+  // Batches repeat a handful of metric names; validate each name once.
+  const goodNames = new Set<string>();
+  for (let i = 0; i < count; i++) {
+    const raw: unknown = rawSamples[i];
+    if (!isRecord(raw)) {
+      problems.add(i, undefined, 'sample must be an object');
+      continue;
+    }
+    let valid = true;
+
+    const metric = raw.metric;
+    if (typeof metric !== 'string') {
+      problems.add(i, 'metric', 'metric must be a string');
+      valid = false;
+    } else if (!goodNames.has(metric)) {
+      const problem = checkMetricName(metric, limits);
+      if (problem === null) goodNames.add(metric);
+      else {
+        problems.add(i, 'metric', problem);
+        valid = false;
+      }
+    }
+
+    const labels = readLabels(raw.labels, limits);
+    if (labels.problem !== null) {
+      problems.add(i, labels.problem.field, labels.problem.message);
+      valid = false;
+    }
+
+    const ts = readTimestamp(raw.ts);
+    if (typeof ts === 'string') {
+      problems.add(i, 'ts', raw.ts === undefined ? 'ts is required' : ts);
+      valid = false;
+    } else {
+      const problem = checkSampleTime(ts, ctx);
+      if (problem !== null) {
+        problems.add(i, 'ts', problem);
+        valid = false;
+      }
+    }
+
+    const value = raw.value;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      problems.add(i, 'value', value === undefined ? 'value is required' : 'value must be a finite number');
+      valid = false;
+    }
+
+    if (valid) {
+      samples[i] = { metric: metric as string, labels: labels.labels, ts: ts as number, value: value as number };
+    }
+  }
+  problems.throwIfAny(count, 'samples');
+  return { batchId, samples };
+}
+
+function readBatchId(raw: unknown): string | null {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw !== 'string' || !batchIdPattern.test(raw)) {
+    throw envelopeError('batchId', 'batchId must be 1–128 characters of [A-Za-z0-9._:-]');
+  }
+  return raw;
+}
+
+const eventIdPattern = /^[A-Za-z0-9._:@/-]{1,200}$/;
+const maxEventTextLength = 200;
+
+export const nativeEventSchema = z.object({
+  id: z.string().regex(eventIdPattern).describe('events are idempotent by id'),
+  name: z.string().min(1).max(maxEventTextLength),
+  severity: z.enum(eventSeverities),
+  status: z.enum(eventStatuses),
+  component: z.string().max(maxEventTextLength).nullish(),
+  labels: labelsSchema.nullish(),
+  summary: z.string().max(maxSummaryLength).nullish().describe('defaults to the name'),
+  startsAt: timestampSchema,
+  endsAt: timestampSchema.nullish(),
+});
+
+export const nativeEventsBodySchema = z.object({
+  events: z.array(nativeEventSchema).max(maxEventsPerBatch),
+});
+export type NativeEventsBody = z.infer<typeof nativeEventsBodySchema>;
+
+/** Parses `{events:[...]}` (at most 1000). The batch is accepted or rejected whole. */
+export function parseNativeEvents(body: unknown, ctx: ParseContext): IngestEvent[] {
+  if (!isRecord(body)) throw envelopeError('', 'body must be a JSON object');
+  const rawEvents = body.events;
+  if (!Array.isArray(rawEvents)) throw envelopeError('events', 'events must be an array');
+  if (rawEvents.length > maxEventsPerBatch) {
+    throw new TooManySamplesError(
+      `batch has ${rawEvents.length} events; at most ${maxEventsPerBatch} are accepted per request`,
+      maxEventsPerBatch,
+    );
+  }
+
+  const problems = new ProblemList();
+  const events: IngestEvent[] = [];
+  rawEvents.forEach((raw: unknown, index) => {
+    const result = nativeEventSchema.safeParse(raw);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        const field = issue.path.length > 0 ? issue.path.join('.') : undefined;
+        problems.add(index, field, issue.message);
+      }
+      return;
+    }
+    const event = result.data;
+    let valid = true;
+    const fail = (field: string, message: string): void => {
+      problems.add(index, field, message);
+      valid = false;
+    };
+
+    // From the raw object: zod's output silently loses a key named __proto__, which must be rejected.
+    const labels = readLabels((raw as Record<string, unknown>).labels, ctx.limits);
+    if (labels.problem !== null) fail(labels.problem.field, labels.problem.message);
+    for (const field of ['name', 'component', 'summary'] as const) {
+      const text = event[field];
+      if (typeof text === 'string' && text.includes('\u0000')) fail(field, `${field} must not contain NUL characters`);
+    }
+
+    const startsAt = readTimestamp(event.startsAt);
+    if (typeof startsAt === 'string') fail('startsAt', startsAt);
+    else {
+      const problem = checkFuture(startsAt, ctx);
+      if (problem !== null) fail('startsAt', problem);
+    }
+    let endsAt: number | null = null;
+    if (event.endsAt !== undefined && event.endsAt !== null) {
+      const parsed = readTimestamp(event.endsAt);
+      const problem =
+        typeof parsed === 'string'
+          ? parsed
+          : typeof startsAt === 'number' && parsed < startsAt
+            ? 'endsAt is before startsAt'
+            : checkFuture(parsed, ctx);
+      if (problem !== null) fail('endsAt', problem);
+      else endsAt = parsed as number;
+    }
+
+    if (!valid || typeof startsAt !== 'number') return;
+    events.push({
+      id: event.id,
+      name: event.name,
+      severity: event.severity,
+      status: event.status,
+      component: event.component || null,
+      labels: labels.labels,
+      summary: event.summary || event.name,
+      startsAt,
+      endsAt,
+    });
+  });
+  problems.throwIfAny(rawEvents.length, 'events');
+  return events;
+}
