@@ -1,0 +1,95 @@
+// A tiny hash router: `#/tickets/42?tab=x` → { path: '/tickets/42', params, query }.
+export interface Route {
+  name: string;
+  params: Record<string, string>;
+}
+
+interface RouteDef {
+  name: string;
+  parts: string[];
+}
+
+const ROUTES: RouteDef[] = [
+  ['login', '/login'],
+  ['survey', '/survey/:token'],
+  ['fleet', '/fleet'],
+  ['queue', '/queue'],
+  ['ticket', '/tickets/:id'],
+  ['appliances', '/appliances'],
+  ['appliance', '/appliances/:id'],
+  ['findings', '/findings'],
+  ['admin-rules', '/admin/rules'],
+  ['admin-maintenance', '/admin/maintenance-windows'],
+  ['admin-holidays', '/admin/holidays'],
+  ['admin-customers', '/admin/customers'],
+  ['admin-appliances', '/admin/appliances'],
+  ['admin-users', '/admin/users'],
+  ['home', '/'],
+].map(([name, pattern]) => ({ name: name!, parts: pattern!.split('/').filter(Boolean) }));
+
+function match(path: string): Route {
+  const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
+  for (const def of ROUTES) {
+    if (def.parts.length !== segs.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    def.parts.forEach((p, i) => {
+      const s = segs[i] ?? '';
+      if (p.startsWith(':')) params[p.slice(1)] = s;
+      else if (p !== s) ok = false;
+    });
+    if (ok) return { name: def.name, params };
+  }
+  return { name: 'not-found', params: {} };
+}
+
+function readHash(): { path: string; query: URLSearchParams } {
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [path = '/', qs = ''] = raw.split('?', 2);
+  return { path, query: new URLSearchParams(qs) };
+}
+
+export class Router {
+  path = $state('/');
+  query = $state(new URLSearchParams());
+  route: Route = $derived(match(this.path));
+
+  constructor() {
+    this.sync();
+    window.addEventListener('hashchange', () => this.sync());
+  }
+
+  private sync(): void {
+    const { path, query } = readHash();
+    this.path = path;
+    this.query = query;
+  }
+
+  /** Navigate; `replace` does not add a history entry. */
+  go(path: string, query?: Record<string, string | undefined>, replace = false): void {
+    const qs = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) if (v) qs.set(k, v);
+    const s = qs.toString();
+    const hash = `#${path}${s ? `?${s}` : ''}`;
+    if (replace) {
+      history.replaceState(history.state, '', hash);
+      this.sync();
+    } else {
+      location.hash = hash;
+    }
+  }
+
+  /** Update the query string of the current page in place (filters), without a history entry. */
+  setQuery(query: Record<string, string | undefined>): void {
+    this.go(this.path, query, true);
+  }
+}
+
+export const router = new Router();
+
+export function href(path: string, query?: Record<string, string | undefined>): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query ?? {})) if (v) qs.set(k, v);
+  const s = qs.toString();
+  return `#${path}${s ? `?${s}` : ''}`;
+}

@@ -1,0 +1,4 @@
+// Runes only, everywhere in the dashboard.
+export default {
+  compilerOptions: { runes: true },
+};
