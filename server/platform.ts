@@ -7,6 +7,7 @@ import { systemClock, type Clock } from './lib/clock.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { createMetrics } from './lib/metrics.ts';
 import { ensureFirstAdmin } from './services/bootstrap.ts';
+import { noopIngestListener } from './engine/listener.ts';
 
 export interface Platform {
   deps: AppDeps;
@@ -30,7 +31,7 @@ export async function startPlatform(
     openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, maxConnections: config.DB_POOL_SIZE });
   await migrate(database);
   const bootstrap = await ensureFirstAdmin(database, config.ADMIN_TOKEN);
-  const deps: AppDeps = { database, config, clock: options.clock ?? systemClock, logger, metrics: createMetrics() };
+  const deps: AppDeps = { database, config, clock: options.clock ?? systemClock, logger, metrics: createMetrics(), ingest: noopIngestListener };
   const app = newApp(deps);
   return {
     deps,

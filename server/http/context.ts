@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Database } from '../../drizzle/client.ts';
 import type { Principal } from '../auth/principal.ts';
 import type { Config } from '../env.ts';
+import type { IngestListener } from '../engine/listener.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { Metrics } from '../lib/metrics.ts';
@@ -22,6 +23,8 @@ export interface AppDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /** Told about every committed ingest; the rule engine in production, a no-op otherwise. */
+  ingest: IngestListener;
 }
 
 /** A router whose request validation failures answer the API's error body. */

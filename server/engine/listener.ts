@@ -1,0 +1,32 @@
+import type { IngestEvent, Sample } from '../../collector/parsers/types.ts';
+
+export interface IngestContext {
+  applianceId: string;
+  customerId: string;
+  /** When the collector received the data (the clock's now). */
+  receivedAt: Date;
+}
+
+export interface HeartbeatInfo {
+  osVersion: string;
+  hypervisorVersion: string;
+  /** True when either version differs from the one stored before this heartbeat. */
+  versionChanged: boolean;
+}
+
+/**
+ * What the collector tells the rule engine after each commit. The collector awaits it before
+ * answering, so an alert is evaluated before the appliance hears "200"; a failure here is
+ * logged by the caller and never turns committed data into an error.
+ */
+export interface IngestListener {
+  onSamples(ctx: IngestContext, samples: readonly Sample[]): Promise<void>;
+  onEvents(ctx: IngestContext, events: readonly IngestEvent[]): Promise<void>;
+  onHeartbeat(ctx: IngestContext, info: HeartbeatInfo): Promise<void>;
+}
+
+export const noopIngestListener: IngestListener = {
+  onSamples: async () => {},
+  onEvents: async () => {},
+  onHeartbeat: async () => {},
+};

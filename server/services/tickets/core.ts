@@ -1,0 +1,165 @@
+import { eq } from 'drizzle-orm';
+import type { Db, Tx } from '../../../drizzle/client.ts';
+import {
+  customers,
+  ticketEvents,
+  tickets,
+  type Priority,
+  type TicketSource,
+} from '../../../drizzle/schema/index.ts';
+import type { CaseInfo } from '../../../drizzle/schema/tickets.ts';
+import { publishLive, type LiveTicket } from '../../live/events.ts';
+import { invalid } from '../../lib/errors.ts';
+import {
+  isAtRisk,
+  isBusinessTime,
+  remainingSeconds,
+  responseClock,
+  responseDueAt,
+  type SlaCalendar,
+} from '../../sla/index.ts';
+
+export type TicketRow = typeof tickets.$inferSelect;
+
+export interface OpenTicketInput {
+  customerId: string;
+  applianceId: string | null;
+  priority: Priority;
+  /** The engine's proposal, for automatic tickets; an engineer confirms or changes it. */
+  proposedPriority?: Priority | null;
+  source: TicketSource;
+  summary: string;
+  description: string;
+  caseInfo: CaseInfo;
+  openedAt: Date;
+  openedBy?: string | null;
+}
+
+/**
+ * Opens a ticket inside the caller's transaction: the response target follows the
+ * customer's tier at opening on the support calendar; the timeline starts with `opened`;
+ * `ticket.opened` reaches the live hub when the transaction commits.
+ */
+export async function insertTicket(tx: Db | Tx, calendar: SlaCalendar, input: OpenTicketInput): Promise<TicketRow> {
+  const [customer] = await tx.select({ tier: customers.tier }).from(customers).where(eq(customers.id, input.customerId)).limit(1);
+  if (!customer) throw invalid('customer does not exist');
+  const [row] = await tx
+    .insert(tickets)
+    .values({
+      customerId: input.customerId,
+      applianceId: input.applianceId,
+      tier: customer.tier,
+      priority: input.priority,
+      proposedPriority: input.proposedPriority ?? null,
+      status: 'new',
+      source: input.source,
+      summary: input.summary,
+      description: input.description,
+      caseInfo: input.caseInfo,
+      openedAt: input.openedAt,
+      openedBy: input.openedBy ?? null,
+      responseDueAt: responseDueAt(customer.tier, input.priority, input.openedAt, calendar),
+      updatedAt: input.openedAt,
+    })
+    .returning();
+  const ticket = row!;
+  await addTimelineEvent(tx, ticket.id, {
+    at: input.openedAt,
+    actorId: input.openedBy ?? null,
+    type: 'opened',
+    toStatus: 'new',
+    public: true,
+    body: input.summary,
+    data: { source: input.source, priority: input.priority },
+  });
+  await publishLive(tx, { type: 'ticket.opened', customerId: ticket.customerId, data: liveTicket(ticket) });
+  return ticket;
+}
+
+export interface TimelineEntry {
+  at: Date;
+  actorId: string | null;
+  type: string;
+  fromStatus?: string | null;
+  toStatus?: string | null;
+  reason?: string | null;
+  body?: string | null;
+  public?: boolean;
+  data?: Record<string, unknown>;
+}
+
+/** Appends to a ticket's timeline (its audit trail): every transition, comment and change. */
+export async function addTimelineEvent(tx: Db | Tx, ticketId: string, entry: TimelineEntry): Promise<void> {
+  await tx.insert(ticketEvents).values({
+    ticketId,
+    at: entry.at,
+    actorId: entry.actorId,
+    type: entry.type,
+    fromStatus: entry.fromStatus ?? null,
+    toStatus: entry.toStatus ?? null,
+    reason: entry.reason ?? null,
+    body: entry.body ?? null,
+    public: entry.public ?? false,
+    data: entry.data ?? {},
+  });
+}
+
+export function liveTicket(row: TicketRow, change?: string): LiveTicket {
+  return {
+    id: row.id,
+    number: row.number,
+    customerId: row.customerId,
+    applianceId: row.applianceId,
+    priority: row.priority,
+    status: row.status,
+    source: row.source,
+    summary: row.summary,
+    tier: row.tier,
+    openedAt: row.openedAt.toISOString(),
+    responseDueAt: row.responseDueAt.toISOString(),
+    ...(change ? { change } : {}),
+  };
+}
+
+/** The `sla` block of a ticket (SPEC §5.2), as of `now`. */
+export function slaView(row: TicketRow, calendar: SlaCalendar, now: Date) {
+  const responded = row.firstResponseAt !== null;
+  const until = row.firstResponseAt ?? now;
+  const remaining = remainingSeconds(row.tier, row.priority, row.responseDueAt, until, calendar);
+  const open = row.status !== 'resolved' && row.status !== 'closed';
+  const clock = responseClock(row.tier, row.priority);
+  return {
+    responseDueAt: row.responseDueAt.toISOString(),
+    firstResponseAt: row.firstResponseAt?.toISOString() ?? null,
+    breached: row.firstResponseAt ? row.firstResponseAt > row.responseDueAt : now > row.responseDueAt,
+    remainingSeconds: Math.round(remaining),
+    replacementDueAt: row.replacementDueAt?.toISOString() ?? null,
+    atRisk: !responded && open && isAtRisk(row.tier, row.priority, row.openedAt, row.responseDueAt, now, calendar),
+    // Whether the response clock is ticking right now (business-hours clocks pause when closed).
+    clockRunning: !responded && open && (clock === 'elapsed' || isBusinessTime(now, calendar)),
+  };
+}
+
+/** The list shape of a ticket (SPEC §5.2: lists may omit alerts, candidates and timeline). */
+export function ticketSummaryView(row: TicketRow, calendar: SlaCalendar, now: Date) {
+  return {
+    id: row.id,
+    number: row.number,
+    customerId: row.customerId,
+    applianceId: row.applianceId,
+    tier: row.tier,
+    priority: row.priority,
+    proposedPriority: row.proposedPriority,
+    status: row.status,
+    source: row.source,
+    summary: row.summary,
+    description: row.description,
+    openedAt: row.openedAt.toISOString(),
+    assigneeId: row.assigneeId,
+    caseInfo: row.caseInfo,
+    closeReason: row.closeReason,
+    suggestedResolution: row.suggestedResolution,
+    allAlertsClearedAt: row.allAlertsClearedAt?.toISOString() ?? null,
+    sla: slaView(row, calendar, now),
+  };
+}
