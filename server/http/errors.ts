@@ -6,6 +6,8 @@ import { DomainError, type ErrorCode } from '../lib/errors.ts';
 export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_request: 400,
   unauthorized: 401,
+  // Only for refused cross-site requests; scope and role failures are 404 (SPEC §1).
+  forbidden: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,

@@ -55,10 +55,33 @@ export function authenticate(deps: AppDeps): MiddlewareHandler<AppEnv> {
       c.set('principal', principal);
     } else {
       const cookie = getCookie(c, SESSION_COOKIE);
-      if (cookie) c.set('principal', await principalFromSession(deps.database.db, deps.clock, cookie));
+      if (cookie) {
+        const principal = await principalFromSession(deps.database.db, deps.clock, cookie);
+        if (principal && !SAFE_METHODS.has(c.req.method) && !sameOrigin(c)) {
+          throw new DomainError('forbidden', 'cross-site request refused: the Origin does not match this site');
+        }
+        c.set('principal', principal);
+      }
     }
     await next();
   };
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * CSRF defence for cookie sessions (bearer keys are not sent by browsers on their own):
+ * a state-changing request must carry an Origin, or failing that a Referer, of this host.
+ */
+function sameOrigin(c: Context): boolean {
+  const source = c.req.header('origin') ?? c.req.header('referer');
+  if (!source || source === 'null') return false;
+  try {
+    const host = c.req.header('x-forwarded-host') ?? c.req.header('host') ?? new URL(c.req.url).host;
+    return new URL(source).host === host;
+  } catch {
+    return false;
+  }
 }
 
 /** Only users (never appliance tokens), optionally only some roles; others get 401 or 404. */

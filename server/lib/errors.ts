@@ -2,6 +2,7 @@
 export const errorCodes = [
   'invalid_request',
   'unauthorized',
+  'forbidden',
   'not_found',
   'conflict',
   'payload_too_large',

@@ -120,6 +120,9 @@ describe.each(backends)('foundation on %s', (backend) => {
 
       const list = await p.json('GET', '/api/v1/appliances?limit=500', { key: user.apiKey });
       expect(list.body.items.map((a: { id: string }) => a.id)).toEqual([myBox.appliance.id]);
+      // Naming another customer's objects in a query is answered as if they did not exist.
+      expect((await p.json('GET', `/api/v1/appliances?customerId=${theirs.id}`, { key: user.apiKey })).status).toBe(404);
+      expect((await p.json('GET', `/api/v1/fleet/summary?customerId=${theirs.id}`, { key: user.apiKey })).status).toBe(404);
       const customersSeen = await p.json('GET', '/api/v1/customers?limit=500', { key: user.apiKey });
       expect(customersSeen.body.items.map((c: { id: string }) => c.id)).toEqual([mine.id]);
     });
@@ -223,7 +226,10 @@ describe.each(backends)('foundation on %s', (backend) => {
       const session = cookie.split(';')[0]!;
       const me = await p.json('GET', '/api/v1/auth/me', { key: null, headers: { cookie: session } });
       expect(me.body.user.id).toBe(user.id);
-      expect((await p.call('POST', '/api/v1/auth/logout', { key: null, headers: { cookie: session } })).status).toBe(204);
+      // A cookie-authenticated write from another site is refused (CSRF).
+      expect((await p.call('POST', '/api/v1/auth/logout', { key: null, headers: { cookie: session, origin: 'https://evil.example' } })).status).toBe(403);
+      expect((await p.call('POST', '/api/v1/auth/logout', { key: null, headers: { cookie: session } })).status).toBe(403);
+      expect((await p.call('POST', '/api/v1/auth/logout', { key: null, headers: { cookie: session, origin: 'http://localhost' } })).status).toBe(204);
       expect((await p.json('GET', '/api/v1/auth/me', { key: null, headers: { cookie: session } })).status).toBe(401);
     });
 
@@ -231,6 +237,27 @@ describe.each(backends)('foundation on %s', (backend) => {
       const { user } = await f.user('engineer', { password: 'a long enough password' });
       const res = await p.json('POST', '/api/v1/auth/login', { key: null, body: { email: user.email, password: 'wrong password here' } });
       expect(res.status).toBe(401);
+    });
+
+    it('locks an email out after repeated failures, with Retry-After', async () => {
+      const { user } = await f.user('engineer', { password: 'the right password' });
+      for (let i = 0; i < 5; i++) {
+        expect((await p.json('POST', '/api/v1/auth/login', { key: null, body: { email: user.email, password: `wrong ${i} password` } })).status).toBe(401);
+      }
+      const locked = await p.json('POST', '/api/v1/auth/login', { key: null, body: { email: user.email, password: 'the right password' } });
+      expect(locked.status).toBe(429);
+      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+      p.clock.advance(16 * 60_000);
+      expect((await p.json('POST', '/api/v1/auth/login', { key: null, body: { email: user.email, password: 'the right password' } })).status).toBe(200);
+    });
+
+    it('admins read the audit log; others cannot', async () => {
+      const c = await f.customer();
+      const log = await p.json('GET', `/api/v1/audit?targetId=${c.id}`);
+      expect(log.status).toBe(200);
+      expect(log.body.items.map((e: { action: string }) => e.action)).toEqual(['customer.create']);
+      const engineer = await f.user('engineer');
+      expect((await p.json('GET', '/api/v1/audit', { key: engineer.apiKey })).status).toBe(404);
     });
 
     it('user administration is admin-only', async () => {
