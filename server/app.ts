@@ -12,6 +12,8 @@ import { authRoutes } from './routes/auth.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { userRoutes } from './routes/users.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { scopeGuard } from './http/scope-guard.ts';
 
 export type { AppDeps } from './http/context.ts';
 
@@ -66,12 +68,14 @@ export function newApp(deps: AppDeps) {
   app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/(prometheus|support-request)$/]));
   app.use('/api/v1/*', authenticate(deps));
   app.use('/v1/*', authenticate(deps));
+  app.use('/api/v1/*', scopeGuard(database.db));
 
   if (serves('api')) {
     app.route('/api/v1/auth', authRoutes(deps));
     app.route('/api/v1/customers', customerRoutes(deps));
     app.route('/api/v1/appliances', applianceRoutes(deps));
     app.route('/api/v1/users', userRoutes(deps));
+    app.route('/api/v1/audit', auditRoutes(deps));
     app.route('/api/v1/fleet', fleetRoutes(deps));
   }
 
