@@ -10,6 +10,7 @@ import {
 import type { CaseInfo } from '../../../drizzle/schema/tickets.ts';
 import { publishLive, type LiveTicket } from '../../live/events.ts';
 import { invalid } from '../../lib/errors.ts';
+import { enqueueWebhooks } from '../webhooks.ts';
 import {
   isAtRisk,
   isBusinessTime,
@@ -72,7 +73,9 @@ export async function insertTicket(tx: Db | Tx, calendar: SlaCalendar, input: Op
     body: input.summary,
     data: { source: input.source, priority: input.priority },
   });
-  await publishLive(tx, { type: 'ticket.opened', customerId: ticket.customerId, data: liveTicket(ticket) });
+  const live = liveTicket(ticket);
+  await publishLive(tx, { type: 'ticket.opened', customerId: ticket.customerId, data: live });
+  await enqueueWebhooks(tx, input.openedAt, [{ event: 'ticket.opened', customerId: ticket.customerId, payload: { ticket: live } }]);
   return ticket;
 }
 
@@ -162,4 +165,41 @@ export function ticketSummaryView(row: TicketRow, calendar: SlaCalendar, now: Da
     allAlertsClearedAt: row.allAlertsClearedAt?.toISOString() ?? null,
     sla: slaView(row, calendar, now),
   };
+}
+
+/**
+ * Raises a ticket's priority when a worse alert joins it (never lowers it): the response
+ * target is recomputed from the original opening time (SPEC §2.2). Returns the updated row,
+ * or null when the ticket already had that priority or a higher one.
+ */
+export async function raisePriority(
+  tx: Db | Tx,
+  calendar: SlaCalendar,
+  ticket: TicketRow,
+  priority: Priority,
+  at: Date,
+  reason: string,
+): Promise<TicketRow | null> {
+  if (priority >= ticket.priority) return null;
+  const [row] = await tx
+    .update(tickets)
+    .set({
+      priority,
+      proposedPriority: priority,
+      responseDueAt: responseDueAt(ticket.tier, priority, ticket.openedAt, calendar),
+      updatedAt: at,
+    })
+    .where(eq(tickets.id, ticket.id))
+    .returning();
+  if (!row) return null;
+  await addTimelineEvent(tx, ticket.id, {
+    at,
+    actorId: null,
+    type: 'priority_raised',
+    reason,
+    public: true,
+    data: { from: ticket.priority, to: priority },
+  });
+  await publishLive(tx, { type: 'ticket.updated', customerId: row.customerId, data: liveTicket(row, 'priority') });
+  return row;
 }

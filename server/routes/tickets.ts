@@ -1,0 +1,285 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { priorities, ticketSources, ticketStatuses, tiers } from '../../drizzle/schema/enums.ts';
+import { newRouter, type AppDeps } from '../http/context.ts';
+import { currentUser, requireUser } from '../http/middleware.ts';
+import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
+import { loadCalendar } from '../services/calendar.ts';
+import {
+  createTicket,
+  getAttachment,
+  getTicketDetail,
+  listAssignees,
+  listTickets,
+  performAction,
+  type ActionBody,
+  type TicketContext,
+} from '../services/tickets/service.ts';
+import type { TicketAction } from '../services/tickets/lifecycle.ts';
+
+const Priority = z.enum(priorities);
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+const CaseInfo = z
+  .object({
+    serialNumber: z.string().max(200).nullable().optional(),
+    hardwareId: z.string().max(200).nullable().optional(),
+    osVersion: z.string().max(200).nullable().optional(),
+    hypervisorVersion: z.string().max(200).nullable().optional(),
+    unavailableSince: z.iso.datetime({ offset: true }).nullable().optional(),
+    reproducible: z.boolean().nullable().optional(),
+    stepsTaken: z.string().max(10_000).nullable().optional(),
+  })
+  .strict()
+  .openapi('CaseInfo');
+
+const Sla = z
+  .object({
+    responseDueAt: z.string(),
+    firstResponseAt: z.string().nullable(),
+    breached: z.boolean(),
+    remainingSeconds: z.number(),
+    replacementDueAt: z.string().nullable(),
+    atRisk: z.boolean(),
+    clockRunning: z.boolean(),
+  })
+  .openapi('Sla');
+
+const TicketSummary = z
+  .looseObject({
+    id: z.string(),
+    number: z.number(),
+    customerId: z.string(),
+    applianceId: z.string().nullable(),
+    tier: z.enum(tiers),
+    priority: Priority,
+    proposedPriority: Priority.nullable(),
+    status: z.enum(ticketStatuses),
+    source: z.enum(ticketSources),
+    summary: z.string(),
+    description: z.string(),
+    openedAt: z.string(),
+    assigneeId: z.string().nullable(),
+    caseInfo: z.record(z.string(), z.unknown()),
+    sla: Sla,
+  })
+  .openapi('TicketSummary');
+
+const TimelineEntry = z.object({
+  id: z.string(),
+  at: z.string(),
+  actorId: z.string().nullable(),
+  actorName: z.string().nullable(),
+  type: z.string(),
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+  reason: z.string().nullable(),
+  body: z.string().nullable(),
+  public: z.boolean(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+const Ticket = TicketSummary.extend({
+  missingCaseInfo: z.array(z.string()),
+  allowedActions: z.array(z.string()),
+  alerts: z.array(z.record(z.string(), z.unknown())),
+  rootCauseCandidates: z.array(
+    z.object({ id: z.string(), kind: z.string(), subject: z.string(), score: z.number(), evidence: z.unknown(), verdict: z.string().nullable() }),
+  ),
+  timeline: z.array(TimelineEntry),
+  attachments: z.array(z.object({ id: z.string(), name: z.string(), contentType: z.string(), sizeBytes: z.number(), createdAt: z.string() })),
+  survey: z.object({ token: z.string(), url: z.string(), expiresAt: z.string() }).optional(),
+}).openapi('Ticket');
+
+const CreateTicket = z
+  .object({
+    applianceId: z.uuid(),
+    summary: text(300),
+    description: z.string().trim().max(20_000),
+    priority: Priority.optional(),
+    source: z.enum(['portal', 'email', 'phone', 'chat']).optional(),
+    caseInfo: CaseInfo.optional(),
+  })
+  .openapi('CreateTicket');
+
+const TicketQuery = PageQuery.extend({
+  status: z.enum(ticketStatuses).optional(),
+  priority: Priority.optional(),
+  customerId: z.uuid().optional(),
+  applianceId: z.uuid().optional(),
+  assigneeId: z.uuid().optional(),
+  tier: z.enum(tiers).optional(),
+  open: z.enum(['true', 'false']).optional(),
+});
+
+const empty = z.object({}).strict();
+/** The request body of each lifecycle action (SPEC §5.2). */
+const actionBodies = {
+  acknowledge: z.object({ message: text(20_000).optional() }).strict(),
+  assign: z.object({ assigneeId: z.uuid(), reason: text(2_000).optional() }).strict(),
+  comment: z.object({ body: text(20_000), public: z.boolean() }).strict(),
+  'request-info': z.object({ body: text(20_000) }).strict(),
+  'contact-attempt': z.object({ channel: z.enum(['email', 'phone', 'chat', 'other']), note: text(2_000).optional() }).strict(),
+  reply: z.object({ body: text(20_000) }).strict(),
+  priority: z.object({ priority: Priority, reason: text(2_000).optional() }).strict(),
+  'diagnosis-complete': z.object({ note: text(2_000).optional() }).strict(),
+  resolve: z.object({ resolution: text(20_000) }).strict(),
+  confirm: empty,
+  reject: z.object({ reason: text(2_000) }).strict(),
+  close: z.object({ reason: z.literal('closed_without_resolution'), note: text(2_000).optional() }).strict(),
+  reopen: z.object({ reason: text(2_000) }).strict(),
+  'request-remote-access': z.object({ reason: text(2_000) }).strict(),
+} satisfies Record<TicketAction, z.ZodType>;
+
+const actionSummaries: Record<TicketAction, string> = {
+  acknowledge: 'Acknowledge a new ticket; with a message it is the first public response',
+  assign: 'Assign or reassign (a reassignment needs a reason)',
+  comment: 'Comment publicly, or leave an internal note (staff)',
+  'request-info': 'Ask the customer for information: waiting on customer',
+  'contact-attempt': 'Log an attempt to reach the customer while waiting on them',
+  reply: 'The customer answers an information request',
+  priority: 'Confirm or change the priority; the response target is recomputed from the opening time',
+  'diagnosis-complete': 'Diagnosis complete: starts the hardware-replacement clock',
+  resolve: 'Propose a resolution',
+  confirm: 'The customer confirms the resolution: closed, with a survey invitation',
+  reject: 'The customer rejects the resolution: back to in progress',
+  close: 'Close without resolution by mutual agreement',
+  reopen: 'Reopen a closed ticket',
+  'request-remote-access': 'Ask the customer to enable the remote tunnel',
+};
+
+const TicketParam = IdParam;
+const AttachmentParams = z.object({
+  id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }),
+  attachmentId: z.uuid().openapi({ param: { name: 'attachmentId', in: 'path' } }),
+});
+
+export function ticketRoutes(deps: AppDeps) {
+  const app = newRouter();
+  const { db } = deps.database;
+  const context = (): TicketContext => ({ now: deps.clock.now(), replacementCutoff: deps.config.REPLACEMENT_CUTOFF, publicUrl: deps.config.PUBLIC_URL });
+  app.use('*', requireUser());
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['tickets'],
+      summary: 'The queue: open tickets by time left to the response target, then the rest',
+      request: { query: TicketQuery },
+      responses: { 200: jsonResponse(listOf(TicketSummary, 'TicketList'), 'A page of tickets'), ...errorResponses },
+    }),
+    async (c) => {
+      const { open, ...query } = c.req.valid('query');
+      const now = deps.clock.now();
+      const calendar = await loadCalendar(db, deps.config.REPLACEMENT_CUTOFF);
+      return c.json(await listTickets(db, currentUser(c), calendar, now, { ...query, open: open === undefined ? undefined : open === 'true' }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/',
+      tags: ['tickets'],
+      summary: 'Open a ticket by hand (portal; staff also email, phone, chat)',
+      middleware: [requireUser('customer', 'engineer', 'admin')] as const,
+      request: { body: jsonBody(CreateTicket) },
+      responses: { 201: jsonResponse(Ticket, 'The ticket'), ...errorResponses },
+    }),
+    async (c) => c.json(await createTicket(db, currentUser(c), context(), c.req.valid('json')), 201),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}',
+      tags: ['tickets'],
+      summary: 'A ticket with its SLA, alerts, root-cause candidates, timeline and attachments',
+      request: { params: TicketParam },
+      responses: { 200: jsonResponse(Ticket, 'The ticket'), ...errorResponses },
+    }),
+    async (c) => {
+      const calendar = await loadCalendar(db, deps.config.REPLACEMENT_CUTOFF);
+      return c.json(await getTicketDetail(db, currentUser(c), calendar, deps.clock.now(), c.req.valid('param').id), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/assignees',
+      tags: ['tickets'],
+      summary: 'Engineers who may take the ticket; seniors first for Mission Critical',
+      middleware: [requireUser('engineer', 'admin')] as const,
+      request: { params: TicketParam },
+      responses: {
+        200: jsonResponse(
+          z.object({
+            items: z.array(
+              z.object({
+                id: z.string(),
+                name: z.string(),
+                email: z.string(),
+                role: z.string(),
+                senior: z.boolean(),
+                openTickets: z.number(),
+                suggested: z.boolean(),
+                current: z.boolean(),
+              }),
+            ),
+          }),
+          'Candidate assignees',
+        ),
+        ...errorResponses,
+      },
+    }),
+    async (c) => c.json(await listAssignees(db, currentUser(c), c.req.valid('param').id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/attachments/{attachmentId}',
+      tags: ['tickets'],
+      summary: 'Download an attachment',
+      request: { params: AttachmentParams },
+      responses: { 200: { description: 'The file' }, ...errorResponses },
+    }),
+    async (c) => {
+      const { id, attachmentId } = c.req.valid('param');
+      const file = await getAttachment(db, currentUser(c), id, attachmentId);
+      const safeName = file.name.replace(/[^\w.-]+/g, '_');
+      return c.body(new Uint8Array(file.bytes), 200, {
+        'Content-Type': file.contentType,
+        'Content-Disposition': `attachment; filename="${safeName}"`,
+        'X-Content-Type-Options': 'nosniff',
+      });
+    },
+  );
+
+  for (const action of Object.keys(actionBodies) as TicketAction[]) {
+    const schema = actionBodies[action];
+    // Actions without fields accept an empty body or none at all.
+    const bodyOptional = action === 'confirm' || action === 'diagnosis-complete' || action === 'acknowledge';
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `/{id}/${action}`,
+        tags: ['ticket lifecycle'],
+        summary: actionSummaries[action],
+        request: { params: TicketParam, body: { content: { 'application/json': { schema } }, required: !bodyOptional } },
+        responses: {
+          200: jsonResponse(Ticket, 'The ticket after the action'),
+          ...errorResponses,
+          409: { description: 'Not allowed in the ticket’s status; details list the allowed actions' },
+        },
+      }),
+      async (c) => {
+        const body = (c.req.valid('json') ?? {}) as Record<string, unknown>;
+        const result = await performAction(db, currentUser(c), context(), c.req.valid('param').id, { ...body, action } as ActionBody);
+        return c.json(result.survey ? { ...result.ticket, survey: result.survey } : result.ticket, 200);
+      },
+    );
+  }
+  return app;
+}

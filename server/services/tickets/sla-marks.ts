@@ -1,0 +1,68 @@
+import { and, inArray, isNull, lt, notInArray, sql } from 'drizzle-orm';
+import type { Db, Tx } from '../../../drizzle/client.ts';
+import { tickets } from '../../../drizzle/schema/index.ts';
+import { LIVE_CHANNEL } from '../../live/events.ts';
+import { isAtRisk, type SlaCalendar } from '../../sla/index.ts';
+import { enqueueWebhooks } from '../webhooks.ts';
+import { addTimelineEvent, liveTicket, type TicketRow } from './core.ts';
+
+const closed: ('resolved' | 'closed')[] = ['resolved', 'closed'];
+
+/** Publishes several `ticket.updated` events in one statement; delivered on commit. */
+async function publishUpdates(tx: Db | Tx, rows: TicketRow[], change: string): Promise<void> {
+  if (rows.length === 0) return;
+  const events = JSON.stringify(rows.map((r) => ({ type: 'ticket.updated', customerId: r.customerId, data: liveTicket(r, change) })));
+  await tx.execute(sql`select pg_notify(${LIVE_CHANNEL}, e::text) from jsonb_array_elements(${events}::jsonb) as e`);
+}
+
+async function announce(tx: Db | Tx, now: Date, rows: TicketRow[], change: 'at_risk' | 'breached'): Promise<void> {
+  await publishUpdates(tx, rows, change);
+  await enqueueWebhooks(
+    tx,
+    now,
+    rows.map((r) => ({ event: change === 'at_risk' ? 'ticket.at_risk' : 'ticket.breached', customerId: r.customerId, payload: { ticket: liveTicket(r, change) } })),
+  );
+  for (const r of rows) {
+    await addTimelineEvent(tx, r.id, {
+      at: now,
+      actorId: null,
+      type: change === 'at_risk' ? 'sla_at_risk' : 'sla_breached',
+      public: false,
+      data: { responseDueAt: r.responseDueAt.toISOString() },
+    });
+  }
+}
+
+/**
+ * Marks open tickets still waiting for a first response: at risk when less than 25 % of the
+ * target is left, breached once the due time has passed. Each mark is a conditional update
+ * (`… is null`), so a mark is set, announced and sent to webhooks once, however many
+ * processes run the job.
+ */
+export async function markSlaRisks(db: Db, calendar: SlaCalendar, now: Date): Promise<{ atRisk: number; breached: number }> {
+  return db.transaction(async (tx) => {
+    const waiting = and(notInArray(tickets.status, closed), isNull(tickets.firstResponseAt));
+    const breached = await tx
+      .update(tickets)
+      .set({ breachedAt: now, updatedAt: now })
+      .where(and(waiting, isNull(tickets.breachedAt), lt(tickets.responseDueAt, now)))
+      .returning();
+
+    const candidates = await tx
+      .select({ id: tickets.id, tier: tickets.tier, priority: tickets.priority, openedAt: tickets.openedAt, responseDueAt: tickets.responseDueAt })
+      .from(tickets)
+      .where(and(waiting, isNull(tickets.atRiskAt), isNull(tickets.breachedAt)));
+    const risky = candidates.filter((t) => isAtRisk(t.tier, t.priority, t.openedAt, t.responseDueAt, now, calendar)).map((t) => t.id);
+    const atRisk = risky.length
+      ? await tx
+          .update(tickets)
+          .set({ atRiskAt: now, updatedAt: now })
+          .where(and(inArray(tickets.id, risky), isNull(tickets.atRiskAt), isNull(tickets.firstResponseAt)))
+          .returning()
+      : [];
+
+    await announce(tx, now, atRisk, 'at_risk');
+    await announce(tx, now, breached, 'breached');
+    return { atRisk: atRisk.length, breached: breached.length };
+  });
+}
