@@ -20,6 +20,8 @@ export default defineConfig({
   },
   server: {
     port: 5173,
+    // The API types and enum values are imported from the server's schema modules.
+    fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] },
     proxy: {
       // The WebSocket entry must come before the generic /api entry.
       '/api/v1/live': { target: apiTarget, ws: true, changeOrigin: true },

@@ -13,6 +13,7 @@ import type {
   MetricResponse,
   Page,
   Priority,
+  RemoteTunnelChange,
   Rule,
   Ticket,
   TicketDetail,
@@ -170,14 +171,14 @@ export interface TicketActionBodies {
   assign: { assigneeId: string; reason?: string };
   comment: { body: string; public: boolean };
   'request-info': { body: string };
-  'contact-attempt': { channel: string; note?: string };
+  'contact-attempt': { channel: 'email' | 'phone' | 'chat' | 'other'; note?: string };
   reply: { body: string };
-  priority: { priority: Priority; reason: string };
-  'diagnosis-complete': Record<string, never>;
+  priority: { priority: Priority; reason?: string };
+  'diagnosis-complete': { note?: string };
   resolve: { resolution: string };
   confirm: Record<string, never>;
   reject: { reason: string };
-  close: { reason: string };
+  close: { reason: 'closed_without_resolution'; note?: string };
   reopen: { reason: string };
   'request-remote-access': { reason: string };
 }
@@ -232,6 +233,8 @@ export const api = {
     request<MetricResponse>('GET', `/appliances/${enc(id)}/metrics`, withSignal({ query: { ...q } }, s)),
   setRemoteTunnel: (id: string, enabled: boolean) =>
     request<Appliance | undefined>('PUT', `/appliances/${enc(id)}/remote-tunnel`, { body: { enabled } }),
+  remoteTunnelHistory: (id: string, s?: Sig) =>
+    request<{ items: RemoteTunnelChange[] }>('GET', `/appliances/${enc(id)}/remote-tunnel/history`, withSignal({}, s)),
   createAppliance: (body: { customerId: string; serial: string; hardwareId: string; model: string; site?: string }) =>
     request<{ appliance: Appliance; token: string }>('POST', '/appliances', { body }),
   rotateApplianceToken: (id: string) =>

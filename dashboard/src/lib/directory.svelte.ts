@@ -1,5 +1,6 @@
 // Names for ids shown all over the dashboard (customers, users), loaded once per session.
 import { api } from './api.ts';
+import { session } from './session.svelte.ts';
 import type { Customer, User } from './types.ts';
 
 class Directory {
@@ -29,6 +30,11 @@ class Directory {
   }
 
   loadUsers(): Promise<void> {
+    // The user directory is an admin resource; other roles see ids (and the ticket's assignee picker).
+    if (!session.isAdmin) {
+      this.usersAvailable = false;
+      return Promise.resolve();
+    }
     if (!this.usersLoaded) {
       this.usersLoaded = api
         .users()

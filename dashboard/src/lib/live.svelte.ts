@@ -2,6 +2,7 @@
 // exponential backoff and jitter. Pages subscribe to typed events with `on`.
 import { untrack } from 'svelte';
 import { getApiKey } from './api.ts';
+import { backoffDelay } from './backoff.ts';
 import type { LiveEventMap, LiveEventType, LiveMessage } from './types.ts';
 
 export type LiveStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'offline';
@@ -9,8 +10,6 @@ export type LiveStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'offl
 type Handler<K extends LiveEventType> = (data: LiveEventMap[K]) => void;
 type AnyHandler = (msg: LiveMessage) => void;
 
-const BASE_DELAY_MS = 1_000;
-const MAX_DELAY_MS = 30_000;
 const KNOWN_TYPES: ReadonlySet<string> = new Set<LiveEventType>([
   'ticket.opened',
   'ticket.updated',
@@ -18,12 +17,6 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set<LiveEventType>([
   'alert.resolved',
   'appliance.status',
 ]);
-
-export function backoffDelay(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
-  // "Equal jitter": half fixed, half random, so many tabs do not reconnect in step.
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
 
 export class LiveConnection {
   status: LiveStatus = $state('idle');

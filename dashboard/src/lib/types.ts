@@ -1,46 +1,61 @@
-// Domain shapes of the Vigil HTTP API (SPEC §5.2). Kept structurally identical to
-// the server's zod schemas; once those are published as types-only modules this
-// file should re-export them with `import type` instead of restating them.
+// Domain shapes of the Vigil HTTP API (SPEC §5.2), taken from the server: enum values
+// from the drizzle schema, resource shapes inferred from the routes' zod schemas, the
+// ticket's `sla` block from the service that renders it, and the live event map the
+// hub publishes. Only `import type` crosses into server code, so nothing of it ships
+// in the bundle except the enum arrays (plain constants).
+import type { z } from 'zod';
+import type {
+  Appliance as ApplianceSchema,
+  Component as ComponentSchema,
+  Customer as CustomerSchema,
+  User as UserSchema,
+} from '../../../server/schemas/resources.ts';
+import type { FleetSummary as FleetSummarySchema } from '../../../server/routes/fleet.ts';
+import type { slaView } from '../../../server/services/tickets/core.ts';
+import type { CaseInfo as StoredCaseInfo } from '../../../drizzle/schema/tickets.ts';
+import type * as ServerLive from '../../../server/live/events.ts';
+import {
+  alertStatuses,
+  applianceStatuses,
+  candidateKinds,
+  priorities,
+  roles,
+  ticketSources,
+  ticketStatuses,
+  tiers,
+  verdicts,
+  type AlertStatus,
+  type CandidateKind,
+  type Priority,
+  type TicketSource,
+  type TicketStatus,
+  type Tier,
+  type Verdict,
+} from '../../../drizzle/schema/enums.ts';
 
-export const ROLES = ['admin', 'engineer', 'account_manager', 'customer'] as const;
-export type Role = (typeof ROLES)[number];
+export type { ApplianceStatus, Priority, Role, TicketSource, TicketStatus, Tier } from '../../../drizzle/schema/enums.ts';
 
-export const TIERS = ['basic', 'pro', 'mission_critical'] as const;
-export type Tier = (typeof TIERS)[number];
+export const ROLES = roles;
+export const TIERS = tiers;
+export const PRIORITIES = priorities;
+export const APPLIANCE_STATUSES = applianceStatuses;
+export const TICKET_STATUSES = ticketStatuses;
+export const TICKET_SOURCES = ticketSources;
+export const ALERT_STATUSES = alertStatuses;
+export const CANDIDATE_KINDS = candidateKinds;
+export const VERDICTS = verdicts;
 
-export const PRIORITIES = ['P1', 'P2', 'P3', 'P4'] as const;
-export type Priority = (typeof PRIORITIES)[number];
+export const OPEN_TICKET_STATUSES: readonly TicketStatus[] = ticketStatuses.filter(
+  (s) => s !== 'resolved' && s !== 'closed',
+);
 
-export const APPLIANCE_STATUSES = ['healthy', 'warning', 'critical', 'offline', 'unknown'] as const;
-export type ApplianceStatus = (typeof APPLIANCE_STATUSES)[number];
-
-export const TICKET_STATUSES = [
-  'new',
-  'acknowledged',
-  'in_progress',
-  'waiting_on_customer',
-  'resolved',
-  'closed',
-] as const;
-export type TicketStatus = (typeof TICKET_STATUSES)[number];
-export const OPEN_TICKET_STATUSES: readonly TicketStatus[] = [
-  'new',
-  'acknowledged',
-  'in_progress',
-  'waiting_on_customer',
-];
-
-export const TICKET_SOURCES = ['auto', 'appliance', 'portal', 'email', 'phone', 'chat'] as const;
-export type TicketSource = (typeof TICKET_SOURCES)[number];
-
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  customerId: string | null;
-  senior: boolean;
-}
+/** The signed-in user as `/auth/me` answers it (no createdAt). */
+export type User = Omit<z.infer<typeof UserSchema>, 'createdAt'> & { createdAt?: string };
+export type Customer = z.infer<typeof CustomerSchema>;
+export type Component = z.infer<typeof ComponentSchema>;
+export type Appliance = z.infer<typeof ApplianceSchema>;
+export type FleetSummary = z.infer<typeof FleetSummarySchema>;
+export type TierSummary = FleetSummary['tiers'][number];
 
 export interface ApiErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -49,51 +64,6 @@ export interface ApiErrorBody {
 export interface Page<T> {
   items: T[];
   nextCursor?: string | null;
-}
-
-export interface TierSummary {
-  tier: Tier;
-  customers: number;
-  appliances: { total: number; byStatus: Record<ApplianceStatus, number> };
-  openTickets: Record<Priority, number>;
-  atRisk: number;
-  /** 10 buckets: 0-9, 10-19, …, 90-100 */
-  healthScores: number[];
-}
-
-export interface FleetSummary {
-  tiers: TierSummary[];
-}
-
-export interface Customer {
-  id: string;
-  name: string;
-  tier: Tier;
-  serenity: boolean;
-  accountManagerId: string | null;
-}
-
-export interface Component {
-  kind: string;
-  id: string;
-  parentId: string | null;
-  name: string;
-}
-
-export interface Appliance {
-  id: string;
-  customerId: string;
-  serial: string;
-  hardwareId: string;
-  model: string;
-  site: string | null;
-  osVersion: string | null;
-  hypervisorVersion: string | null;
-  lastHeartbeatAt: string | null;
-  remoteTunnel: boolean;
-  status: ApplianceStatus;
-  healthScore: number | null;
-  components: Component[];
 }
 
 export interface MetricSeries {
@@ -106,31 +76,11 @@ export interface MetricResponse {
   series: MetricSeries[];
 }
 
-export interface CaseInfo {
-  serialNumber: string | null;
-  hardwareId: string | null;
-  osVersion: string | null;
-  hypervisorVersion: string | null;
-  unavailableSince: string | null;
-  reproducible: boolean | null;
-  stepsTaken: string | null;
-}
+/** Case information every ticket carries (SPEC §2.4); automatic tickets fill the first five. */
+export type CaseInfo = Required<StoredCaseInfo>;
 
-export interface Sla {
-  responseDueAt: string | null;
-  firstResponseAt: string | null;
-  breached: boolean;
-  /** Seconds left to the response target when the server answered (negative when late). */
-  remainingSeconds: number | null;
-  replacementDueAt: string | null;
-  atRisk?: boolean;
-  /**
-   * Optional: whether the response clock is ticking right now (false outside
-   * business hours for basic/pro). When absent the dashboard assumes it runs only
-   * for mission_critical (24/7).
-   */
-  clockRunning?: boolean;
-}
+/** The `sla` block of a ticket, as the server renders it. */
+export type Sla = ReturnType<typeof slaView>;
 
 export interface Alert {
   id: string;
@@ -140,7 +90,7 @@ export interface Alert {
   name: string;
   priority: Priority;
   component: string | null;
-  status: 'pending' | 'firing' | 'resolved';
+  status: AlertStatus;
   startsAt: string;
   endsAt: string | null;
   summary?: string | null;
@@ -148,21 +98,24 @@ export interface Alert {
 
 export interface RootCauseCandidate {
   id: string;
-  kind: 'topology' | 'change' | 'fleet' | (string & {});
+  kind: CandidateKind | (string & {});
   subject: string;
   score: number;
   evidence: unknown;
-  verdict: 'accepted' | 'rejected' | null;
+  verdict: Verdict | null;
 }
 
 export interface TimelineEvent {
   id: string;
   at: string;
   actorId: string | null;
-  actorName: string | null;
+  actorName?: string | null;
   type: string;
-  from: string | null;
-  to: string | null;
+  /** `fromStatus`/`toStatus` as stored; `from`/`to` accepted for older answers. */
+  fromStatus?: string | null;
+  toStatus?: string | null;
+  from?: string | null;
+  to?: string | null;
   reason: string | null;
   body: string | null;
   public: boolean | null;
@@ -174,6 +127,7 @@ export interface Ticket {
   customerId: string;
   applianceId: string | null;
   priority: Priority;
+  proposedPriority?: Priority | null;
   status: TicketStatus;
   source: TicketSource;
   summary: string;
@@ -181,8 +135,11 @@ export interface Ticket {
   openedAt: string;
   assigneeId: string | null;
   tier: Tier;
-  caseInfo: CaseInfo;
+  caseInfo: Partial<CaseInfo>;
   sla: Sla;
+  closeReason?: string | null;
+  suggestedResolution?: string | null;
+  allAlertsClearedAt?: string | null;
 }
 
 export interface TicketDetail extends Ticket {
@@ -200,6 +157,15 @@ export interface Finding {
   priority: Priority;
   summary: string;
   firstSeenAt: string;
+}
+
+/** One change of an appliance's remote-tunnel flag (`GET /appliances/:id/remote-tunnel/history`). */
+export interface RemoteTunnelChange {
+  at: string;
+  actorId: string | null;
+  actorRole: string | null;
+  enabled: boolean;
+  previous: boolean;
 }
 
 export interface Holiday {
@@ -224,16 +190,18 @@ export interface MaintenanceWindow {
   [key: string]: unknown;
 }
 
-/** WebSocket messages from /api/v1/live. */
-export interface LiveEventMap {
-  'ticket.opened': Partial<Ticket> & { id: string };
-  'ticket.updated': Partial<Ticket> & { id: string };
-  'alert.firing': Partial<Alert> & { id: string };
-  'alert.resolved': Partial<Alert> & { id: string };
-  'appliance.status': Partial<Appliance> & { id?: string; applianceId?: string };
-}
-export type LiveEventType = keyof LiveEventMap;
+/** WebSocket messages from /api/v1/live: the server's event map. */
+export type LiveEventMap = ServerLive.LiveEventMap;
+export type LiveEventType = ServerLive.LiveEventType;
+export type LiveTicket = ServerLive.LiveTicket;
+export type LiveAlert = ServerLive.LiveAlert;
+export type LiveApplianceStatus = ServerLive.LiveApplianceStatus;
 export interface LiveMessage<K extends LiveEventType = LiveEventType> {
   type: K;
   data: LiveEventMap[K];
+}
+
+/** Narrows a live event's status string to an appliance status. */
+export function isApplianceStatus(value: unknown): value is (typeof applianceStatuses)[number] {
+  return typeof value === 'string' && (applianceStatuses as readonly string[]).includes(value);
 }
