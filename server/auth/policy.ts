@@ -1,0 +1,164 @@
+import type { MiddlewareHandler } from 'hono';
+import { roles, type Role } from '../../drizzle/schema/enums.ts';
+import { DomainError } from '../lib/errors.ts';
+import { ticketActions, transitions, type Actor } from '../services/tickets/lifecycle.ts';
+import type { AppEnv } from '../http/context.ts';
+
+/** Who may call a route: nobody logged in, an appliance token, or users of some roles. */
+export type Access = 'public' | 'appliance' | readonly Role[];
+
+export interface RoutePolicy {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** OpenAPI-style path, `{param}` for a path segment. */
+  path: string;
+  access: Access;
+}
+
+const ALL: readonly Role[] = roles;
+const ADMIN: readonly Role[] = ['admin'];
+const STAFF: readonly Role[] = ['admin', 'engineer'];
+const STAFF_AND_AM: readonly Role[] = ['admin', 'engineer', 'account_manager'];
+const STAFF_AND_CUSTOMER: readonly Role[] = ['admin', 'engineer', 'customer'];
+const CUSTOMER_AND_ADMIN: readonly Role[] = ['admin', 'customer'];
+
+const actorRoles: Record<Actor, Role[]> = { staff: ['admin', 'engineer'], customer: ['customer'] };
+
+/** Ticket actions follow the lifecycle table: the roles of every actor that may take the action from some status. */
+const ticketActionPolicies: RoutePolicy[] = ticketActions.map((action) => ({
+  method: 'POST',
+  path: `/api/v1/tickets/{id}/${action}`,
+  access: [...new Set(transitions.filter((t) => t.action === action).flatMap((t) => t.actors.flatMap((a) => actorRoles[a])))],
+}));
+
+const r = (method: RoutePolicy['method'], path: string, access: Access): RoutePolicy => ({ method, path, access });
+
+/**
+ * Authorization as data: one row per route and the roles that may call it (SPEC §1).
+ * The middleware below checks it before any route runs; a route missing from the table is
+ * refused. Which customer's objects a permitted user sees is the scope's job, not this table's.
+ */
+export const routePolicies: readonly RoutePolicy[] = [
+  r('GET', '/api/v1/openapi.json', 'public'),
+  r('POST', '/api/v1/auth/login', 'public'),
+  r('POST', '/api/v1/auth/logout', ALL),
+  r('GET', '/api/v1/auth/me', ALL),
+
+  r('POST', '/api/v1/customers', ADMIN),
+  r('GET', '/api/v1/customers', ALL),
+  r('GET', '/api/v1/customers/{id}', ALL),
+  r('PATCH', '/api/v1/customers/{id}', ADMIN),
+
+  r('POST', '/api/v1/appliances', ADMIN),
+  r('GET', '/api/v1/appliances', ALL),
+  r('GET', '/api/v1/appliances/{id}', ALL),
+  r('POST', '/api/v1/appliances/{id}/token', ADMIN),
+  r('GET', '/api/v1/appliances/{id}/metrics', ALL),
+  // The remote tunnel is the customer's to open (or an admin's); engineers only request it.
+  r('PUT', '/api/v1/appliances/{id}/remote-tunnel', CUSTOMER_AND_ADMIN),
+  r('GET', '/api/v1/appliances/{id}/remote-tunnel/history', ALL),
+
+  r('POST', '/api/v1/users', ADMIN),
+  r('GET', '/api/v1/users', ADMIN),
+  r('GET', '/api/v1/users/{id}', ADMIN),
+  r('GET', '/api/v1/audit', ADMIN),
+
+  r('GET', '/api/v1/fleet/summary', ALL),
+
+  r('GET', '/api/v1/tickets', ALL),
+  r('POST', '/api/v1/tickets', STAFF_AND_CUSTOMER),
+  r('GET', '/api/v1/tickets/{id}', ALL),
+  r('GET', '/api/v1/tickets/{id}/assignees', STAFF),
+  r('GET', '/api/v1/tickets/{id}/attachments/{attachmentId}', ALL),
+  ...ticketActionPolicies,
+  r('POST', '/api/v1/tickets/{id}/root-cause/{candidateId}/verdict', STAFF),
+  r('POST', '/api/v1/tickets/{id}/rca', STAFF_AND_CUSTOMER),
+  r('GET', '/api/v1/tickets/{id}/rca', ALL),
+
+  r('GET', '/api/v1/sla/response-due', ALL),
+  r('GET', '/api/v1/sla/replacement-due', ALL),
+
+  r('GET', '/api/v1/holidays', ALL),
+  r('POST', '/api/v1/holidays', ADMIN),
+  r('GET', '/api/v1/holidays/{date}', ALL),
+  r('PUT', '/api/v1/holidays/{date}', ADMIN),
+  r('PATCH', '/api/v1/holidays/{date}', ADMIN),
+  r('DELETE', '/api/v1/holidays/{date}', ADMIN),
+
+  // Survey links carry a one-time token instead of a login.
+  r('GET', '/api/v1/surveys/{token}', 'public'),
+  r('POST', '/api/v1/surveys/{token}', 'public'),
+
+  r('POST', '/api/v1/webhooks', ADMIN),
+  r('GET', '/api/v1/webhooks', ADMIN),
+  r('GET', '/api/v1/webhooks/{id}', ADMIN),
+  r('PATCH', '/api/v1/webhooks/{id}', ADMIN),
+  r('DELETE', '/api/v1/webhooks/{id}', ADMIN),
+  r('GET', '/api/v1/webhooks/{id}/deliveries', ADMIN),
+
+  r('GET', '/api/v1/reports/health', ALL),
+  r('GET', '/api/v1/reports/portfolio', STAFF_AND_AM),
+  r('GET', '/api/v1/reports', ALL),
+  r('GET', '/api/v1/reports/{id}', ALL),
+
+  r('GET', '/api/v1/rules', STAFF),
+  r('POST', '/api/v1/rules', ADMIN),
+  r('GET', '/api/v1/rules/{id}', STAFF),
+  r('PUT', '/api/v1/rules/{id}', ADMIN),
+  r('DELETE', '/api/v1/rules/{id}', ADMIN),
+  r('POST', '/api/v1/rules/{id}/preview', ADMIN),
+
+  r('GET', '/api/v1/maintenance-windows', STAFF),
+  r('POST', '/api/v1/maintenance-windows', ADMIN),
+  r('GET', '/api/v1/maintenance-windows/{id}', STAFF),
+  r('PUT', '/api/v1/maintenance-windows/{id}', ADMIN),
+  r('DELETE', '/api/v1/maintenance-windows/{id}', ADMIN),
+
+  r('GET', '/api/v1/alerts', ALL),
+  // Findings are the upsell signal for staff and account managers (SPEC §2.1).
+  r('GET', '/api/v1/findings', STAFF_AND_AM),
+
+  r('POST', '/api/v1/ingest/metrics', 'appliance'),
+  r('POST', '/api/v1/ingest/prometheus', 'appliance'),
+  r('POST', '/api/v1/ingest/events', 'appliance'),
+  r('POST', '/api/v1/ingest/alertmanager', 'appliance'),
+  r('POST', '/api/v1/ingest/heartbeat', 'appliance'),
+  r('POST', '/api/v1/ingest/support-request', 'appliance'),
+  r('POST', '/v1/metrics', 'appliance'),
+];
+
+interface Compiled {
+  method: string;
+  pattern: RegExp;
+  access: Access;
+}
+
+function compile(policies: readonly RoutePolicy[]): Compiled[] {
+  return policies.map((p) => ({
+    method: p.method,
+    pattern: new RegExp(`^${p.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{\w+\\?\}/g, '[^/]+')}/?$`),
+    access: p.access,
+  }));
+}
+
+export function findPolicy(compiled: Compiled[], method: string, path: string): Compiled | undefined {
+  const m = method === 'HEAD' ? 'GET' : method;
+  return compiled.find((c) => c.method === m && c.pattern.test(path));
+}
+
+/** Checks the table before any route runs: unknown routes 404, no credentials 401, wrong role 404. */
+export function authorize(policies: readonly RoutePolicy[] = routePolicies): MiddlewareHandler<AppEnv> {
+  const compiled = compile(policies);
+  return async (c, next) => {
+    const policy = findPolicy(compiled, c.req.method, c.req.path);
+    if (!policy) throw new DomainError('not_found', `no route for ${c.req.method} ${c.req.path}`);
+    if (policy.access === 'public') return next();
+    const principal = c.get('principal');
+    if (policy.access === 'appliance') {
+      if (principal?.kind !== 'appliance') throw new DomainError('unauthorized', 'an appliance token is required');
+      return next();
+    }
+    if (!principal || principal.kind !== 'user') throw new DomainError('unauthorized', 'authentication required');
+    if (!policy.access.includes(principal.role)) throw new DomainError('not_found', 'not found');
+    return next();
+  };
+}
