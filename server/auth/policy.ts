@@ -60,6 +60,8 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('POST', '/api/v1/users', ADMIN),
   r('GET', '/api/v1/users', ADMIN),
   r('GET', '/api/v1/users/{id}', ADMIN),
+  r('PATCH', '/api/v1/users/{id}', ADMIN),
+  r('POST', '/api/v1/users/{id}/api-key', ADMIN),
   r('GET', '/api/v1/audit', ADMIN),
 
   r('GET', '/api/v1/fleet/summary', ALL),

@@ -1,9 +1,9 @@
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
 import { newRouter, type AppDeps } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
 import { CreateUser, Role, User, UserWithKey } from '../schemas/resources.ts';
-import { createUser, getUser, listUsers } from '../services/users.ts';
+import { createUser, getUser, listUsers, rotateApiKey, setUserDisabled } from '../services/users.ts';
 
 export function userRoutes(deps: AppDeps) {
   const app = newRouter();
@@ -42,6 +42,29 @@ export function userRoutes(deps: AppDeps) {
       responses: { 200: jsonResponse(User, 'The user'), ...errorResponses },
     }),
     async (c) => c.json(await getUser(db, c.req.valid('param').id), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/api-key',
+      tags: ['admin'],
+      summary: 'Rotate the user’s API key: every old key stops at once; the new one is shown once',
+      request: { params: IdParam },
+      responses: { 200: jsonResponse(UserWithKey, 'The user and the new key'), ...errorResponses },
+    }),
+    async (c) => c.json(await rotateApiKey(db, currentUser(c), deps.clock.now(), c.req.valid('param').id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/{id}',
+      tags: ['admin'],
+      summary: 'Disable or re-enable a user; disabling revokes its keys and sessions at once',
+      request: { params: IdParam, body: jsonBody(z.object({ disabled: z.boolean() })) },
+      responses: { 200: jsonResponse(User, 'The user'), ...errorResponses },
+    }),
+    async (c) => c.json(await setUserDisabled(db, currentUser(c), deps.clock.now(), c.req.valid('param').id, c.req.valid('json').disabled), 200),
   );
   return app;
 }

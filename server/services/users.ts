@@ -1,7 +1,7 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { z } from '@hono/zod-openapi';
 import type { Db, Tx } from '../../drizzle/client.ts';
-import { apiKeys, customers, users } from '../../drizzle/schema/index.ts';
+import { apiKeys, customers, sessions, users } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { hashPassword, hashSecret, newSecret, secretPrefix, USER_KEY_PREFIX } from '../auth/credentials.ts';
 import { conflict, invalid, notFound } from '../lib/errors.ts';
@@ -70,4 +70,35 @@ export async function getUser(db: Db, id: string) {
   const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
   if (!row) throw notFound('user');
   return userView(row);
+}
+
+/** Revokes every key of the user and issues a new one, shown once; the old keys stop at once. */
+export async function rotateApiKey(db: Db, actor: UserPrincipal, at: Date, userId: string) {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.select().from(users).where(eq(users.id, userId)).limit(1);
+    if (!row) throw notFound('user');
+    await tx.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
+    const apiKey = await issueApiKey(tx, userId);
+    await recordAudit(tx, actor, at, { action: 'user.api_key_rotate', targetType: 'user', targetId: userId, customerId: row.customerId });
+    return { user: userView(row), apiKey };
+  });
+}
+
+/** Disables or re-enables a user; disabling revokes every key and session at once. */
+export async function setUserDisabled(db: Db, actor: UserPrincipal, at: Date, userId: string, disabled: boolean) {
+  if (disabled && actor.id === userId) throw invalid('an admin cannot disable their own account');
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(users)
+      .set({ disabledAt: disabled ? at : null })
+      .where(eq(users.id, userId))
+      .returning();
+    if (!row) throw notFound('user');
+    if (disabled) {
+      await tx.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
+      await tx.update(sessions).set({ revokedAt: at }).where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+    }
+    await recordAudit(tx, actor, at, { action: disabled ? 'user.disable' : 'user.enable', targetType: 'user', targetId: userId, customerId: row.customerId });
+    return userView(row);
+  });
 }
