@@ -1,0 +1,235 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import postgres from 'postgres';
+import { startServerProcess, type ServerProcess } from '../lib/server.ts';
+import type { BenchContext, BenchResult, BenchSection } from '../lib/types.ts';
+
+// SPEC §6: native JSON over HTTP into the real schema (indexes, series, idempotency) against
+// the raw ceiling of the same rows inserted with postgres.js `unnest` into a bare table.
+
+const SERIES_PER_APPLIANCE = 1000;
+const POINTS_PER_SERIES = 10; // 1000 × 10 = one 10 000-sample batch
+const BATCH = SERIES_PER_APPLIANCE * POINTS_PER_SERIES;
+const APPLIANCES = 8;
+const CLIENTS = Number(process.env.BENCH_INGEST_CLIENTS ?? 4);
+const MAX_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 20);
+const PG_SAMPLES = Number(process.env.BENCH_INGEST_SAMPLES ?? 2_000_000);
+const PGLITE_SAMPLES = Number(process.env.BENCH_INGEST_PGLITE_SAMPLES ?? 600_000);
+
+interface Batch {
+  appliance: number;
+  body: string;
+  ids: string;
+  ts: string;
+  values: string;
+}
+
+/** The workload: batch b goes to appliance b % APPLIANCES; every series gets 10 new points per batch. */
+function makeBatches(total: number, baseMs: number, runId: string): Batch[] {
+  const count = Math.ceil(total / BATCH);
+  const prefixes = Array.from({ length: SERIES_PER_APPLIANCE }, (_, k) => `{"metric":"bench_metric_${k % 25}","labels":{"device":"d${k}"},"ts":`);
+  const batches: Batch[] = [];
+  for (let b = 0; b < count; b++) {
+    const appliance = b % APPLIANCES;
+    const round = Math.floor(b / APPLIANCES);
+    const parts: string[] = new Array(BATCH);
+    const ids: string[] = new Array(BATCH);
+    const ts: string[] = new Array(BATCH);
+    const values: string[] = new Array(BATCH);
+    let i = 0;
+    for (let j = 0; j < POINTS_PER_SERIES; j++) {
+      const t = baseMs + (round * POINTS_PER_SERIES + j) * 1000;
+      const iso = new Date(t).toISOString();
+      for (let k = 0; k < SERIES_PER_APPLIANCE; k++) {
+        const value = ((k * 7919 + j * 104_729 + b) % 10_000) / 100;
+        parts[i] = `${prefixes[k]}${t},"value":${value}}`;
+        ids[i] = String(appliance * SERIES_PER_APPLIANCE + k + 1);
+        ts[i] = iso;
+        values[i] = String(value);
+        i++;
+      }
+    }
+    batches.push({
+      appliance,
+      body: `{"batchId":"bench-${runId}-${b}","samples":[${parts.join(',')}]}`,
+      ids: `{${ids.join(',')}}`,
+      ts: `{${ts.join(',')}}`,
+      values: `{${values.join(',')}}`,
+    });
+  }
+  return batches;
+}
+
+/** Runs `work` over the batches with `clients` concurrent workers until done or out of time. */
+async function drive(batches: Batch[], clients: number, maxSeconds: number, work: (batch: Batch) => Promise<number>) {
+  let next = 0;
+  let samples = 0;
+  const started = performance.now();
+  const deadline = started + maxSeconds * 1000;
+  let failed = false;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      try {
+        while (!failed && next < batches.length && performance.now() < deadline) {
+          const done = await work(batches[next++]!);
+          samples += done;
+        }
+      } catch (err) {
+        // One failure ends the measurement; the other workers stop instead of piling up errors.
+        failed = true;
+        throw err;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { samples, seconds, rate: samples / seconds };
+}
+
+const rawTableSql = `create table if not exists bench_raw_samples (series_id bigint not null, ts timestamptz(3) not null, value double precision not null)`;
+const rawInsertSql = `insert into bench_raw_samples (series_id, ts, value) select * from unnest($1::text::int8[], $2::text::timestamptz[], $3::text::float8[])`;
+
+async function provision(server: ServerProcess): Promise<string[]> {
+  const call = async (p: string, body: unknown) => {
+    const res = await fetch(`${server.url}/api/v1${p}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`POST ${p} → ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, any>;
+  };
+  const customer = await call('/customers', { name: `Bench ${Date.now()}`, tier: 'mission_critical', serenity: false });
+  const tokens: string[] = [];
+  for (let a = 0; a < APPLIANCES; a++) {
+    const created = await call('/appliances', { customerId: customer.id, serial: `BENCH-${Date.now()}-${a}`, hardwareId: `HW-${a}`, model: 'HYPER 3000' });
+    tokens.push(created.token as string);
+  }
+  return tokens;
+}
+
+/** Vigil's HTTP ingest into a server child process; returns the rate and the server's peak RSS. */
+async function httpIngest(server: ServerProcess, batches: Batch[], ctx: BenchContext, label: string) {
+  const tokens = await provision(server);
+  const post = async (batch: Batch, body = batch.body) => {
+    const res = await fetch(`${server.url}/api/v1/ingest/metrics`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokens[batch.appliance]}`, 'content-type': 'application/json' },
+      body,
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${text.slice(0, 300)}`);
+    return (JSON.parse(text) as { accepted: number }).accepted;
+  };
+  // Warm-up: the first batch of every appliance creates its 1000 series (not timed).
+  const warm = batches.slice(0, APPLIANCES);
+  for (const batch of warm) await post(batch, batch.body.replace('"batchId":"bench-', '"batchId":"warm-'));
+  ctx.log(`${label}: ${batches.length} batches of ${BATCH} samples, ${CLIENTS} clients`);
+  let peakRss = server.peakRssMb();
+  const sampler = setInterval(() => {
+    try {
+      peakRss = Math.max(peakRss, server.peakRssMb());
+    } catch {
+      // the process ended
+    }
+  }, 250);
+  const outcome = await drive(batches, CLIENTS, MAX_SECONDS, (batch) => post(batch));
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, server.peakRssMb());
+  // A retried batch is a no-op: send one again and expect nothing new.
+  const again = await post(batches[0]!);
+  return { ...outcome, peakRss, duplicateAccepted: again, warmSamples: warm.length * BATCH };
+}
+
+async function postgresRows(ctx: BenchContext): Promise<BenchResult[]> {
+  const admin = postgres(ctx.postgresAdminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe('drop database if exists vigil_bench with (force)');
+  await admin.unsafe('create database vigil_bench');
+  await admin.end();
+  const benchUrl = ctx.postgresAdminUrl.replace(/\/[^/?]*(\?.*)?$/, '/vigil_bench$1');
+  const runId = Date.now().toString(36);
+  const batches = makeBatches(PG_SAMPLES, Date.now() - 2 * 3600_000, runId);
+
+  // Raw ceiling: the same rows, same concurrency, one statement per batch, no index, logged.
+  const raw = postgres(benchUrl, { max: CLIENTS, onnotice: () => {} });
+  await raw.unsafe(rawTableSql);
+  ctx.log('postgres: raw ceiling');
+  const ceiling = await drive(batches, CLIENTS, MAX_SECONDS, async (b) => {
+    await raw.unsafe(rawInsertSql, [b.ids, b.ts, b.values]);
+    return BATCH;
+  });
+  await raw.unsafe('drop table bench_raw_samples');
+
+  const server = await startServerProcess({ DATABASE_URL: benchUrl, DB_POOL_SIZE: '10' }, ctx.log);
+  let vigil;
+  try {
+    vigil = await httpIngest(server, batches, ctx, 'postgres: Vigil HTTP ingest');
+  } finally {
+    await server.stop();
+  }
+  const [stored] = await raw.unsafe<{ n: string }[]>('select count(*) as n from samples');
+  await raw.end();
+  const expected = vigil.samples + vigil.warmSamples;
+  const ratio = vigil.rate / ceiling.rate;
+  return [
+    { section: 'ingest', name: 'raw ceiling (PostgreSQL, postgres.js unnest, bare logged table)', value: Math.round(ceiling.rate), unit: 'samples/s', notes: `${ceiling.samples} samples in ${ceiling.seconds.toFixed(1)} s` },
+    { section: 'ingest', name: 'Vigil HTTP ingest (PostgreSQL)', value: Math.round(vigil.rate), unit: 'samples/s', target: '≥ 100 000', pass: vigil.rate >= 100_000, notes: `${vigil.samples} samples in ${vigil.seconds.toFixed(1)} s, ${CLIENTS} clients, 10 000/batch` },
+    { section: 'ingest', name: 'Vigil / raw ceiling (PostgreSQL)', value: Math.round(ratio * 100) / 100, unit: '×', target: '≥ 0.5', pass: ratio >= 0.5 },
+    { section: 'ingest', name: 'server peak RSS (PostgreSQL)', value: Math.round(vigil.peakRss), unit: 'MB', target: '< 400', pass: vigil.peakRss < 400, notes: 'VmHWM of the server process' },
+    {
+      section: 'ingest',
+      name: 'stored exactly once (PostgreSQL)',
+      value: Number(stored?.n ?? 0),
+      unit: 'samples',
+      target: `= ${expected}`,
+      pass: Number(stored?.n ?? 0) === expected && vigil.duplicateAccepted === 0,
+      notes: 'incl. warm-up; a re-sent batch was acknowledged as duplicate',
+    },
+  ];
+}
+
+async function pgliteRows(ctx: BenchContext): Promise<BenchResult[]> {
+  const runId = Date.now().toString(36);
+  const batches = makeBatches(PGLITE_SAMPLES, Date.now() - 2 * 3600_000, runId);
+  const ceilingDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-pglite-raw-'));
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-pglite-'));
+  try {
+    ctx.log('pglite: raw ceiling');
+    const pg = new PGlite(ceilingDir);
+    await pg.query(rawTableSql);
+    const ceiling = await drive(batches, 1, MAX_SECONDS, async (b) => {
+      await pg.query(rawInsertSql, [b.ids, b.ts, b.values]);
+      return BATCH;
+    });
+    await pg.close();
+    const server = await startServerProcess({ DATA_DIR: dataDir }, ctx.log);
+    let vigil;
+    try {
+      vigil = await httpIngest(server, batches, ctx, 'pglite: Vigil HTTP ingest');
+    } finally {
+      await server.stop();
+    }
+    return [
+      { section: 'ingest', name: 'raw ceiling (PGlite, unnest, bare table)', value: Math.round(ceiling.rate), unit: 'samples/s', notes: `${ceiling.samples} samples in ${ceiling.seconds.toFixed(1)} s, in-process` },
+      { section: 'ingest', name: 'Vigil HTTP ingest (PGlite)', value: Math.round(vigil.rate), unit: 'samples/s', target: '≥ 30 000', pass: vigil.rate >= 30_000, notes: `${vigil.samples} samples in ${vigil.seconds.toFixed(1)} s, ${CLIENTS} clients` },
+      { section: 'ingest', name: 'Vigil / raw ceiling (PGlite)', value: Math.round((vigil.rate / ceiling.rate) * 100) / 100, unit: '×' },
+      { section: 'ingest', name: 'server peak RSS (PGlite)', value: Math.round(vigil.peakRss), unit: 'MB', notes: 'VmHWM of the server process (database in-process)' },
+    ];
+  } finally {
+    rmSync(ceilingDir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export const ingestSection: BenchSection = {
+  name: 'ingest',
+  description: 'Native JSON over HTTP into the real schema vs the raw unnest ceiling, PostgreSQL and PGlite',
+  async run(ctx) {
+    const only = process.env.BENCH_INGEST_BACKENDS?.split(',') ?? ['postgres', 'pglite'];
+    const rows: BenchResult[] = [];
+    if (only.includes('postgres')) rows.push(...(await postgresRows(ctx)));
+    if (only.includes('pglite')) rows.push(...(await pgliteRows(ctx)));
+    return rows;
+  },
+};
