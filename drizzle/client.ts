@@ -52,10 +52,17 @@ function openPostgres(url: string, max: number): Database {
     onnotice: () => {},
     // Fail fast while the server is down so requests answer 503 instead of hanging.
     connect_timeout: 5,
+    // postgres.js waits up to 20 s before reconnecting after failures, holding every query
+    // meanwhile; at most 1 s keeps answers to clients (503 while down) prompt.
+    backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.1 * 2 ** retries, 1),
     idle_timeout: 30,
     connection: { application_name: 'vigil' },
   });
   const db = drizzlePostgres(client, { schema, casing: 'snake_case' }) as unknown as Db;
+  // Session advisory locks of scheduled work live on one connection of their own: a lock
+  // holder must never occupy a pool slot its own queries (and every request) wait for.
+  const lockSession = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5, connection: { application_name: 'vigil-locks' } });
+  const heldHere = new Set<number>();
   return {
     kind: 'postgres',
     db,
@@ -73,14 +80,26 @@ function openPostgres(url: string, max: number): Database {
       await client.notify(channel, payload);
     },
     async withLock(key, fn, wait = true) {
+      if (!wait) {
+        // Session locks are re-entrant, so this process keeps its own record of what it holds.
+        if (heldHere.has(key)) return { acquired: false };
+        heldHere.add(key);
+        try {
+          const [row] = await lockSession`select pg_try_advisory_lock(${key}) as ok`;
+          if (!row?.ok) return { acquired: false };
+          try {
+            return { acquired: true, value: await fn() };
+          } finally {
+            await lockSession`select pg_advisory_unlock(${key})`.catch(() => {});
+          }
+        } finally {
+          heldHere.delete(key);
+        }
+      }
+      // Waiting (migrations, bootstrap at start) blocks a connection of its own.
       const conn = await client.reserve();
       try {
-        if (wait) {
-          await conn`select pg_advisory_lock(${key})`;
-        } else {
-          const [row] = await conn`select pg_try_advisory_lock(${key}) as ok`;
-          if (!row?.ok) return { acquired: false };
-        }
+        await conn`select pg_advisory_lock(${key})`;
         try {
           return { acquired: true, value: await fn() };
         } finally {
@@ -94,7 +113,7 @@ function openPostgres(url: string, max: number): Database {
       await client`select 1`;
     },
     async close() {
-      await client.end({ timeout: 5 });
+      await Promise.all([client.end({ timeout: 5 }), lockSession.end({ timeout: 5 })]);
     },
   };
 }

@@ -7,13 +7,28 @@ import { mountDashboard } from './http/dashboard.ts';
 import { errorResponse, toDomainError } from './http/errors.ts';
 import { authenticate, requestContext, requireJsonBody } from './http/middleware.ts';
 import { DomainError } from './lib/errors.ts';
+import { collectorRoutes } from '../collector/ingest/routes.ts';
 import { applianceRoutes } from './routes/appliances.ts';
+import { applianceMetricsRoutes } from './routes/appliance-metrics.ts';
+import { applianceHealthRoutes } from './routes/appliance-health.ts';
 import { authRoutes } from './routes/auth.ts';
 import { customerRoutes } from './routes/customers.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { userRoutes } from './routes/users.ts';
+import { holidayRoutes } from './routes/holidays.ts';
+import { remoteTunnelRoutes } from './routes/remote-tunnel.ts';
+import { slaRoutes } from './routes/sla.ts';
+import { surveyRoutes } from './routes/surveys.ts';
+import { ticketRoutes } from './routes/tickets.ts';
+import { rootCauseRoutes } from './routes/root-cause.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { reportRoutes } from './routes/reports.ts';
+import { alertRoutes } from './routes/alerts.ts';
+import { maintenanceWindowRoutes } from './routes/maintenance-windows.ts';
+import { ruleRoutes } from './routes/rules.ts';
 import { scopeGuard } from './http/scope-guard.ts';
+import { authorize } from './auth/policy.ts';
 
 export type { AppDeps } from './http/context.ts';
 
@@ -65,18 +80,39 @@ export function newApp(deps: AppDeps) {
   app.use('/api/v1/ingest/*', bodyLimit({ maxSize: 5 * MB, onError: tooLarge }));
   app.use('/v1/metrics', bodyLimit({ maxSize: 5 * MB, onError: tooLarge }));
   app.use('/api/v1/*', async (c, next) => (c.req.path.startsWith('/api/v1/ingest/') ? next() : bodyLimit({ maxSize: MB, onError: tooLarge })(c, next)));
-  app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/(prometheus|support-request)$/]));
+  app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/prometheus$/]));
   app.use('/api/v1/*', authenticate(deps));
   app.use('/v1/*', authenticate(deps));
+  app.use('/api/v1/*', authorize());
+  app.use('/v1/*', authorize());
   app.use('/api/v1/*', scopeGuard(database.db));
 
   if (serves('api')) {
     app.route('/api/v1/auth', authRoutes(deps));
     app.route('/api/v1/customers', customerRoutes(deps));
     app.route('/api/v1/appliances', applianceRoutes(deps));
+    app.route('/api/v1/appliances', applianceMetricsRoutes(deps));
+    app.route('/api/v1/appliances', applianceHealthRoutes(deps));
     app.route('/api/v1/users', userRoutes(deps));
     app.route('/api/v1/audit', auditRoutes(deps));
     app.route('/api/v1/fleet', fleetRoutes(deps));
+    app.route('/api/v1/appliances', remoteTunnelRoutes(deps));
+    app.route('/api/v1/tickets', ticketRoutes(deps));
+    app.route('/api/v1/tickets', rootCauseRoutes(deps));
+    app.route('/api/v1/sla', slaRoutes(deps));
+    app.route('/api/v1/holidays', holidayRoutes(deps));
+    app.route('/api/v1/surveys', surveyRoutes(deps));
+    app.route('/api/v1/webhooks', webhookRoutes(deps));
+    app.route('/api/v1/reports', reportRoutes(deps));
+    app.route('/api/v1/rules', ruleRoutes(deps));
+    app.route('/api/v1/maintenance-windows', maintenanceWindowRoutes(deps));
+    app.route('/api/v1', alertRoutes(deps));
+  }
+
+  if (serves('collector')) {
+    const collector = collectorRoutes(deps);
+    app.route('/api/v1/ingest', collector.ingest);
+    app.route('/v1', collector.otlp);
   }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

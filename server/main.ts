@@ -1,7 +1,9 @@
 import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, parseConfig } from './env.ts';
 import { startPlatform } from './platform.ts';
+import { attachLiveHub } from './live/hub.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -30,14 +32,32 @@ async function main(): Promise<void> {
     );
   });
 
+  // The collector role only ingests (and evaluates what it ingests); the hub lives on servers.
+  // The scheduler is the platform's own (platform.jobs), started there for every role but collector.
+  const hub = config.ROLE === 'collector' ? null : await attachLiveHub(server, platform.deps);
+
   let stopping = false;
+  // While stopping, every answer closes its connection, so keep-alive clients move on
+  // instead of sending the next batch into a server that is going away.
+  server.on('request', (_req, res) => {
+    if (stopping) res.setHeader('Connection', 'close');
+  });
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
-    const force = setTimeout(() => process.exit(1), 15_000);
+    const force = setTimeout(() => {
+      logger.error('shutdown took longer than 15 s; exiting anyway');
+      process.exit(1);
+    }, 15_000);
     force.unref();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Stop accepting at once; in-flight requests (ingest batches included) finish and get
+    // their answer, idle keep-alive connections close now.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    (server as Server).closeIdleConnections();
+    await Promise.all([hub?.close(), platform.jobs.stop()]);
+    await closed;
+    // Engine, jobs in flight and the database pool, in that order.
     await platform.stop();
     logger.info('stopped');
     process.exit(0);

@@ -8,10 +8,18 @@ import { createLogger, type Logger } from './lib/logger.ts';
 import { createMetrics } from './lib/metrics.ts';
 import { ensureFirstAdmin } from './services/bootstrap.ts';
 import { noopIngestListener } from './engine/listener.ts';
+import { jobs } from './jobs/index.ts';
+import { startJobs, type JobRunner } from './jobs/runner.ts';
+import { createEngine, type Engine } from './engine/engine.ts';
+import { seedDefaultRules } from './engine/default-pack.ts';
 
 export interface Platform {
   deps: AppDeps;
   app: ReturnType<typeof newApp>;
+  /** The rule engine: told about every ingest commit; runs the scheduled rules when asked. */
+  engine: Engine;
+  /** The scheduled jobs; `runNow(name)` runs one at once (tests, operators). */
+  jobs: JobRunner;
   /** Set when the first admin's key was generated here and must be shown once. */
   generatedAdminKey?: string;
   stop(): Promise<void>;
@@ -23,7 +31,7 @@ export interface Platform {
  */
 export async function startPlatform(
   config: Config,
-  options: { clock?: Clock; logger?: Logger; database?: Database } = {},
+  options: { clock?: Clock; logger?: Logger; database?: Database; /** false: jobs run only through runNow (tests). */ schedule?: boolean } = {},
 ): Promise<Platform> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const database =
@@ -32,12 +40,22 @@ export async function startPlatform(
   await migrate(database);
   const bootstrap = await ensureFirstAdmin(database, config.ADMIN_TOKEN);
   const deps: AppDeps = { database, config, clock: options.clock ?? systemClock, logger, metrics: createMetrics(), ingest: noopIngestListener };
+  await seedDefaultRules(database.db);
+  const engine = createEngine(deps);
+  await engine.start();
+  deps.ingest = engine;
   const app = newApp(deps);
+  // The scheduler belongs to the API side; a collector replica never runs scheduled work.
+  const runner = startJobs(deps, jobs, { schedule: options.schedule !== false && config.ROLE !== 'collector' });
   return {
     deps,
     app,
+    engine,
+    jobs: runner,
     ...(bootstrap.generatedKey ? { generatedAdminKey: bootstrap.generatedKey } : {}),
     async stop() {
+      await runner.stop();
+      await engine.stop();
       await database.close();
     },
   };

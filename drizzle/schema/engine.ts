@@ -65,6 +65,8 @@ export const alerts = pgTable(
     endsAt: timestamp('ends_at', { withTimezone: true, precision: 3 }),
     // Last time the condition held; keep_firing_for counts from here.
     lastActiveAt: timestamp('last_active_at', { withTimezone: true, precision: 3 }).notNull(),
+    // When the condition last stopped holding while firing; null while it holds.
+    clearedAt: timestamp('cleared_at', { withTimezone: true, precision: 3 }),
     // Why no ticket was opened: maintenance, dependency, not_covered.
     suppressedBy: text('suppressed_by'),
     ticketId: uuid('ticket_id'),

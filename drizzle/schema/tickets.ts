@@ -11,6 +11,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
 import { candidateKinds, closeReasons, priorities, ticketSources, ticketStatuses, tiers, verdicts } from './enums.ts';
 import { appliances } from './appliances.ts';
 import { customers } from './customers.ts';
@@ -70,6 +71,10 @@ export const tickets = pgTable(
     index('tickets_customer_status_idx').on(t.customerId, t.status),
     index('tickets_appliance_status_idx').on(t.applianceId, t.status),
     index('tickets_status_due_idx').on(t.status, t.responseDueAt),
+    // Fleet summary: open tickets per tier and priority, answered from the index alone.
+    index('tickets_open_summary_idx')
+      .on(t.tier, t.priority, t.customerId, t.firstResponseAt, t.atRiskAt, t.breachedAt)
+      .where(sql`${t.status} not in ('resolved', 'closed')`),
     index('tickets_assignee_idx').on(t.assigneeId),
   ],
 );
@@ -93,6 +98,8 @@ export const ticketEvents = pgTable(
     // Visible to the customer.
     public: boolean('public').notNull().default(false),
     data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+    // Insertion order: several entries of one action share the same instant.
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
   },
   (t) => [index('ticket_events_ticket_at_idx').on(t.ticketId, t.at)],
 );

@@ -53,6 +53,7 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('GET', '/api/v1/appliances/{id}', ALL),
   r('POST', '/api/v1/appliances/{id}/token', ADMIN),
   r('GET', '/api/v1/appliances/{id}/metrics', ALL),
+  r('GET', '/api/v1/appliances/{id}/health-history', ALL),
   // The remote tunnel is the customer's to open (or an admin's); engineers only request it.
   r('PUT', '/api/v1/appliances/{id}/remote-tunnel', CUSTOMER_AND_ADMIN),
   r('GET', '/api/v1/appliances/{id}/remote-tunnel/history', ALL),

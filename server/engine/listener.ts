@@ -23,6 +23,8 @@ export interface IngestListener {
   onSamples(ctx: IngestContext, samples: readonly Sample[]): Promise<void>;
   onEvents(ctx: IngestContext, events: readonly IngestEvent[]): Promise<void>;
   onHeartbeat(ctx: IngestContext, info: HeartbeatInfo): Promise<void>;
+  /** Rules were written in this process: reload them now rather than on the notification. */
+  rulesChanged?(): Promise<void>;
 }
 
 export const noopIngestListener: IngestListener = {

@@ -31,8 +31,10 @@ export function errorResponse(c: Context, err: DomainError) {
 }
 
 /** Errors of the database driver that mean "storage unreachable", not "bad request". */
-export function isStorageUnavailable(err: unknown): boolean {
+export function isStorageUnavailable(err: unknown, depth = 0): boolean {
   if (!(err instanceof Error)) return false;
+  // drizzle wraps driver errors ("Failed query: …") with the driver's error as the cause.
+  if (err.cause !== undefined && depth < 3 && isStorageUnavailable(err.cause, depth + 1)) return true;
   const code = (err as { code?: string }).code ?? '';
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57P02', '57P03', '08006', '08001', '08003', '08004'].includes(code) ||

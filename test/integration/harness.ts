@@ -32,7 +32,7 @@ export async function createTestPlatform(
   const config = testConfig({ ...(backend === 'postgres' ? { DATABASE_URL: process.env.DATABASE_URL! } : {}), DB_POOL_SIZE: 4, ...overrides });
   const clock = new ManualClock(new Date());
   const database = openDatabase({ databaseUrl: config.DATABASE_URL, maxConnections: config.DB_POOL_SIZE });
-  const platform = await startPlatform(config, { clock, logger: createLogger('silent'), database });
+  const platform = await startPlatform(config, { clock, logger: createLogger('silent'), database, schedule: false });
   // Each test file has its own admin, so files can share one PostgreSQL database.
   const [admin] = await database.db
     .insert(users)

@@ -132,7 +132,7 @@ describe.each(backends)('cross-tenant isolation on %s', (backend) => {
       for (const [method, op] of Object.entries(methods)) {
         const { url, namesB: inPath } = concretePath(path);
         const query = (op.parameters ?? []).filter((prm) => prm.in === 'query' && ['customerId', 'applianceId', 'ticketId'].includes(prm.name));
-        const search = new URLSearchParams(query.map((prm) => [prm.name, b[prm.name]!]));
+        const search = new URLSearchParams(query.map((prm): [string, string] => [prm.name, b[prm.name]!]));
         const hasBody = method !== 'get' && method !== 'delete' && op.requestBody !== undefined;
         const namesB = inPath || query.length > 0 || hasBody;
         if (!namesB) continue; // a route that takes no ids cannot be asked about B's objects

@@ -1,0 +1,1 @@
+CREATE INDEX "tickets_open_summary_idx" ON "tickets" USING btree ("tier","priority","customer_id","first_response_at","at_risk_at","breached_at") WHERE "tickets"."status" not in ('resolved', 'closed');

@@ -1,0 +1,226 @@
+import type { Database } from '../../drizzle/client.ts';
+import {
+  compare,
+  componentOf,
+  eventNameMatches,
+  linearFit,
+  secondsToThreshold,
+  selectorMatches,
+  stateHolds,
+  step,
+  thresholdHolds,
+  type AlertState,
+  type ApplianceFacts,
+} from './conditions.ts';
+import type { AbsenceParams, EventParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
+
+export interface PreviewFiring {
+  applianceId: string;
+  component: string | null;
+  startsAt: string;
+  endsAt: string | null;
+  value: number | null;
+}
+
+/** At most this many stored samples are replayed in one preview. */
+export const maxPreviewSamples = 500_000;
+
+const FACTS_SQL = `select a.id::text as id, a.customer_id::text as "customerId", c.tier, c.serenity, a.model, a.serial,
+  a.hardware_id as "hardwareId", a.os_version as "osVersion", a.hypervisor_version as "hypervisorVersion"
+  from appliances a join customers c on c.id = a.customer_id`;
+
+interface Reading {
+  at: number;
+  value: number | null;
+  holds: (open: boolean) => boolean;
+}
+
+/** Replays readings of one (appliance, component) through the alert state machine. */
+function replay(rule: Rule, readings: Reading[], applianceId: string, component: string | null, until: number): PreviewFiring[] {
+  const out: PreviewFiring[] = [];
+  let state: AlertState | null = null;
+  let current: PreviewFiring | null = null;
+  for (const r of readings) {
+    const result = step(rule, state, r.at, r.holds(state !== null), r.value);
+    for (const t of result.transitions) {
+      if (t.kind === 'firing') {
+        current = { applianceId, component, startsAt: new Date(t.at).toISOString(), endsAt: null, value: r.value };
+        out.push(current);
+      } else if (t.kind === 'resolved' && current) {
+        current.endsAt = new Date(t.at).toISOString();
+        current = null;
+      }
+    }
+    state = result.state;
+  }
+  // keep_firing_for ran out within the period without a further reading.
+  if (current && state?.clearedAt && state.lastActiveAt + rule.keepFiringForSeconds * 1000 <= until) {
+    current.endsAt = new Date(state.lastActiveAt + rule.keepFiringForSeconds * 1000).toISOString();
+  }
+  return out;
+}
+
+/**
+ * When a rule would have fired over stored history: the samples, events or heartbeats of
+ * the period are replayed through the same conditions and state machine as live data.
+ */
+export async function previewRule(database: Database, rule: Rule, from: Date, to: Date): Promise<{ firings: PreviewFiring[]; samplesReplayed: number }> {
+  const factsRows = await database.query<ApplianceFacts & Record<string, unknown>>(FACTS_SQL);
+  const facts = new Map(factsRows.map((f) => [f.id, f]));
+  const until = to.getTime();
+  const firings: PreviewFiring[] = [];
+  const p = rule.params;
+
+  if (rule.kind === 'event') {
+    const e = p as EventParams;
+    const rows = await database.query<{ applianceId: string; name: string; severity: 'critical' | 'warning' | 'info'; component: string | null; labels: Record<string, string>; startsAt: Date; endsAt: Date | null }>(
+      `select appliance_id::text as "applianceId", name, severity, component, labels, starts_at as "startsAt", ends_at as "endsAt"
+         from events where starts_at < $2 and (ends_at is null or ends_at >= $1) order by starts_at`,
+      [from.toISOString(), to.toISOString()],
+    );
+    const groups = new Map<string, { applianceId: string; component: string | null; readings: Reading[] }>();
+    for (const ev of rows) {
+      const f = facts.get(ev.applianceId);
+      const labels = { alertname: ev.name, severity: ev.severity, ...ev.labels };
+      if (!f || !eventNameMatches(e.name, ev.name) || (e.severities && !e.severities.includes(ev.severity)) || !selectorMatches(rule, f, labels)) continue;
+      const component = componentOf(rule, labels, ev.component);
+      const key = `${ev.applianceId}|${component}`;
+      const g = groups.get(key) ?? { applianceId: ev.applianceId, component, readings: [] };
+      g.readings.push({ at: new Date(ev.startsAt).getTime(), value: null, holds: () => true });
+      if (ev.endsAt) g.readings.push({ at: new Date(ev.endsAt).getTime(), value: null, holds: () => false });
+      groups.set(key, g);
+    }
+    for (const g of groups.values()) firings.push(...replay(rule, g.readings.sort((a, b) => a.at - b.at), g.applianceId, g.component, until));
+    return { firings, samplesReplayed: rows.length };
+  }
+
+  if (rule.kind === 'absence' && (p as AbsenceParams).source === 'heartbeat') {
+    const a = p as AbsenceParams;
+    const rows = await database.query<{ applianceId: string; minute: Date }>(
+      `select appliance_id::text as "applianceId", minute from heartbeats where minute >= $1 and minute < $2 order by appliance_id, minute`,
+      [new Date(from.getTime() - a.seconds * 1000).toISOString(), to.toISOString()],
+    );
+    const byAppliance = new Map<string, number[]>();
+    for (const r of rows) {
+      const list = byAppliance.get(r.applianceId) ?? [];
+      list.push(new Date(r.minute).getTime());
+      byAppliance.set(r.applianceId, list);
+    }
+    for (const [applianceId, minutes] of byAppliance) {
+      const f = facts.get(applianceId);
+      if (!f || !selectorMatches(rule, f, {})) continue;
+      // A reading each minute of the period: silent for longer than the rule allows, or not.
+      const readings: Reading[] = [];
+      let i = 0;
+      let last = minutes[0]!;
+      for (let t = Math.max(from.getTime(), last); t <= until; t += 60_000) {
+        while (i < minutes.length && minutes[i]! <= t) last = minutes[i++]!;
+        const silent = (t - last) / 1000;
+        readings.push({ at: t, value: silent, holds: () => silent > a.seconds });
+      }
+      firings.push(...replay(rule, readings, applianceId, componentOf(rule, {}), until));
+    }
+    return { firings, samplesReplayed: rows.length };
+  }
+
+  if (!rule.metric || rule.kind === 'absence' || rule.kind === 'state' && (p as StateParams).attribute) {
+    return { firings, samplesReplayed: 0 };
+  }
+
+  const lookback = rule.kind === 'rate' ? (p as RateParams).windowSeconds : rule.kind === 'forecast' ? (p as ForecastParams).windowSeconds : 0;
+  const divideBy = (p as ThresholdParams).divideBy;
+  const rows = await database.query<{ seriesId: string; applianceId: string; labels: Record<string, string>; ts: Date; value: number; denominator: number | null }>(
+    `select s.id::text as "seriesId", s.appliance_id::text as "applianceId", s.labels, x.ts, x.value,
+            ${divideBy ? `(select d.value from series ds join samples d on d.series_id = ds.id
+                where ds.appliance_id = s.appliance_id and ds.metric = $4 and ds.labels = s.labels and d.ts <= x.ts
+                order by d.ts desc limit 1)` : 'null::float8'} as denominator
+       from series s join samples x on x.series_id = s.id
+      where s.metric = $1 and x.ts >= $2 and x.ts < $3
+      order by s.id, x.ts
+      limit ${maxPreviewSamples}`,
+    divideBy ? [rule.metric, new Date(from.getTime() - lookback * 1000).toISOString(), to.toISOString(), divideBy] : [rule.metric, new Date(from.getTime() - lookback * 1000).toISOString(), to.toISOString()],
+  );
+
+  const bySeries = new Map<string, typeof rows>();
+  for (const r of rows) {
+    const list = bySeries.get(r.seriesId) ?? [];
+    list.push(r);
+    bySeries.set(r.seriesId, list);
+  }
+
+  const aggregate = (p as ThresholdParams).aggregate;
+  if (aggregate) {
+    // All series of the appliance at each instant: the value the live engine would have read.
+    const byAppliance = new Map<string, Map<number, Map<string, number>>>();
+    const latest = new Map<string, Map<string, number>>();
+    for (const r of [...rows].sort((a, b) => new Date(a.ts).getTime() - new Date(b.ts).getTime())) {
+      const perSeries = latest.get(r.applianceId) ?? new Map<string, number>();
+      perSeries.set(r.seriesId, Number(r.value));
+      latest.set(r.applianceId, perSeries);
+      const instants = byAppliance.get(r.applianceId) ?? new Map<number, Map<string, number>>();
+      instants.set(new Date(r.ts).getTime(), new Map(perSeries));
+      byAppliance.set(r.applianceId, instants);
+    }
+    for (const [applianceId, instants] of byAppliance) {
+      const f = facts.get(applianceId);
+      if (!f || !selectorMatches(rule, f, {})) continue;
+      const readings: Reading[] = [...instants].map(([at, values]) => {
+        const list = [...values.values()];
+        const value = aggregate === 'sum' ? list.reduce((a, b) => a + b, 0) : aggregate === 'min' ? Math.min(...list) : aggregate === 'max' ? Math.max(...list) : aggregate === 'count' ? list.length : list.reduce((a, b) => a + b, 0) / list.length;
+        return { at, value, holds: (open: boolean) => (rule.kind === 'threshold' ? thresholdHolds(p as ThresholdParams, value, open) : stateHolds(p as StateParams, value)) };
+      });
+      firings.push(...replay(rule, readings.filter((r) => r.at >= from.getTime()), applianceId, componentOf(rule, {}), until));
+    }
+    return { firings: sortFirings(firings), samplesReplayed: rows.length };
+  }
+
+  for (const series of bySeries.values()) {
+    const first = series[0]!;
+    const f = facts.get(first.applianceId);
+    if (!f || !selectorMatches(rule, f, first.labels)) continue;
+    const component = componentOf(rule, first.labels);
+    const readings: Reading[] = [];
+    let windowStart = 0;
+    const stride = rule.kind === 'forecast' ? Math.max(1, Math.floor(series.length / 500)) : 1;
+    for (let i = 0; i < series.length; i++) {
+      const r = series[i]!;
+      const at = new Date(r.ts).getTime();
+      if (at < from.getTime()) continue;
+      let value: number | null = Number(r.value);
+      let holds: (open: boolean) => boolean;
+      if (rule.kind === 'rate') {
+        const rp = p as RateParams;
+        while (new Date(series[windowStart]!.ts).getTime() < at - rp.windowSeconds * 1000) windowStart++;
+        const increase = value - Number(series[windowStart]!.value);
+        value = increase < 0 ? value : increase;
+        const v = value;
+        holds = () => compare(v, rp.op ?? '>', rp.value ?? 0);
+      } else if (rule.kind === 'forecast') {
+        if (i % stride !== 0 && i !== series.length - 1) continue;
+        const fp = p as ForecastParams;
+        while (new Date(series[windowStart]!.ts).getTime() < at - fp.windowSeconds * 1000) windowStart++;
+        const points = series.slice(windowStart, i + 1).map((s) => ({ t: (new Date(s.ts).getTime() - at) / 1000, v: Number(s.value) }));
+        const fit = points.length >= fp.minSamples ? linearFit(points) : null;
+        const seconds = fit ? secondsToThreshold(fit, fp.threshold, 0, fp.direction) : null;
+        const below = fp.direction === 'rising' ? Number(r.value) < fp.threshold : Number(r.value) > fp.threshold;
+        value = seconds === null ? null : Math.round(seconds);
+        const active = below && seconds !== null && seconds > 0 && seconds <= fp.horizonSeconds;
+        holds = () => active;
+      } else {
+        const tp = p as ThresholdParams;
+        if (divideBy) value = r.denominator ? value / Number(r.denominator) : null;
+        if (value === null) continue;
+        if (rule.kind === 'threshold' && tp.ageSeconds) value = at / 1000 - value;
+        const v = value;
+        holds = (open) => (rule.kind === 'threshold' ? thresholdHolds(tp, v, open) : stateHolds(p as StateParams, v));
+      }
+      readings.push({ at, value, holds });
+    }
+    firings.push(...replay(rule, readings, first.applianceId, component, until));
+  }
+  return { firings: sortFirings(firings), samplesReplayed: rows.length };
+}
+
+function sortFirings(firings: PreviewFiring[]): PreviewFiring[] {
+  return firings.sort((a, b) => a.startsAt.localeCompare(b.startsAt));
+}

@@ -1,0 +1,192 @@
+import { z } from '@hono/zod-openapi';
+import { priorities, ruleKinds, tiers, type Priority, type RuleKind } from '../../drizzle/schema/enums.ts';
+import type { RuleSelector } from '../../drizzle/schema/engine.ts';
+import type { rules } from '../../drizzle/schema/index.ts';
+
+export const comparisonOps = ['>', '>=', '<', '<=', '==', '!='] as const;
+export type ComparisonOp = (typeof comparisonOps)[number];
+
+const metricName = z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a Prometheus metric name').max(200);
+const seconds = z.number().int().min(0).max(366 * 86_400);
+const aggregate = z.enum(['sum', 'min', 'max', 'avg', 'count']);
+
+// Kind-specific parameters. `divideBy` turns a metric into a ratio with the same-labelled
+// series of another metric (node_filesystem_avail_bytes / node_filesystem_size_bytes);
+// `aggregate` evaluates the latest values of all the appliance's series of the metric at once
+// (all PSUs failed = sum(psu_ok) == 0); `ageSeconds` compares the age of a Unix timestamp.
+export const ThresholdParams = z
+  .object({
+    op: z.enum(comparisonOps),
+    value: z.number(),
+    // Hysteresis: once firing, the alert clears only when the value is back past `recovery`.
+    recovery: z.number().optional(),
+    divideBy: metricName.optional(),
+    aggregate: aggregate.optional(),
+    ageSeconds: z.boolean().optional(),
+  })
+  .strict();
+
+export const StateParams = z
+  .object({
+    equals: z.union([z.number(), z.string()]).optional(),
+    // Compare an appliance attribute instead of a metric: "SynetoOS behind the current version".
+    attribute: z.enum(['os_version', 'hypervisor_version']).optional(),
+    // The current version; absent = the newest version seen across the fleet.
+    current: z.string().max(100).optional(),
+    aggregate: aggregate.optional(),
+  })
+  .strict()
+  .refine((p) => (p.attribute ? p.equals === undefined : typeof p.equals === 'number'), {
+    message: 'a metric state rule needs a numeric `equals`; an attribute rule compares versions and takes no `equals`',
+  });
+
+export const AbsenceParams = z
+  .object({
+    // `heartbeat`: appliances.last_heartbeat_at; `metric`: the rule's metric (series.last_ts).
+    source: z.enum(['heartbeat', 'metric']),
+    seconds: seconds.min(60),
+    // Only when the latest value of another metric also matches (no heartbeat and hypervisor unreachable).
+    and: z.object({ metric: metricName, op: z.enum(comparisonOps), value: z.number() }).strict().optional(),
+  })
+  .strict();
+
+export const RateParams = z
+  .object({
+    windowSeconds: seconds.min(1),
+    op: z.enum(comparisonOps).default('>'),
+    value: z.number().default(0),
+  })
+  .strict();
+
+export const ForecastParams = z
+  .object({
+    windowSeconds: seconds.min(60),
+    threshold: z.number(),
+    horizonSeconds: seconds.min(60),
+    // Rising towards the threshold (capacity) or falling towards it (free space).
+    direction: z.enum(['rising', 'falling']).default('rising'),
+    minSamples: z.number().int().min(2).max(10_000).default(3),
+  })
+  .strict();
+
+export const EventParams = z
+  .object({
+    // Event name; `*` matches any, a trailing `*` matches a prefix.
+    name: z.string().min(1).max(200),
+    severities: z.array(z.enum(['critical', 'warning', 'info'])).min(1).optional(),
+  })
+  .strict();
+
+export const paramsByKind = {
+  threshold: ThresholdParams,
+  state: StateParams,
+  absence: AbsenceParams,
+  rate: RateParams,
+  forecast: ForecastParams,
+  event: EventParams,
+} as const;
+
+export type ThresholdParams = z.infer<typeof ThresholdParams>;
+export type StateParams = z.infer<typeof StateParams>;
+export type AbsenceParams = z.infer<typeof AbsenceParams>;
+export type RateParams = z.infer<typeof RateParams>;
+export type ForecastParams = z.infer<typeof ForecastParams>;
+export type EventParams = z.infer<typeof EventParams>;
+
+export const Selector = z
+  .object({
+    tiers: z.array(z.enum(tiers)).optional(),
+    customerIds: z.array(z.uuid()).optional(),
+    models: z.array(z.string().min(1).max(200)).optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+  })
+  .strict()
+  .openapi('RuleSelector');
+
+export const ComponentFrom = z
+  .object({ label: z.string().min(1).max(100).optional(), kind: z.string().min(1).max(50) })
+  .strict()
+  .openapi('ComponentFrom');
+
+const common = {
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(2000).default(''),
+  enabled: z.boolean().default(true),
+  selector: Selector.default({}),
+  forSeconds: seconds.default(0),
+  keepFiringForSeconds: seconds.default(0),
+  priority: z.enum(priorities),
+  componentFrom: ComponentFrom.nullable().default(null),
+  titleTemplate: z.string().trim().min(1).max(500),
+  remediationUrl: z.url().max(2000).nullable().default(null),
+};
+
+const sampleMetric = { metric: metricName };
+
+/** A rule as written through the API: the parameters are checked against the kind. */
+export const RuleInput = z
+  .discriminatedUnion('kind', [
+    z.object({ kind: z.literal('threshold'), ...common, ...sampleMetric, params: ThresholdParams }).strict(),
+    z.object({ kind: z.literal('state'), ...common, metric: metricName.nullable().default(null), params: StateParams }).strict(),
+    z.object({ kind: z.literal('absence'), ...common, metric: metricName.nullable().default(null), params: AbsenceParams }).strict(),
+    z.object({ kind: z.literal('rate'), ...common, ...sampleMetric, params: RateParams }).strict(),
+    z.object({ kind: z.literal('forecast'), ...common, ...sampleMetric, params: ForecastParams }).strict(),
+    z.object({ kind: z.literal('event'), ...common, metric: z.null().default(null), params: EventParams }).strict(),
+  ])
+  .superRefine((rule, ctx) => {
+    if (rule.kind === 'absence' && rule.params.source === 'metric' && !rule.metric) {
+      ctx.addIssue({ code: 'custom', path: ['metric'], message: 'an absence rule on a metric names the metric' });
+    }
+    if (rule.kind === 'state' && !rule.params.attribute && !rule.metric) {
+      ctx.addIssue({ code: 'custom', path: ['metric'], message: 'a state rule names a metric or an attribute' });
+    }
+    if (rule.kind === 'threshold' && rule.params.recovery !== undefined) {
+      const { op, value, recovery } = rule.params;
+      const wrongSide = ((op === '>' || op === '>=') && recovery > value) || ((op === '<' || op === '<=') && recovery < value);
+      if (wrongSide) ctx.addIssue({ code: 'custom', path: ['params', 'recovery'], message: 'the recovery threshold must lie on the clear side of the threshold' });
+    }
+  })
+  .openapi('RuleInput');
+
+export type RuleInput = z.infer<typeof RuleInput>;
+
+export type RuleRow = typeof rules.$inferSelect;
+
+/** A rule as the engine uses it: the row with its parameters typed by kind. */
+export interface Rule {
+  id: string;
+  key: string | null;
+  name: string;
+  kind: RuleKind;
+  enabled: boolean;
+  metric: string | null;
+  selector: RuleSelector;
+  params: Record<string, unknown>;
+  forSeconds: number;
+  keepFiringForSeconds: number;
+  priority: Priority;
+  componentFrom: { label?: string; kind: string } | null;
+  titleTemplate: string;
+  remediationUrl: string | null;
+}
+
+export function ruleFromRow(row: RuleRow): Rule {
+  return {
+    id: row.id,
+    key: row.key,
+    name: row.name,
+    kind: row.kind,
+    enabled: row.enabled,
+    metric: row.metric,
+    selector: row.selector ?? {},
+    params: row.params ?? {},
+    forSeconds: row.forSeconds,
+    keepFiringForSeconds: row.keepFiringForSeconds,
+    priority: row.priority,
+    componentFrom: row.componentFrom ?? null,
+    titleTemplate: row.titleTemplate,
+    remediationUrl: row.remediationUrl,
+  };
+}
+
+export { ruleKinds };

@@ -1,0 +1,458 @@
+import { and, asc, desc, eq, inArray, ne, notInArray, sql } from 'drizzle-orm';
+import { trace } from '@opentelemetry/api';
+import type { Db, Tx } from '../../drizzle/client.ts';
+import { alerts, components, findings, tickets, type AlertStatus, type Priority } from '../../drizzle/schema/index.ts';
+import type { UserPrincipal } from '../auth/principal.ts';
+import { customerScope } from '../auth/scope.ts';
+import type { AppDeps } from '../http/context.ts';
+import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
+import { publishLive, type LiveAlert } from '../live/events.ts';
+import type { ApplianceFacts, AlertState } from '../engine/conditions.ts';
+import type { Rule } from '../engine/rules.ts';
+import { loadCalendar } from './calendar.ts';
+import { isEntitled } from './entitlement.ts';
+import { activeMaintenanceWindow } from './maintenance.ts';
+import { recomputeCandidates } from './rca/index.ts';
+import { recomputeHealth } from './health.ts';
+import { addTimelineEvent, insertTicket, liveTicket, raisePriority, type TicketRow } from './tickets/core.ts';
+
+export type AlertRow = typeof alerts.$inferSelect;
+
+const tracer = trace.getTracer('vigil');
+
+/** What one alert is about: the rule, the appliance, the component and how it reads. */
+export interface AlertSubject {
+  rule: Pick<Rule, 'id' | 'name' | 'priority' | 'remediationUrl' | 'forSeconds' | 'keepFiringForSeconds'>;
+  appliance: ApplianceFacts;
+  component: string | null;
+  labels: Record<string, string>;
+  fingerprint: string;
+  title: string;
+}
+
+export function liveAlert(row: AlertRow): LiveAlert {
+  return {
+    id: row.id,
+    applianceId: row.applianceId,
+    customerId: row.customerId,
+    fingerprint: row.fingerprint,
+    ruleId: row.ruleId,
+    name: row.name,
+    priority: row.priority,
+    component: row.component,
+    status: row.status,
+    startsAt: row.startsAt.toISOString(),
+    endsAt: row.endsAt?.toISOString() ?? null,
+    ticketId: row.ticketId,
+  };
+}
+
+export function alertView(row: AlertRow) {
+  return {
+    id: row.id,
+    applianceId: row.applianceId,
+    customerId: row.customerId,
+    fingerprint: row.fingerprint,
+    ruleId: row.ruleId,
+    name: row.name,
+    priority: row.priority,
+    component: row.component,
+    status: row.status,
+    labels: row.labels,
+    value: row.value,
+    summary: row.summary,
+    startsAt: row.startsAt.toISOString(),
+    firingAt: row.firingAt?.toISOString() ?? null,
+    endsAt: row.endsAt?.toISOString() ?? null,
+    suppressedBy: row.suppressedBy,
+    ticketId: row.ticketId,
+  };
+}
+
+function alertValues(subject: AlertSubject, state: AlertState) {
+  return {
+    fingerprint: subject.fingerprint,
+    ruleId: subject.rule.id,
+    applianceId: subject.appliance.id,
+    customerId: subject.appliance.customerId,
+    name: subject.title,
+    priority: subject.rule.priority,
+    component: subject.component,
+    status: state.status,
+    labels: subject.labels,
+    value: state.value,
+    summary: subject.rule.name,
+    startsAt: new Date(state.startsAt),
+    firingAt: state.firingAt === null ? null : new Date(state.firingAt),
+    lastActiveAt: new Date(state.lastActiveAt),
+    clearedAt: state.clearedAt === null ? null : new Date(state.clearedAt),
+    updatedAt: new Date(state.lastActiveAt),
+  } as const;
+}
+
+/** Opens a pending alert (the `for` clock); a concurrent process doing the same is a no-op. */
+export async function insertPendingAlert(db: Db, subject: AlertSubject, state: AlertState): Promise<void> {
+  await db.insert(alerts).values(alertValues(subject, state)).onConflictDoNothing();
+}
+
+export async function dropPendingAlert(db: Db, fingerprint: string): Promise<void> {
+  await db.delete(alerts).where(and(eq(alerts.fingerprint, fingerprint), eq(alerts.status, 'pending')));
+}
+
+/** Records the condition still holding (or no longer holding) on open alerts: one statement for many. */
+export async function touchAlerts(
+  database: AppDeps['database'],
+  rows: { fingerprint: string; lastActiveAt: number; clearedAt: number | null; value: number | null }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await database.query(
+    `update alerts a set last_active_at = greatest(a.last_active_at, u.last_active_at), cleared_at = u.cleared_at, value = u.value, updated_at = u.last_active_at
+       from jsonb_to_recordset($1::text::jsonb) as u(fingerprint text, last_active_at timestamptz, cleared_at timestamptz, value float8)
+      where a.fingerprint = u.fingerprint and a.status <> 'resolved'`,
+    [
+      JSON.stringify(
+        rows.map((r) => ({
+          fingerprint: r.fingerprint,
+          last_active_at: new Date(r.lastActiveAt).toISOString(),
+          cleared_at: r.clearedAt === null ? null : new Date(r.clearedAt).toISOString(),
+          value: r.value,
+        })),
+      ),
+    ],
+  );
+}
+
+async function lockAppliance(tx: Tx, applianceId: string): Promise<void> {
+  // Serialises ticket decisions per appliance across processes: two alerts firing at once on
+  // two collectors still end up in one ticket when they are related.
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'vigil-appliance:' + applianceId}))`);
+}
+
+/**
+ * A firing alert: recorded (or promoted from pending) and then routed: a finding for an
+ * appliance without entitlement, nothing during maintenance, evidence on the parent's
+ * ticket under dependency suppression, attached to a related open ticket, or a new ticket.
+ * Only the process that wins the insert or the promotion does the routing.
+ */
+export async function fireAlert(deps: AppDeps, subject: AlertSubject, state: AlertState, fromPending: boolean): Promise<AlertRow | null> {
+  return tracer.startActiveSpan('engine.alert.fire', async (span) => {
+    span.setAttributes({ 'vigil.rule_id': subject.rule.id, 'vigil.appliance_id': subject.appliance.id, 'vigil.priority': subject.rule.priority });
+    try {
+      const result = await deps.database.db.transaction(async (tx) => {
+        await lockAppliance(tx, subject.appliance.id);
+        let row: AlertRow | undefined;
+        if (fromPending) {
+          [row] = await tx
+            .update(alerts)
+            .set({ status: 'firing', firingAt: new Date(state.firingAt ?? state.lastActiveAt), lastActiveAt: new Date(state.lastActiveAt), value: state.value, clearedAt: null, name: subject.title, updatedAt: new Date(state.lastActiveAt) })
+            .where(and(eq(alerts.fingerprint, subject.fingerprint), eq(alerts.status, 'pending')))
+            .returning();
+        } else {
+          [row] = await tx.insert(alerts).values(alertValues(subject, state)).onConflictDoNothing().returning();
+        }
+        if (!row) return null;
+        const routed = await routeFiringAlert(tx, deps, subject, row);
+        await recomputeHealth(tx, [subject.appliance.id], row.firingAt ?? row.startsAt);
+        return routed;
+      });
+      if (result) deps.metrics.alertsTotal.inc({ status: 'firing' });
+      return result;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, row: AlertRow): Promise<AlertRow> {
+  const at = row.firingAt ?? row.startsAt;
+  const { appliance } = subject;
+  const setAlert = async (patch: Partial<typeof alerts.$inferInsert>) => {
+    const [updated] = await tx.update(alerts).set(patch).where(eq(alerts.id, row.id)).returning();
+    return updated!;
+  };
+
+  if (!isEntitled(appliance.tier, appliance.serenity)) {
+    await tx.insert(findings).values({
+      applianceId: appliance.id,
+      customerId: appliance.customerId,
+      ruleId: subject.rule.id,
+      alertId: row.id,
+      state: 'not_covered',
+      priority: subject.rule.priority,
+      summary: subject.title,
+      firstSeenAt: at,
+      lastSeenAt: at,
+    });
+    const updated = await setAlert({ suppressedBy: 'not_covered' });
+    await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
+    return updated;
+  }
+
+  const window = await activeMaintenanceWindow(tx, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels }, at);
+  if (window) return setAlert({ suppressedBy: 'maintenance' });
+
+  const related = await relatedContext(tx, appliance.id, row, deps.config.CORRELATION_WINDOW_MINUTES * 60_000);
+  if (related.firingAncestor) {
+    const parent = related.firingAncestor;
+    const updated = await setAlert({ suppressedBy: 'dependency', ticketId: parent.ticketId });
+    if (parent.ticketId) {
+      await addTimelineEvent(tx, parent.ticketId, {
+        at,
+        actorId: null,
+        type: 'alert_attached',
+        body: subject.title,
+        data: { alertId: row.id, priority: row.priority, component: row.component, suppressedBy: 'dependency', parentAlertId: parent.id },
+      });
+      await reopenClearedState(tx, parent.ticketId);
+      await recomputeCandidates(tx, parent.ticketId, at);
+    }
+    await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
+    return updated;
+  }
+
+  const calendar = await loadCalendar(tx, deps.config.REPLACEMENT_CUTOFF);
+  const correlated = related.ticket;
+  if (correlated) {
+    const updated = await setAlert({ ticketId: correlated.id });
+    await addTimelineEvent(tx, correlated.id, {
+      at,
+      actorId: null,
+      type: 'alert_attached',
+      body: subject.title,
+      data: { alertId: row.id, priority: row.priority, component: row.component, reason: related.reason },
+    });
+    await reopenClearedState(tx, correlated.id);
+    await recomputeCandidates(tx, correlated.id, at);
+    const raised = await raisePriority(tx, calendar, correlated, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`);
+    if (!raised) {
+      const [t] = await tx.select().from(tickets).where(eq(tickets.id, correlated.id));
+      await publishLive(tx, { type: 'ticket.updated', customerId: t!.customerId, data: liveTicket(t!, 'alert_attached') });
+    }
+    await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
+    return updated;
+  }
+
+  const ticket = await tracer.startActiveSpan('engine.ticket.open', async (span) => {
+    try {
+      return await insertTicket(tx, calendar, {
+        customerId: appliance.customerId,
+        applianceId: appliance.id,
+        priority: row.priority,
+        proposedPriority: row.priority,
+        source: 'auto',
+        summary: subject.title,
+        description: [
+          `Detected by rule "${subject.rule.name}"${row.component ? ` on ${row.component}` : ''}.`,
+          row.value !== null ? `Observed value: ${row.value}.` : '',
+          subject.rule.remediationUrl ? `Remediation: ${subject.rule.remediationUrl}` : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+        caseInfo: {
+          serialNumber: appliance.serial,
+          hardwareId: appliance.hardwareId,
+          osVersion: appliance.osVersion,
+          hypervisorVersion: appliance.hypervisorVersion,
+          ...(row.priority === 'P1' ? { unavailableSince: row.startsAt.toISOString() } : {}),
+        },
+        openedAt: at,
+      });
+    } finally {
+      span.end();
+    }
+  });
+  deps.metrics.ticketsOpened.inc({ source: 'auto', priority: row.priority });
+  const updated = await setAlert({ ticketId: ticket.id });
+  await recomputeCandidates(tx, ticket.id, at);
+  await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
+  return updated;
+}
+
+/** A new alert on a ticket whose alerts had all cleared: the suggestion no longer stands. */
+async function reopenClearedState(tx: Tx, ticketId: string): Promise<void> {
+  await tx.update(tickets).set({ allAlertsClearedAt: null, suggestedResolution: null }).where(eq(tickets.id, ticketId));
+}
+
+/** Ancestors of a component through the topology's parent links: `vm:x` → `datastore:y` → `pool:z`. */
+function ancestorsOf(component: string | null, parents: Map<string, string | null>): string[] {
+  const out: string[] = [];
+  let current = component ? (parents.get(component) ?? null) : null;
+  while (current && !out.includes(current)) {
+    out.push(current);
+    current = parents.get(current) ?? null;
+  }
+  return out;
+}
+
+async function relatedContext(tx: Tx, applianceId: string, alert: AlertRow, windowMs: number) {
+  const parts = await tx.select({ id: components.id, parentId: components.parentId }).from(components).where(eq(components.applianceId, applianceId));
+  const parents = new Map(parts.map((p) => [p.id, p.parentId]));
+  const ancestors = ancestorsOf(alert.component, parents);
+  const others = await tx
+    .select()
+    .from(alerts)
+    .where(and(eq(alerts.applianceId, applianceId), ne(alerts.id, alert.id), ne(alerts.status, 'pending')));
+  const firingAncestor =
+    others
+      .filter((o) => o.status === 'firing' && o.component && ancestors.includes(o.component) && o.suppressedBy !== 'maintenance')
+      .sort((a, b) => ancestors.indexOf(b.component!) - ancestors.indexOf(a.component!))[0] ?? null;
+  if (firingAncestor) return { firingAncestor, ticket: null, reason: 'dependency' };
+
+  const openTickets = await tx
+    .select()
+    .from(tickets)
+    .where(and(eq(tickets.applianceId, applianceId), notInArray(tickets.status, ['resolved', 'closed'])))
+    .orderBy(asc(tickets.openedAt));
+  if (openTickets.length === 0) return { firingAncestor: null, ticket: null, reason: null };
+  const inSubtree = (other: AlertRow) => {
+    if (!alert.component || !other.component) return false;
+    if (other.component === alert.component || ancestors.includes(other.component)) return true;
+    return ancestorsOf(other.component, parents).includes(alert.component);
+  };
+  for (const ticket of openTickets) {
+    const ticketAlerts = others.filter((o) => o.ticketId === ticket.id);
+    if (ticketAlerts.some(inSubtree)) return { firingAncestor: null, ticket, reason: 'component' };
+    if (ticketAlerts.some((o) => Math.abs(o.startsAt.getTime() - alert.startsAt.getTime()) <= windowMs)) {
+      return { firingAncestor: null, ticket, reason: 'time' };
+    }
+  }
+  return { firingAncestor: null, ticket: null as TicketRow | null, reason: null };
+}
+
+/**
+ * Resolves a firing alert. Always recorded and always carried to its ticket, whatever
+ * suppressed it: `alert_resolved` on the timeline, and once every alert of the ticket has
+ * resolved, `all_alerts_cleared` with a suggested resolution (the ticket stays open).
+ */
+export async function resolveAlert(deps: AppDeps, fingerprint: string, at: Date, value: number | null): Promise<AlertRow | null> {
+  return tracer.startActiveSpan('engine.alert.resolve', async (span) => {
+    try {
+      const row = await deps.database.db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(alerts)
+          .set({ status: 'resolved', endsAt: at, updatedAt: at, ...(value !== null ? { value } : {}) })
+          .where(and(eq(alerts.fingerprint, fingerprint), eq(alerts.status, 'firing')))
+          .returning();
+        if (!row) return null;
+        await lockAppliance(tx, row.applianceId);
+        await tx.update(findings).set({ state: 'resolved', resolvedAt: at, lastSeenAt: at }).where(eq(findings.alertId, row.id));
+        if (row.ticketId) await carryResolutionToTicket(tx, row, at);
+        await recomputeHealth(tx, [row.applianceId], at);
+        if (row.suppressedBy !== 'maintenance') await publishLive(tx, { type: 'alert.resolved', customerId: row.customerId, data: liveAlert(row) });
+        return row;
+      });
+      if (row) deps.metrics.alertsTotal.inc({ status: 'resolved' });
+      return row;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+async function carryResolutionToTicket(tx: Tx, row: AlertRow, at: Date): Promise<void> {
+  const ticketId = row.ticketId!;
+  await addTimelineEvent(tx, ticketId, {
+    at,
+    actorId: null,
+    type: 'alert_resolved',
+    body: row.name,
+    data: { alertId: row.id, component: row.component, priority: row.priority },
+  });
+  const ticketAlerts = await tx.select({ status: alerts.status, name: alerts.name }).from(alerts).where(eq(alerts.ticketId, ticketId));
+  if (ticketAlerts.some((a) => a.status !== 'resolved')) return;
+  const suggestion =
+    `All ${ticketAlerts.length} alert${ticketAlerts.length === 1 ? '' : 's'} of this ticket cleared by ${at.toISOString()}: ` +
+    `${[...new Set(ticketAlerts.map((a) => a.name))].join('; ')}. Confirm with the customer that the problem is gone, then resolve.`;
+  const [ticket] = await tx
+    .update(tickets)
+    .set({ allAlertsClearedAt: at, suggestedResolution: suggestion, updatedAt: at })
+    .where(eq(tickets.id, ticketId))
+    .returning();
+  await addTimelineEvent(tx, ticketId, { at, actorId: null, type: 'all_alerts_cleared', body: suggestion, data: { alerts: ticketAlerts.length } });
+  if (ticket) await publishLive(tx, { type: 'ticket.updated', customerId: ticket.customerId, data: liveTicket(ticket, 'all_alerts_cleared') });
+}
+
+// ----------------------------------------------------------------------------------------
+// Reading
+
+export interface AlertFilter {
+  status?: AlertStatus | undefined;
+  applianceId?: string | undefined;
+  customerId?: string | undefined;
+  ticketId?: string | undefined;
+  priority?: Priority | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export async function listAlerts(db: Db, user: UserPrincipal, filter: AlertFilter) {
+  const cursor = decodeCursor(filter.cursor);
+  const rows = await db
+    .select()
+    .from(alerts)
+    .where(
+      and(
+        customerScope(user, alerts.customerId),
+        filter.status ? eq(alerts.status, filter.status) : undefined,
+        filter.applianceId ? eq(alerts.applianceId, filter.applianceId) : undefined,
+        filter.customerId ? eq(alerts.customerId, filter.customerId) : undefined,
+        filter.ticketId ? eq(alerts.ticketId, filter.ticketId) : undefined,
+        filter.priority ? eq(alerts.priority, filter.priority) : undefined,
+        afterCursor(cursor, alerts.createdAt, alerts.id),
+      ),
+    )
+    .orderBy(asc(alerts.createdAt), asc(alerts.id))
+    .limit(filter.limit + 1);
+  return page(rows, filter.limit, alertView);
+}
+
+type FindingRow = typeof findings.$inferSelect;
+
+export function findingView(row: FindingRow) {
+  return {
+    id: row.id,
+    applianceId: row.applianceId,
+    customerId: row.customerId,
+    ruleId: row.ruleId,
+    alertId: row.alertId,
+    state: row.state,
+    priority: row.priority,
+    summary: row.summary,
+    firstSeenAt: row.firstSeenAt.toISOString(),
+    lastSeenAt: row.lastSeenAt.toISOString(),
+    resolvedAt: row.resolvedAt?.toISOString() ?? null,
+  };
+}
+
+export async function listFindings(
+  db: Db,
+  user: UserPrincipal,
+  filter: { state?: 'not_covered' | 'resolved' | undefined; applianceId?: string | undefined; customerId?: string | undefined; limit: number; cursor?: string | undefined },
+) {
+  const cursor = decodeCursor(filter.cursor);
+  const rows = await db
+    .select({ finding: findings, createdAt: findings.firstSeenAt })
+    .from(findings)
+    .where(
+      and(
+        customerScope(user, findings.customerId),
+        filter.state ? eq(findings.state, filter.state) : undefined,
+        filter.applianceId ? eq(findings.applianceId, filter.applianceId) : undefined,
+        filter.customerId ? eq(findings.customerId, filter.customerId) : undefined,
+        afterCursor(cursor, findings.firstSeenAt, findings.id),
+      ),
+    )
+    .orderBy(asc(findings.firstSeenAt), asc(findings.id))
+    .limit(filter.limit + 1);
+  return page(
+    rows.map((r) => ({ ...r.finding, createdAt: r.createdAt })),
+    filter.limit,
+    findingView,
+  );
+}
+
+/** Alerts attached to tickets, for a ticket's detail view. */
+export async function alertsOfTickets(db: Db, ticketIds: string[]) {
+  if (ticketIds.length === 0) return [];
+  return db.select().from(alerts).where(inArray(alerts.ticketId, ticketIds)).orderBy(desc(alerts.startsAt));
+}
