@@ -151,9 +151,10 @@ async function runLoad(ctx: BenchContext): Promise<BenchResult[]> {
     const intervalMs = INTERVAL_SECONDS * 1000;
     let readsDone = 0;
     const reads = ['/api/v1/fleet/summary', '/api/v1/appliances?limit=50', '/api/v1/tickets?limit=50', '/api/v1/customers'];
+    // Sampled every second; each window keeps its last reading.
     const rssTimer = setInterval(() => {
       current().rssMb = memoryOf(server.pid).rssMb;
-    }, WINDOW_MS - 50);
+    }, 1_000);
 
     while (Date.now() - started < SECONDS * 1000) {
       const elapsed = Date.now() - started;
@@ -203,7 +204,7 @@ async function runLoad(ctx: BenchContext): Promise<BenchResult[]> {
     const totalSamples = windows.reduce((n, w) => n + w.samples, 0);
     const errors = windows.reduce((n, w) => n + w.errors, 0);
     const warmIndex = Math.max(0, Math.ceil((WARMUP_SECONDS * 1000) / WINDOW_MS) - 1);
-    const rssWarm = windows[warmIndex]?.rssMb ?? 0;
+    const rssWarm = windows.slice(0, warmIndex + 1).reverse().find((w) => w.rssMb > 0)?.rssMb ?? 0;
     const lastWithRss = [...windows].reverse().find((w) => w.rssMb > 0);
     const rssEnd = lastWithRss?.rssMb ?? 0;
     const growthMb = rssEnd - rssWarm;
