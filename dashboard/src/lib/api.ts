@@ -8,6 +8,7 @@ import type {
   Customer,
   Finding,
   FleetSummary,
+  HealthHistory,
   Holiday,
   MaintenanceWindow,
   MetricResponse,
@@ -231,6 +232,8 @@ export const api = {
   appliance: (id: string, s?: Sig) => request<Appliance>('GET', `/appliances/${enc(id)}`, withSignal({}, s)),
   applianceMetrics: (id: string, q: { metric: string; from: string; to: string; step?: number }, s?: Sig) =>
     request<MetricResponse>('GET', `/appliances/${enc(id)}/metrics`, withSignal({ query: { ...q } }, s)),
+  applianceHealthHistory: (id: string, q: { from: string; to: string }, s?: Sig) =>
+    request<HealthHistory>('GET', `/appliances/${enc(id)}/health-history`, withSignal({ query: { ...q } }, s)),
   setRemoteTunnel: (id: string, enabled: boolean) =>
     request<Appliance | undefined>('PUT', `/appliances/${enc(id)}/remote-tunnel`, { body: { enabled } }),
   remoteTunnelHistory: (id: string, s?: Sig) =>

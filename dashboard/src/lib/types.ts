@@ -11,6 +11,7 @@ import type {
   User as UserSchema,
 } from '../../../server/schemas/resources.ts';
 import type { FleetSummary as FleetSummarySchema } from '../../../server/routes/fleet.ts';
+import type { HealthHistoryAnswer as HealthHistorySchema } from '../../../server/routes/appliance-health.ts';
 import type { slaView } from '../../../server/services/tickets/core.ts';
 import type { CaseInfo as StoredCaseInfo } from '../../../drizzle/schema/tickets.ts';
 import type * as ServerLive from '../../../server/live/events.ts';
@@ -73,8 +74,17 @@ export interface MetricSeries {
 
 export interface MetricResponse {
   metric: string;
+  from?: string;
+  to?: string;
+  /** Seconds per point, as the server chose it. */
+  step?: number;
+  truncated?: boolean;
   series: MetricSeries[];
 }
+
+/** `GET /appliances/:id/health-history`. */
+export type HealthHistory = z.infer<typeof HealthHistorySchema>;
+export type HealthPoint = HealthHistory['items'][number];
 
 /** Case information every ticket carries (SPEC §2.4); automatic tickets fill the first five. */
 export type CaseInfo = Required<StoredCaseInfo>;
