@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll } from 'vitest';
 import { openDatabase } from '../../drizzle/client.ts';
 import { users } from '../../drizzle/schema/index.ts';
 import { testConfig, type Config } from '../../server/env.ts';
@@ -9,6 +11,38 @@ import { issueApiKey } from '../../server/services/users.ts';
 
 /** Integration tests run on PGlite always, and on PostgreSQL too when DATABASE_URL is set. */
 export const backends: ('pglite' | 'postgres')[] = ['pglite', ...(process.env.DATABASE_URL ? (['postgres'] as const) : [])];
+
+/**
+ * Each test file gets a PostgreSQL database of its own on the DATABASE_URL server, so
+ * fleet-wide facts (the newest version, rule edits, fleet incidents) of one file never leak
+ * into another running at the same time. Platforms of one file share it (several processes).
+ */
+let fileDatabase: Promise<string> | undefined;
+let dropFileDatabase: (() => Promise<void>) | undefined;
+
+function postgresForThisFile(): Promise<string> {
+  fileDatabase ??= (async () => {
+    const base = new URL(process.env.DATABASE_URL!);
+    const name = `vigil_test_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+    const admin = postgres(base.toString(), { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    dropFileDatabase = async () => {
+      const cleanup = postgres(base.toString(), { max: 1, onnotice: () => {} });
+      await cleanup.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+      await cleanup.end();
+    };
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    return url.toString();
+  })();
+  return fileDatabase;
+}
+
+// Registered at import, so it runs after the file's own afterAll hooks have stopped its platforms.
+afterAll(async () => {
+  await dropFileDatabase?.();
+});
 
 export interface TestPlatform extends Platform {
   clock: ManualClock;
@@ -29,11 +63,12 @@ export async function createTestPlatform(
   backend: 'pglite' | 'postgres',
   overrides: Partial<Config> = {},
 ): Promise<TestPlatform> {
-  const config = testConfig({ ...(backend === 'postgres' ? { DATABASE_URL: process.env.DATABASE_URL! } : {}), DB_POOL_SIZE: 4, ...overrides });
+  const databaseUrl = backend === 'postgres' ? (overrides.DATABASE_URL ?? (await postgresForThisFile())) : undefined;
+  const config = testConfig({ ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), DB_POOL_SIZE: 4, ...overrides });
   const clock = new ManualClock(new Date());
   const database = openDatabase({ databaseUrl: config.DATABASE_URL, maxConnections: config.DB_POOL_SIZE });
   const platform = await startPlatform(config, { clock, logger: createLogger('silent'), database, schedule: false });
-  // Each test file has its own admin, so files can share one PostgreSQL database.
+  // Each platform has its own admin key, so several platforms can share one database.
   const [admin] = await database.db
     .insert(users)
     .values({ email: `admin-${randomUUID()}@test.local`, name: 'Test admin', role: 'admin' })

@@ -43,7 +43,7 @@ describe.each(backends)('stored reports, weekly run and portfolio on %s', (backe
     });
 
     it('stores last week’s report once per customer, even when two processes run it together', async () => {
-      const second = backend === 'postgres' ? openDatabase({ databaseUrl: process.env.DATABASE_URL!, maxConnections: 2 }) : p.deps.database;
+      const second = backend === 'postgres' ? openDatabase({ databaseUrl: p.deps.config.DATABASE_URL!, maxConnections: 2 }) : p.deps.database;
       try {
         const now = p.clock.now();
         const [a, b] = await Promise.all([generateWeeklyReports(p.deps.database, now), generateWeeklyReports(second, now)]);
