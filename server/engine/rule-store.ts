@@ -32,21 +32,8 @@ export const RuleView = z
 
 export function ruleView(row: RuleRow) {
   return {
-    id: row.id,
-    key: row.key,
-    name: row.name,
+    ...ruleFromRow(row),
     description: row.description,
-    kind: row.kind,
-    enabled: row.enabled,
-    metric: row.metric,
-    selector: row.selector ?? {},
-    params: row.params ?? {},
-    forSeconds: row.forSeconds,
-    keepFiringForSeconds: row.keepFiringForSeconds,
-    priority: row.priority,
-    componentFrom: row.componentFrom ?? null,
-    titleTemplate: row.titleTemplate,
-    remediationUrl: row.remediationUrl,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
