@@ -243,7 +243,8 @@ export const api = {
   rotateApplianceToken: (id: string) =>
     request<{ token: string; appliance?: Appliance }>('POST', `/appliances/${enc(id)}/token`),
 
-  tickets: (q: TicketQuery, s?: Sig) => fetchAll<Ticket>('/tickets', { ...q }, s ?? {}),
+  // The server sorts by urgency, so the first thousand tickets are the ones a queue needs.
+  tickets: (q: TicketQuery, s?: Sig) => fetchAll<Ticket>('/tickets', { ...q }, { limit: 500, maxPages: 2, ...(s ?? {}) }),
   ticket: (id: string, s?: Sig) => request<TicketDetail>('GET', `/tickets/${enc(id)}`, withSignal({}, s)),
   createTicket: (body: NewTicket) => request<Ticket>('POST', '/tickets', { body }),
   ticketAction: <A extends TicketAction>(id: string, action: A, body: TicketActionBodies[A]) =>
