@@ -36,7 +36,19 @@ async function api<T>(base: string, key: string, method: string, path: string, b
   return (await res.json()) as T;
 }
 
-/** Alert → ticket.opened over the WebSocket, with 200 alerts/s of background load. */
+const BACKGROUND_RATE = 200;
+const BACKGROUND_APPLIANCES = 100;
+const PROBES = 100;
+/** Requests the load generator keeps open at most; beyond that a send is counted as not sent. */
+const MAX_IN_FLIGHT = 64;
+
+/**
+ * Alert → `ticket.opened` over the WebSocket, with 200 alerts/s of background load on other
+ * appliances. Each probe is a new degraded pool on an appliance without a ticket. The latency is
+ * reported from the ingest request (commit + evaluation + ticket + NOTIFY + delivery) and from
+ * the ingest response (the collector answers after the engine, so that one is near zero by
+ * construction); the background rate actually achieved is reported next to the one offered.
+ */
 async function latency(ctx: BenchContext): Promise<BenchResult[]> {
   const url = await freshDatabase(ctx, 'vigil_bench_engine_latency');
   const server = await startServerProcess({ DATABASE_URL: url }, ctx.log);
@@ -44,9 +56,9 @@ async function latency(ctx: BenchContext): Promise<BenchResult[]> {
     const base = server.url;
     const customer = await api<{ id: string }>(base, server.adminKey, 'POST', '/api/v1/customers', { name: 'Bench MC', tier: 'mission_critical' });
     const make = async (serial: string) => api<{ appliance: { id: string }; token: string }>(base, server.adminKey, 'POST', '/api/v1/appliances', { customerId: customer.id, serial, hardwareId: `HW-${serial}`, model: 'HYPER-2000' });
-    const background = await Promise.all(Array.from({ length: 100 }, (_, i) => make(`BG-${i}`)));
+    const background = await Promise.all(Array.from({ length: BACKGROUND_APPLIANCES }, (_, i) => make(`BG-${i}`)));
     const probes: { appliance: { id: string }; token: string }[] = [];
-    for (let i = 0; i < 40; i++) probes.push(await make(`PROBE-${i}`));
+    for (let i = 0; i < PROBES; i++) probes.push(await make(`PROBE-${i}`));
 
     const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/live?token=${server.adminKey}`);
     await new Promise<void>((resolve, reject) => {
@@ -62,41 +74,48 @@ async function latency(ctx: BenchContext): Promise<BenchResult[]> {
     const push = (token: string, samples: unknown[]) =>
       fetch(`${base}/api/v1/ingest/metrics`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ samples }) });
 
-    // Background: 200 new alerts a second (a new degraded pool label each), for the probes' duration.
+    // Background: 200 new alerts a second (a new degraded pool label each) spread over 100
+    // appliances, for the probes' duration, paced against the wall clock.
     let stop = false;
     let backgroundAlerts = 0;
+    let backgroundFailed = 0;
     let inFlight = 0;
     let skipped = 0;
+    let sent = 0;
+    const loadStarted = performance.now();
+    let loadEnded = loadStarted;
     const load = (async () => {
       let n = 0;
-      const started = performance.now();
       while (!stop) {
-        const due = started + (n * 1000) / 200;
+        const due = loadStarted + (n * 1000) / BACKGROUND_RATE;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const box = background[n % background.length]!;
         n++;
         // A saturated server is not fed an ever-growing backlog: the shortfall is reported.
-        if (inFlight >= 64) {
+        if (inFlight >= MAX_IN_FLIGHT) {
           skipped++;
           continue;
         }
         inFlight++;
+        sent++;
         void push(box.token, [{ metric: 'pool_health', labels: { pool: `bg${n}` }, ts: Date.now(), value: 1 }])
           .then(async (r) => {
             await r.arrayBuffer();
             if (r.ok) backgroundAlerts++;
+            else backgroundFailed++;
           })
-          .catch(() => {})
+          .catch(() => backgroundFailed++)
           .finally(() => inFlight--);
       }
+      loadEnded = performance.now();
     })();
     await new Promise((r) => setTimeout(r, 1000));
 
     const fromResponse: number[] = [];
     const fromRequest: number[] = [];
     for (const probe of probes) {
-      const sent = performance.now();
+      const sentAt = performance.now();
       const res = await push(probe.token, [{ metric: 'pool_health', labels: { pool: 'tank' }, ts: Date.now(), value: 2 }]);
       const answered = performance.now();
       await res.arrayBuffer();
@@ -105,22 +124,37 @@ async function latency(ctx: BenchContext): Promise<BenchResult[]> {
       const at = arrivals.get(probe.appliance.id);
       if (at !== undefined) {
         fromResponse.push(Math.max(0, at - answered));
-        fromRequest.push(at - sent);
+        fromRequest.push(at - sentAt);
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 50));
     }
     stop = true;
     await load;
+    while (inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+    const seconds = (loadEnded - loadStarted) / 1000;
     ws.close();
     fromResponse.sort((a, b) => a - b);
     fromRequest.sort((a, b) => a - b);
-    const p50 = percentile(fromResponse, 50);
-    const p99 = percentile(fromResponse, 99);
+    const reqP50 = percentile(fromRequest, 50);
+    const reqP99 = percentile(fromRequest, 99);
+    const resP50 = percentile(fromResponse, 50);
+    const resP99 = percentile(fromResponse, 99);
+    const achieved = backgroundAlerts / seconds;
+    const probesNote = `${fromRequest.length}/${probes.length} probes answered by a ticket.opened within 2 s, PostgreSQL, server in a child process`;
     return [
-      { section: SECTION, name: 'alert → ticket.opened p50 (from ingest response)', value: round(p50), unit: 'ms', target: '≤ 50', pass: p50 <= 50, notes: `${fromResponse.length}/${probes.length} probes, 200 alerts/s offered, ${backgroundAlerts} accepted, ${skipped} not sent (64 in flight), PostgreSQL` },
-      { section: SECTION, name: 'alert → ticket.opened p99 (from ingest response)', value: round(p99), unit: 'ms', target: '≤ 250', pass: p99 <= 250 },
-      { section: SECTION, name: 'alert → ticket.opened p50 (from ingest request)', value: round(percentile(fromRequest, 50)), unit: 'ms', notes: 'includes the ingest commit and the evaluation' },
-      { section: SECTION, name: 'alert → ticket.opened p99 (from ingest request)', value: round(percentile(fromRequest, 99)), unit: 'ms' },
+      { section: SECTION, name: 'alert → ticket.opened p50 (from ingest request)', value: round(reqP50), unit: 'ms', target: '≤ 50', pass: fromRequest.length === probes.length && reqP50 <= 50, notes: `${probesNote}; includes the ingest commit, the evaluation, the ticket transaction and the NOTIFY` },
+      { section: SECTION, name: 'alert → ticket.opened p99 (from ingest request)', value: round(reqP99), unit: 'ms', target: '≤ 250', pass: fromRequest.length === probes.length && reqP99 <= 250 },
+      { section: SECTION, name: 'alert → ticket.opened p50 (from ingest response)', value: round(resP50), unit: 'ms', target: '≤ 50', pass: resP50 <= 50, notes: 'the collector answers after the engine has committed the ticket, so this is near zero by construction' },
+      { section: SECTION, name: 'alert → ticket.opened p99 (from ingest response)', value: round(resP99), unit: 'ms', target: '≤ 250', pass: resP99 <= 250 },
+      {
+        section: SECTION,
+        name: 'background load achieved during the probes',
+        value: round(achieved),
+        unit: 'alerts/s',
+        target: `≥ ${BACKGROUND_RATE * 0.95}`,
+        pass: achieved >= BACKGROUND_RATE * 0.95,
+        notes: `${BACKGROUND_RATE}/s offered over ${round(seconds)} s to ${BACKGROUND_APPLIANCES} appliances: ${sent} sent, ${backgroundAlerts} accepted, ${backgroundFailed} failed, ${skipped} not sent (${MAX_IN_FLIGHT} already in flight)`,
+      },
     ];
   } finally {
     await server.stop();
@@ -185,6 +219,8 @@ export const engineSection: BenchSection = {
   name: 'engine',
   description: 'alert → ticket.opened WebSocket latency under load; one evaluation cycle of the default pack over 10 000 appliances',
   async run(ctx) {
-    return [...(await latency(ctx)), ...(await cycle(ctx))];
+    // BENCH_ENGINE_PARTS=latency (or cycle) runs one half only.
+    const parts = (process.env.BENCH_ENGINE_PARTS ?? 'latency,cycle').split(',').map((p) => p.trim());
+    return [...(parts.includes('latency') ? await latency(ctx) : []), ...(parts.includes('cycle') ? await cycle(ctx) : [])];
   },
 };

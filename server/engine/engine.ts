@@ -291,8 +291,9 @@ export function createEngine(deps: AppDeps): Engine {
         for (const event of events) {
           const labels = { alertname: event.name, severity: event.severity, ...event.labels };
           for (const rule of index.events) {
-            const p = rule.params as EventParams;
-            if (!eventNameMatches(p.name, event.name)) continue;
+            const p = rule.params as Partial<EventParams>;
+            // A rule row written around the API may lack its pattern: it matches nothing.
+            if (typeof p.name !== 'string' || !eventNameMatches(p.name, event.name)) continue;
             if (p.severities && !p.severities.includes(event.severity)) continue;
             if (!selectorMatches(rule, facts, labels)) continue;
             const firing = event.status === 'firing';

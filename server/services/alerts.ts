@@ -1,7 +1,7 @@
-import { and, asc, desc, eq, inArray, ne, notInArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, ne, notInArray, or, sql } from 'drizzle-orm';
 import { trace } from '@opentelemetry/api';
 import type { Db, Tx } from '../../drizzle/client.ts';
-import { alerts, components, findings, tickets, type AlertStatus, type Priority } from '../../drizzle/schema/index.ts';
+import { alerts, components, findings, holidays, tickets, type AlertStatus, type Priority } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { customerScope } from '../auth/scope.ts';
 import type { AppDeps } from '../http/context.ts';
@@ -9,7 +9,7 @@ import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
 import { publishLive, type LiveAlert } from '../live/events.ts';
 import type { ApplianceFacts, AlertState } from '../engine/conditions.ts';
 import type { Rule } from '../engine/rules.ts';
-import { loadCalendar } from './calendar.ts';
+import { createCalendar, type SlaCalendar } from '../sla/index.ts';
 import { isEntitled } from './entitlement.ts';
 import { activeMaintenanceWindow } from './maintenance.ts';
 import { recomputeCandidates } from './rca/index.ts';
@@ -122,6 +122,19 @@ export async function touchAlerts(
   );
 }
 
+// Building a calendar validates its zone and dates, which costs more than reading the holidays:
+// the calendar is rebuilt only when the holidays (or the cut-off) differ from the last read.
+let calendarMemo: { key: string; calendar: SlaCalendar } | null = null;
+
+function calendarOf(dates: readonly string[], replacementCutoff: string): SlaCalendar {
+  const key = `${replacementCutoff}|${dates.join(',')}`;
+  if (calendarMemo?.key === key) return calendarMemo.calendar;
+  const [hour, minute] = replacementCutoff.split(':').map(Number);
+  const calendar = createCalendar({ holidays: [...dates], replacementCutoffHour: hour ?? 15, replacementCutoffMinute: minute ?? 0 });
+  calendarMemo = { key, calendar };
+  return calendar;
+}
+
 async function lockAppliance(tx: Tx, applianceId: string): Promise<void> {
   // Serialises ticket decisions per appliance across processes: two alerts firing at once on
   // two collectors still end up in one ticket when they are related.
@@ -188,10 +201,13 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
     return updated;
   }
 
-  const window = await activeMaintenanceWindow(tx, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels }, at);
+  // Every read the routing may need goes to the database at once (one round trip when pipelined).
+  const [window, related, holidayRows] = await Promise.all([
+    activeMaintenanceWindow(tx, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels }, at),
+    relatedContext(tx, appliance.id, row, deps.config.CORRELATION_WINDOW_MINUTES * 60_000),
+    tx.select({ date: holidays.date }).from(holidays).orderBy(asc(holidays.date)),
+  ]);
   if (window) return setAlert({ suppressedBy: 'maintenance' });
-
-  const related = await relatedContext(tx, appliance.id, row, deps.config.CORRELATION_WINDOW_MINUTES * 60_000);
   if (related.firingAncestor) {
     const parent = related.firingAncestor;
     const updated = await setAlert({ suppressedBy: 'dependency', ticketId: parent.ticketId });
@@ -204,30 +220,31 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
         data: { alertId: row.id, priority: row.priority, component: row.component, suppressedBy: 'dependency', parentAlertId: parent.id },
       });
       await reopenClearedState(tx, parent.ticketId);
-      await recomputeCandidates(tx, parent.ticketId, at);
+      await recomputeCandidates(tx, parent.ticketId, at, { alertId: row.id, rows: false });
     }
     await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
     return updated;
   }
 
-  const calendar = await loadCalendar(tx, deps.config.REPLACEMENT_CUTOFF);
+  const calendar = calendarOf(holidayRows.map((h) => h.date), deps.config.REPLACEMENT_CUTOFF);
   const correlated = related.ticket;
   if (correlated) {
-    const updated = await setAlert({ ticketId: correlated.id });
-    await addTimelineEvent(tx, correlated.id, {
-      at,
-      actorId: null,
-      type: 'alert_attached',
-      body: subject.title,
-      data: { alertId: row.id, priority: row.priority, component: row.component, reason: related.reason },
-    });
-    await reopenClearedState(tx, correlated.id);
-    await recomputeCandidates(tx, correlated.id, at);
-    const raised = await raisePriority(tx, calendar, correlated, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`);
-    if (!raised) {
-      const [t] = await tx.select().from(tickets).where(eq(tickets.id, correlated.id));
-      await publishLive(tx, { type: 'ticket.updated', customerId: t!.customerId, data: liveTicket(t!, 'alert_attached') });
-    }
+    // Three independent writes sent together; the candidates then read the attached alert.
+    const [updated, , reopened] = await Promise.all([
+      setAlert({ ticketId: correlated.id }),
+      addTimelineEvent(tx, correlated.id, {
+        at,
+        actorId: null,
+        type: 'alert_attached',
+        body: subject.title,
+        data: { alertId: row.id, priority: row.priority, component: row.component, reason: related.reason },
+      }),
+      reopenClearedState(tx, correlated.id),
+    ]);
+    await recomputeCandidates(tx, correlated.id, at, { alertId: row.id, rows: false });
+    const current = reopened ?? correlated;
+    const raised = await raisePriority(tx, calendar, current, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`);
+    if (!raised) await publishLive(tx, { type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') });
     await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
     return updated;
   }
@@ -263,14 +280,15 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
   });
   deps.metrics.ticketsOpened.inc({ source: 'auto', priority: row.priority });
   const updated = await setAlert({ ticketId: ticket.id });
-  await recomputeCandidates(tx, ticket.id, at);
+  await recomputeCandidates(tx, ticket.id, at, { rows: false });
   await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
   return updated;
 }
 
 /** A new alert on a ticket whose alerts had all cleared: the suggestion no longer stands. */
-async function reopenClearedState(tx: Tx, ticketId: string): Promise<void> {
-  await tx.update(tickets).set({ allAlertsClearedAt: null, suggestedResolution: null }).where(eq(tickets.id, ticketId));
+async function reopenClearedState(tx: Tx, ticketId: string): Promise<TicketRow | null> {
+  const [row] = await tx.update(tickets).set({ allAlertsClearedAt: null, suggestedResolution: null }).where(eq(tickets.id, ticketId)).returning();
+  return row ?? null;
 }
 
 /** Ancestors of a component through the topology's parent links: `vm:x` → `datastore:y` → `pool:z`. */
@@ -285,24 +303,32 @@ function ancestorsOf(component: string | null, parents: Map<string, string | nul
 }
 
 async function relatedContext(tx: Tx, applianceId: string, alert: AlertRow, windowMs: number) {
-  const parts = await tx.select({ id: components.id, parentId: components.parentId }).from(components).where(eq(components.applianceId, applianceId));
+  const openTicket = and(eq(tickets.applianceId, applianceId), notInArray(tickets.status, ['resolved', 'closed']));
+  // Three independent reads, sent together. Only alerts that can matter are read: the firing
+  // ones (a parent suppressing this one) and those of the appliance's open tickets.
+  const [parts, others, openTickets] = await Promise.all([
+    tx.select({ id: components.id, parentId: components.parentId }).from(components).where(eq(components.applianceId, applianceId)),
+    tx
+      .select()
+      .from(alerts)
+      .where(
+        and(
+          eq(alerts.applianceId, applianceId),
+          ne(alerts.id, alert.id),
+          ne(alerts.status, 'pending'),
+          or(eq(alerts.status, 'firing'), inArray(alerts.ticketId, tx.select({ id: tickets.id }).from(tickets).where(openTicket))),
+        ),
+      ),
+    tx.select().from(tickets).where(openTicket).orderBy(asc(tickets.openedAt)),
+  ]);
   const parents = new Map(parts.map((p) => [p.id, p.parentId]));
   const ancestors = ancestorsOf(alert.component, parents);
-  const others = await tx
-    .select()
-    .from(alerts)
-    .where(and(eq(alerts.applianceId, applianceId), ne(alerts.id, alert.id), ne(alerts.status, 'pending')));
   const firingAncestor =
     others
       .filter((o) => o.status === 'firing' && o.component && ancestors.includes(o.component) && o.suppressedBy !== 'maintenance')
       .sort((a, b) => ancestors.indexOf(b.component!) - ancestors.indexOf(a.component!))[0] ?? null;
   if (firingAncestor) return { firingAncestor, ticket: null, reason: 'dependency' };
 
-  const openTickets = await tx
-    .select()
-    .from(tickets)
-    .where(and(eq(tickets.applianceId, applianceId), notInArray(tickets.status, ['resolved', 'closed'])))
-    .orderBy(asc(tickets.openedAt));
   if (openTickets.length === 0) return { firingAncestor: null, ticket: null, reason: null };
   const inSubtree = (other: AlertRow) => {
     if (!alert.component || !other.component) return false;

@@ -143,23 +143,23 @@ export async function recomputeHealth(db: Db | Tx, applianceIds: readonly string
   if (applianceIds !== 'all' && applianceIds.length === 0) return { evaluated: 0, changed: 0 };
   const only = (column: string): SQL => (applianceIds === 'all' ? sql`true` : sql`${sql.raw(column)} in ${uuidList(applianceIds)}`);
 
-  const states = await queryRows<ApplianceState>(
-    db,
-    sql`select id, customer_id, last_heartbeat_at, os_version, hypervisor_version, status, health_score from appliances where ${only('id')}`,
-  );
+  // Four independent reads, sent together (one round trip when the driver pipelines them).
+  const [states, alertCounts, capacity, versions] = await Promise.all([
+    queryRows<ApplianceState>(
+      db,
+      sql`select id, customer_id, last_heartbeat_at, os_version, hypervisor_version, status, health_score from appliances where ${only('id')}`,
+    ),
+    queryRows<{ appliance_id: string; priority: Priority; n: number }>(
+      db,
+      sql`select appliance_id, priority, count(*)::int as n from alerts where status = 'firing' and ${only('appliance_id')} group by 1, 2`,
+    ),
+    queryRows<{ appliance_id: string; ratio: number | null }>(
+      db,
+      sql`select appliance_id, max(last_value) as ratio from series where metric = 'pool_capacity_ratio' and ${only('appliance_id')} group by 1`,
+    ),
+    queryRows<{ os_version: string | null; hypervisor_version: string | null }>(db, sql`select distinct os_version, hypervisor_version from appliances`),
+  ]);
   if (states.length === 0) return { evaluated: 0, changed: 0 };
-  const alertCounts = await queryRows<{ appliance_id: string; priority: Priority; n: number }>(
-    db,
-    sql`select appliance_id, priority, count(*)::int as n from alerts where status = 'firing' and ${only('appliance_id')} group by 1, 2`,
-  );
-  const capacity = await queryRows<{ appliance_id: string; ratio: number | null }>(
-    db,
-    sql`select appliance_id, max(last_value) as ratio from series where metric = 'pool_capacity_ratio' and ${only('appliance_id')} group by 1`,
-  );
-  const versions = await queryRows<{ os_version: string | null; hypervisor_version: string | null }>(
-    db,
-    sql`select distinct os_version, hypervisor_version from appliances`,
-  );
   const newestOsVersion = newestVersion(versions.map((v) => v.os_version));
   const newestHypervisorVersion = newestVersion(versions.map((v) => v.hypervisor_version));
 
@@ -198,22 +198,24 @@ export async function recomputeHealth(db: Db | Tx, applianceIds: readonly string
       factors: `{${[c.factors.alerts, c.factors.capacity, c.factors.heartbeat, c.factors.software].join(',')}}`,
     })),
   );
-  await db.execute(sql`update appliances a set health_score = x.score, status = x.status,
-      status_changed_at = case when a.status is distinct from x.status then ${at(now)} else a.status_changed_at end
-    from jsonb_to_recordset(${rows}::jsonb) as x(id uuid, score int, status text, factors text)
-    where a.id = x.id`);
-  await db.execute(sql`insert into health_scores (appliance_id, at, score, status, factors)
-    select x.id, ${at(now)}, x.score, x.status, x.factors::real[]
-    from jsonb_to_recordset(${rows}::jsonb) as x(id uuid, score int, status text, factors text)
-    where x.score is not null
-    on conflict (appliance_id, at) do update set score = excluded.score, status = excluded.status, factors = excluded.factors`);
-
   const events: LiveEvent[] = changes.map((c) => ({
     type: 'appliance.status',
     customerId: c.customerId,
     data: { id: c.id, applianceId: c.id, customerId: c.customerId, status: c.status, healthScore: c.score },
   }));
-  // One statement for every notification; NOTIFY is delivered when the caller commits.
-  await db.execute(sql`select pg_notify(${LIVE_CHANNEL}, e) from jsonb_array_elements_text(${JSON.stringify(events.map((e) => JSON.stringify(e)))}::jsonb) as e`);
+  // The three writes are independent of each other: sent together. NOTIFY is delivered when the
+  // caller commits, one statement for every notification.
+  await Promise.all([
+    db.execute(sql`update appliances a set health_score = x.score, status = x.status,
+      status_changed_at = case when a.status is distinct from x.status then ${at(now)} else a.status_changed_at end
+    from jsonb_to_recordset(${rows}::jsonb) as x(id uuid, score int, status text, factors text)
+    where a.id = x.id`),
+    db.execute(sql`insert into health_scores (appliance_id, at, score, status, factors)
+    select x.id, ${at(now)}, x.score, x.status, x.factors::real[]
+    from jsonb_to_recordset(${rows}::jsonb) as x(id uuid, score int, status text, factors text)
+    where x.score is not null
+    on conflict (appliance_id, at) do update set score = excluded.score, status = excluded.status, factors = excluded.factors`),
+    db.execute(sql`select pg_notify(${LIVE_CHANNEL}, e) from jsonb_array_elements_text(${JSON.stringify(events.map((e) => JSON.stringify(e)))}::jsonb) as e`),
+  ]);
   return { evaluated: states.length, changed: changes.length };
 }

@@ -1,12 +1,18 @@
 /**
  * Ranked root-cause candidates of a ticket (SPEC §3).
  *
- *   recomputeCandidates(tx: Db | Tx, ticketId: string, now: Date): Promise<CandidateRow[]>
+ *   recomputeCandidates(tx: Db | Tx, ticketId: string, now: Date, options?: {alertId?, rows?}): Promise<CandidateRow[]>
  *
  * Call it inside the transaction that opened the ticket or attached an alert to it (after the
  * alert's `ticket_id` is set): it reads the ticket's alerts, the appliance's topology and
  * changes and the fleet, upserts candidates by (ticket, kind, subject) keeping verdicts, drops
  * stale candidates nobody rated, re-ranks, and returns the ticket's candidates by rank.
+ *
+ * With `alertId` (an alert just attached to the ticket), fleet correlation runs only for a rule
+ * that alert brings to the ticket for the first time: a rule already on the ticket was
+ * correlated when it arrived, and every later ticket opened (or first attached) by that rule on
+ * another appliance re-links all affected tickets to the incident. With `rows: false` the
+ * candidates are written but not read back (an empty list is returned).
  */
 import { and, asc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../../drizzle/client.ts';
@@ -28,7 +34,7 @@ import { publishLive } from '../../live/events.ts';
 import { addTimelineEvent, liveTicket } from '../tickets/core.ts';
 import { CHANGE_WINDOW_MS, changeCauses } from './changes.ts';
 import { correlateFleet } from './fleet.ts';
-import { textList, uuidList } from './sql.ts';
+import { at, textList, uuidList } from './sql.ts';
 import { topologyCauses } from './topology.ts';
 
 export type CandidateRow = typeof rootCauseCandidates.$inferSelect;
@@ -59,15 +65,12 @@ export function candidateView(row: CandidateRow) {
 
 export type CandidateView = ReturnType<typeof candidateView>;
 
-export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Date): Promise<CandidateRow[]> {
-  const [ticket] = await tx
-    .select({ id: tickets.id, applianceId: tickets.applianceId, openedAt: tickets.openedAt })
-    .from(tickets)
-    .where(eq(tickets.id, ticketId))
-    .limit(1);
-  if (!ticket) return [];
-
-  const ticketAlerts = await tx
+export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Date, options: { alertId?: string; rows?: boolean } = {}): Promise<CandidateRow[]> {
+  const applianceOfTicket = tx.select({ id: tickets.applianceId }).from(tickets).where(eq(tickets.id, ticketId));
+  // The reads that depend only on the ticket go out together.
+  const [[ticket], ticketAlerts, parts, [appliance]] = await Promise.all([
+    tx.select({ id: tickets.id, applianceId: tickets.applianceId, openedAt: tickets.openedAt }).from(tickets).where(eq(tickets.id, ticketId)).limit(1),
+    tx
     .select({
       id: alerts.id,
       name: alerts.name,
@@ -81,16 +84,24 @@ export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Da
     .from(alerts)
     .leftJoin(rules, eq(rules.id, alerts.ruleId))
     .where(eq(alerts.ticketId, ticketId))
-    .orderBy(asc(alerts.startsAt));
+    .orderBy(asc(alerts.startsAt)),
+    tx.select({ id: components.id, kind: components.kind, parentId: components.parentId }).from(components).where(inArray(components.applianceId, applianceOfTicket)),
+    tx
+      .select({ os_version: appliances.osVersion, hypervisor_version: appliances.hypervisorVersion, model: appliances.model })
+      .from(appliances)
+      .where(inArray(appliances.id, applianceOfTicket))
+      .limit(1),
+  ]);
+  if (!ticket) return [];
   const onset = ticketAlerts[0]?.startsAt ?? ticket.openedAt;
   const specs: CandidateSpec[] = [];
   const linkedTickets = new Set<string>([ticketId]);
+  // Rules whose fleet candidate stands as it is (not correlated again this time).
+  const keptFleetRules: string[] = [];
 
   if (ticket.applianceId) {
     const applianceId = ticket.applianceId;
-    const [parts, changes, [appliance]] = await Promise.all([
-      tx.select({ id: components.id, kind: components.kind, parentId: components.parentId }).from(components).where(eq(components.applianceId, applianceId)),
-      tx
+    const changes = await tx
         .select()
         .from(applianceChanges)
         .where(
@@ -99,13 +110,7 @@ export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Da
             gte(applianceChanges.at, new Date(onset.getTime() - CHANGE_WINDOW_MS)),
             lte(applianceChanges.at, onset),
           ),
-        ),
-      tx
-        .select({ os_version: appliances.osVersion, hypervisor_version: appliances.hypervisorVersion, model: appliances.model })
-        .from(appliances)
-        .where(eq(appliances.id, applianceId))
-        .limit(1),
-    ]);
+        );
 
     for (const cause of topologyCauses(ticketAlerts, parts)) {
       specs.push({
@@ -127,8 +132,18 @@ export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Da
 
     if (appliance) {
       const rulesSeen = new Map<string, (typeof ticketAlerts)[number]>();
-      for (const a of ticketAlerts) if (a.ruleId && !rulesSeen.has(a.ruleId)) rulesSeen.set(a.ruleId, a);
+      const alertsOfRule = new Map<string, number>();
+      for (const a of ticketAlerts) {
+        if (!a.ruleId) continue;
+        if (!rulesSeen.has(a.ruleId)) rulesSeen.set(a.ruleId, a);
+        alertsOfRule.set(a.ruleId, (alertsOfRule.get(a.ruleId) ?? 0) + 1);
+      }
+      const attached = options.alertId ? ticketAlerts.find((a) => a.id === options.alertId) : undefined;
       for (const [ruleId, first] of rulesSeen) {
+        if (options.alertId && !(attached?.ruleId === ruleId && alertsOfRule.get(ruleId) === 1)) {
+          keptFleetRules.push(ruleId);
+          continue;
+        }
         const fleet = await correlateFleet(
           tx,
           { ruleId, ruleName: first.ruleName ?? first.name, selector: first.selector ?? {}, onset: first.startsAt, appliance },
@@ -141,24 +156,29 @@ export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Da
     }
   }
 
+  // The upsert touches only the current candidates and the pruning only the others: the two go
+  // out together; ranking follows both.
+  const writes: Promise<unknown>[] = [];
   if (specs.length > 0) {
-    await tx
-      .insert(rootCauseCandidates)
-      .values(specs.map((s) => ({ ticketId, kind: s.kind, subject: s.subject, score: s.score, rank: 0, evidence: s.evidence, fleetIncidentId: s.fleetIncidentId ?? null, updatedAt: now })))
-      .onConflictDoUpdate({
-        target: [rootCauseCandidates.ticketId, rootCauseCandidates.kind, rootCauseCandidates.subject],
-        set: {
-          score: sql`excluded.score`,
-          evidence: sql`excluded.evidence`,
-          fleetIncidentId: sql`excluded.fleet_incident_id`,
-          updatedAt: sql`excluded.updated_at`,
-        },
-      });
+    // Every candidate in one statement with one JSON parameter, however many there are.
+    const rows = JSON.stringify(specs.map((s) => ({ kind: s.kind, subject: s.subject, score: s.score, evidence: s.evidence, fleet_incident_id: s.fleetIncidentId ?? null })));
+    writes.push(
+      tx.execute(sql`insert into root_cause_candidates (ticket_id, kind, subject, score, rank, evidence, fleet_incident_id, updated_at)
+        select ${ticketId}::uuid, x.kind, x.subject, x.score, 0, x.evidence, x.fleet_incident_id, ${at(now)}
+        from jsonb_to_recordset(${rows}::jsonb) as x(kind text, subject text, score float8, evidence jsonb, fleet_incident_id uuid)
+        on conflict (ticket_id, kind, subject) do update set
+          score = excluded.score, evidence = excluded.evidence, fleet_incident_id = excluded.fleet_incident_id, updated_at = excluded.updated_at`),
+    );
   }
   // Candidates that no longer follow from the evidence go, unless an engineer rated them.
-  await tx.execute(sql`delete from root_cause_candidates
-    where ticket_id = ${ticketId} and verdict is null and kind || '|' || subject not in ${textList(specs.map((s) => `${s.kind}|${s.subject}`))}`);
+  writes.push(
+    tx.execute(sql`delete from root_cause_candidates
+    where ticket_id = ${ticketId} and verdict is null and kind || '|' || subject not in ${textList(specs.map((s) => `${s.kind}|${s.subject}`))}
+      and not (kind = 'fleet' and coalesce(evidence->>'ruleId', '') in ${textList(keptFleetRules)})`),
+  );
+  await Promise.all(writes);
   await rankCandidates(tx, [...linkedTickets]);
+  if (options.rows === false) return [];
   return tx.select().from(rootCauseCandidates).where(eq(rootCauseCandidates.ticketId, ticketId)).orderBy(asc(rootCauseCandidates.rank));
 }
 

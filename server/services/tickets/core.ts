@@ -64,18 +64,21 @@ export async function insertTicket(tx: Db | Tx, calendar: SlaCalendar, input: Op
     })
     .returning();
   const ticket = row!;
-  await addTimelineEvent(tx, ticket.id, {
-    at: input.openedAt,
-    actorId: input.openedBy ?? null,
-    type: 'opened',
-    toStatus: 'new',
-    public: true,
-    body: input.summary,
-    data: { source: input.source, priority: input.priority },
-  });
   const live = liveTicket(ticket);
-  await publishLive(tx, { type: 'ticket.opened', customerId: ticket.customerId, data: live });
-  await enqueueWebhooks(tx, input.openedAt, [{ event: 'ticket.opened', customerId: ticket.customerId, payload: { ticket: live } }]);
+  // Three independent statements of the same transaction, sent together.
+  await Promise.all([
+    addTimelineEvent(tx, ticket.id, {
+      at: input.openedAt,
+      actorId: input.openedBy ?? null,
+      type: 'opened',
+      toStatus: 'new',
+      public: true,
+      body: input.summary,
+      data: { source: input.source, priority: input.priority },
+    }),
+    publishLive(tx, { type: 'ticket.opened', customerId: ticket.customerId, data: live }),
+    enqueueWebhooks(tx, input.openedAt, [{ event: 'ticket.opened', customerId: ticket.customerId, payload: { ticket: live } }]),
+  ]);
   return ticket;
 }
 
