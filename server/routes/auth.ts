@@ -43,7 +43,9 @@ export function authRoutes(deps: AppDeps) {
         ip = null;
       }
       const result = await login(db, deps.clock.now(), { ...body, ip }, deps.config.SESSION_TTL_HOURS);
-      const secure = deps.config.SECURE_COOKIES === 'true' || (deps.config.SECURE_COOKIES === 'auto' && new URL(c.req.url).protocol === 'https:');
+      // Behind a TLS-terminating proxy the request arrives as http with X-Forwarded-Proto: https.
+      const overHttps = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
+      const secure = deps.config.SECURE_COOKIES === 'true' || (deps.config.SECURE_COOKIES === 'auto' && overHttps);
       setCookie(c, SESSION_COOKIE, result.cookie, { httpOnly: true, sameSite: 'Lax', secure, path: '/', expires: result.expiresAt });
       const { createdAt: _createdAt, ...user } = result.user;
       return c.json({ user }, 200);

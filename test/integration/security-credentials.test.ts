@@ -17,6 +17,15 @@ describe.each(backends)('credentials on %s', (backend) => {
     return (res.headers.get('set-cookie') ?? '').split(';')[0]!;
   }
 
+  it('marks the session cookie Secure behind HTTPS, and not on plain HTTP', async () => {
+    const password = 'secure cookie password';
+    const { user } = await f.user('engineer', { password });
+    const plain = await p.call('POST', '/api/v1/auth/login', { key: null, body: { email: user.email, password } });
+    expect(plain.headers.get('set-cookie')).not.toMatch(/Secure/i);
+    const proxied = await p.call('POST', '/api/v1/auth/login', { key: null, body: { email: user.email, password }, headers: { 'x-forwarded-proto': 'https' } });
+    expect(proxied.headers.get('set-cookie')).toMatch(/; Secure/i);
+  });
+
   it('a session expires after its lifetime', async () => {
     const password = 'expiring session password';
     const { user } = await f.user('engineer', { password });
