@@ -37,6 +37,8 @@ export const appliances = pgTable(
   (t) => [
     index('appliances_customer_idx').on(t.customerId),
     index('appliances_status_idx').on(t.status),
+    // Covers the fleet summary's per-tier grouping (index-only scan).
+    index('appliances_fleet_summary_idx').on(t.customerId, t.status, t.healthScore),
     index('appliances_os_version_idx').on(t.osVersion),
   ],
 );

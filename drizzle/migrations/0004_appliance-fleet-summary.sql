@@ -1,0 +1,1 @@
+CREATE INDEX "appliances_fleet_summary_idx" ON "appliances" USING btree ("customer_id","status","health_score");
