@@ -2,7 +2,7 @@ import { and, eq, notInArray, sql } from 'drizzle-orm';
 import { z } from '@hono/zod-openapi';
 import type { Db } from '../../drizzle/client.ts';
 import { applianceChanges, appliances, components, heartbeats } from '../../drizzle/schema/index.ts';
-import { componentKinds, type ChangeKind } from '../../drizzle/schema/enums.ts';
+import { componentKinds, type ApplianceStatus, type ChangeKind } from '../../drizzle/schema/enums.ts';
 import { notFound } from '../../server/lib/errors.ts';
 
 const versionText = z.string().trim().min(1).max(100).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
@@ -48,6 +48,7 @@ export interface HeartbeatOutcome {
   osVersion: string;
   hypervisorVersion: string;
   versionChanged: boolean;
+  previousStatus: ApplianceStatus;
   components?: number;
 }
 
@@ -61,7 +62,7 @@ export interface HeartbeatOutcome {
 export async function recordHeartbeat(db: Db, applianceId: string, at: Date, input: HeartbeatInput): Promise<HeartbeatOutcome> {
   return db.transaction(async (tx) => {
     const [before] = await tx
-      .select({ osVersion: appliances.osVersion, hypervisorVersion: appliances.hypervisorVersion, remoteTunnel: appliances.remoteTunnel })
+      .select({ osVersion: appliances.osVersion, hypervisorVersion: appliances.hypervisorVersion, remoteTunnel: appliances.remoteTunnel, status: appliances.status })
       .from(appliances)
       .where(eq(appliances.id, applianceId))
       .for('update')
@@ -117,6 +118,7 @@ export async function recordHeartbeat(db: Db, applianceId: string, at: Date, inp
       osVersion: input.osVersion,
       hypervisorVersion: input.hypervisorVersion,
       versionChanged: changes.length > 0,
+      previousStatus: before.status,
       ...(componentCount === undefined ? {} : { components: componentCount }),
     };
   });

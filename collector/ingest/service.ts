@@ -97,6 +97,7 @@ export class IngestService {
         osVersion: outcome.osVersion,
         hypervisorVersion: outcome.hypervisorVersion,
         versionChanged: outcome.versionChanged,
+        previousStatus: outcome.previousStatus,
       }),
     );
     return {

@@ -309,11 +309,15 @@ export function createEngine(deps: AppDeps): Engine {
     });
   }
 
-  async function onHeartbeat(ctx: IngestContext, _info: HeartbeatInfo): Promise<void> {
+  async function onHeartbeat(ctx: IngestContext, info: HeartbeatInfo): Promise<void> {
     // A heartbeat ends a heartbeat-absence alert at once rather than at the next minute.
     const rules = index.onHeartbeat.filter((r) => r.kind === 'absence' && (r.params as AbsenceParams).source === 'heartbeat');
-    // A heartbeat may bring an offline or unknown appliance back: its status follows at once.
-    await recomputeHealth(database.db, [ctx.applianceId], ctx.receivedAt);
+    // A heartbeat can change the health of an appliance that was not healthy (offline, late,
+    // unknown) or whose software changed; a healthy one is left to the minute job, which keeps
+    // the most frequent request of the fleet free of the recomputation.
+    if (info.versionChanged || info.previousStatus !== 'healthy') {
+      await recomputeHealth(database.db, [ctx.applianceId], ctx.receivedAt);
+    }
     if (rules.length === 0) return;
     const at = ctx.receivedAt.getTime();
     await advance(

@@ -1,4 +1,5 @@
 import type { IngestEvent, Sample } from '../../collector/parsers/types.ts';
+import type { ApplianceStatus } from '../../drizzle/schema/index.ts';
 
 export interface IngestContext {
   applianceId: string;
@@ -12,6 +13,8 @@ export interface HeartbeatInfo {
   hypervisorVersion: string;
   /** True when either version differs from the one stored before this heartbeat. */
   versionChanged: boolean;
+  /** The appliance's health status before this heartbeat. */
+  previousStatus: ApplianceStatus;
 }
 
 /**
