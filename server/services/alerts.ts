@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, ne, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, ne, notInArray, or, sql } from 'drizzle-orm';
 import { trace } from '@opentelemetry/api';
 import type { Db, Tx } from '../../drizzle/client.ts';
 import { alerts, components, findings, holidays, tickets, type AlertStatus, type Priority } from '../../drizzle/schema/index.ts';
@@ -475,10 +475,4 @@ export async function listFindings(
     filter.limit,
     findingView,
   );
-}
-
-/** Alerts attached to tickets, for a ticket's detail view. */
-export async function alertsOfTickets(db: Db, ticketIds: string[]) {
-  if (ticketIds.length === 0) return [];
-  return db.select().from(alerts).where(inArray(alerts.ticketId, ticketIds)).orderBy(desc(alerts.startsAt));
 }

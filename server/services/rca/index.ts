@@ -198,19 +198,6 @@ export async function listCandidates(db: Db | Tx, ticketId: string): Promise<Can
   return db.select().from(rootCauseCandidates).where(eq(rootCauseCandidates.ticketId, ticketId)).orderBy(asc(rootCauseCandidates.rank));
 }
 
-/** Candidates of many tickets at once, grouped by ticket and ordered by rank. */
-export async function candidatesByTicket(db: Db | Tx, ticketIds: readonly string[]): Promise<Map<string, CandidateRow[]>> {
-  const byTicket = new Map<string, CandidateRow[]>();
-  if (ticketIds.length === 0) return byTicket;
-  const rows = await db
-    .select()
-    .from(rootCauseCandidates)
-    .where(inArray(rootCauseCandidates.ticketId, [...ticketIds]))
-    .orderBy(asc(rootCauseCandidates.ticketId), asc(rootCauseCandidates.rank));
-  for (const row of rows) byTicket.set(row.ticketId, [...(byTicket.get(row.ticketId) ?? []), row]);
-  return byTicket;
-}
-
 /**
  * An engineer's verdict on a candidate: stored on the candidate and written to the ticket's
  * (internal) timeline, so reports can tell how often the top candidate was right.

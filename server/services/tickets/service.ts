@@ -4,7 +4,6 @@ import {
   alerts,
   appliances,
   attachments,
-  rootCauseCandidates,
   ticketEvents,
   tickets,
   users,
@@ -24,6 +23,8 @@ import { loadCalendar } from '../calendar.ts';
 import { enqueueWebhooks, type OutboundEvent } from '../webhooks.ts';
 import { addTimelineEvent, insertTicket, liveTicket, ticketSummaryView, type TicketRow } from './core.ts';
 import { allowedActions, checkTransition } from './lifecycle.ts';
+import { alertView } from '../alerts.ts';
+import { candidateView, listCandidates } from '../rca/index.ts';
 import { createSurveyInvitation, type SurveyInvitation } from './surveys.ts';
 
 /** What ticket operations need besides the database: the instant and two settings. */
@@ -140,7 +141,7 @@ async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalenda
   const staff = isStaff(user);
   const [alertRows, candidates, timeline, files] = await Promise.all([
     db.select().from(alerts).where(eq(alerts.ticketId, row.id)).orderBy(asc(alerts.startsAt)),
-    db.select().from(rootCauseCandidates).where(eq(rootCauseCandidates.ticketId, row.id)).orderBy(asc(rootCauseCandidates.rank)),
+    listCandidates(db, row.id),
     db
       .select({ event: ticketEvents, actorName: users.name })
       .from(ticketEvents)
@@ -163,20 +164,8 @@ async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalenda
     remoteAccessRequestedAt: row.remoteAccessRequestedAt?.toISOString() ?? null,
     missingCaseInfo: missingCaseInfo(row.caseInfo),
     allowedActions: allowedActions(row.status, user.role),
-    alerts: alertRows.map((a) => ({
-      id: a.id,
-      applianceId: a.applianceId,
-      fingerprint: a.fingerprint,
-      ruleId: a.ruleId,
-      name: a.name,
-      priority: a.priority,
-      component: a.component,
-      status: a.status,
-      summary: a.summary,
-      startsAt: a.startsAt.toISOString(),
-      endsAt: a.endsAt?.toISOString() ?? null,
-    })),
-    rootCauseCandidates: candidates.map((c) => ({ id: c.id, kind: c.kind, subject: c.subject, score: c.score, evidence: c.evidence, verdict: c.verdict })),
+    alerts: alertRows.map(alertView),
+    rootCauseCandidates: candidates.map(candidateView),
     timeline: timeline.map(({ event: e, actorName }) => ({
       id: e.id,
       at: e.at.toISOString(),
