@@ -178,8 +178,9 @@ async function cycle(ctx: BenchContext, appliances = 10_000): Promise<BenchResul
           from generate_series(1, ${appliances}) g join lateral (select id from customers where name = 'bench-' || (1 + g % 100)) c on true`;
       await sql`insert into series (appliance_id, metric, labels, labels_key, last_ts, last_value)
         select a.id, 'pool_capacity_ratio', jsonb_build_object('pool', p), 'pool=' || p, ${now}, 0.5 from appliances a cross join unnest(array['tank','flash']) p`;
-      await sql`insert into samples (series_id, ts, value)
-        select s.id, ${now}::timestamptz - make_interval(hours => h * 7), 0.5 from series s cross join generate_series(0, 23) h`;
+      await sql`insert into sample_chunks (series_id, first_ts, last_ts, point_count, compacted, point_offsets, point_values)
+        select s.id, ${now}::timestamptz - make_interval(hours => h * 7), ${now}::timestamptz - make_interval(hours => h * 7), 1, true, array[0], array[0.5::float8]
+          from series s cross join generate_series(0, 23) h`;
     } finally {
       await sql.end();
     }

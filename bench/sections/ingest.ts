@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
+import { openDatabase } from '../../drizzle/client.ts';
+import { compactSampleChunks } from '../../server/jobs/compaction.ts';
 import { startServerProcess, type ServerProcess } from '../lib/server.ts';
 import type { BenchContext, BenchResult, BenchSection } from '../lib/types.ts';
 
@@ -168,9 +170,10 @@ async function postgresRows(ctx: BenchContext): Promise<BenchResult[]> {
   } finally {
     await server.stop();
   }
-  const [stored] = await raw.unsafe<{ n: string }[]>('select count(*) as n from samples');
-  await raw.end();
+  const [stored] = await raw.unsafe<{ n: string }[]>('select coalesce(sum(point_count), 0) as n from sample_chunks');
   const expected = vigil.samples + vigil.warmSamples;
+  const compaction = await compactStored(benchUrl, raw, ctx);
+  await raw.end();
   const ratio = vigil.rate / ceiling.rate;
   return [
     { section: 'ingest', name: 'raw ceiling (PostgreSQL, postgres.js unnest, bare logged table)', value: Math.round(ceiling.rate), unit: 'samples/s', notes: `${ceiling.samples} samples in ${ceiling.seconds.toFixed(1)} s` },
@@ -186,7 +189,33 @@ async function postgresRows(ctx: BenchContext): Promise<BenchResult[]> {
       pass: Number(stored?.n ?? 0) === expected && vigil.duplicateAccepted === 0,
       notes: 'incl. warm-up; a re-sent batch was acknowledged as duplicate',
     },
+    {
+      section: 'ingest',
+      name: 'compaction of the stored chunks (PostgreSQL)',
+      value: Math.round(compaction.points / compaction.seconds),
+      unit: 'samples/s',
+      pass: compaction.storedAfter === expected,
+      notes: `${compaction.chunksBefore} chunks → ${compaction.chunksAfter} in ${compaction.seconds.toFixed(1)} s; ${compaction.storedAfter} samples stored after it`,
+    },
   ];
+}
+
+/** Runs the compaction job's merge over what the ingest run stored (all of it in past hours). */
+async function compactStored(url: string, raw: postgres.Sql, ctx: BenchContext) {
+  const count = async () => (await raw.unsafe<{ chunks: string; points: string }[]>('select count(*) as chunks, coalesce(sum(point_count), 0) as points from sample_chunks'))[0]!;
+  const before = await count();
+  const database = openDatabase({ databaseUrl: url, maxConnections: 2 });
+  ctx.log('postgres: compaction');
+  const started = performance.now();
+  let result;
+  try {
+    result = await compactSampleChunks(database, new Date(), Number.MAX_SAFE_INTEGER);
+  } finally {
+    await database.close();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const after = await count();
+  return { points: result.points, seconds, chunksBefore: Number(before.chunks), chunksAfter: Number(after.chunks), storedAfter: Number(after.points) };
 }
 
 async function pgliteRows(ctx: BenchContext): Promise<BenchResult[]> {

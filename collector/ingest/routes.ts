@@ -1,5 +1,7 @@
+import { isAscii } from 'node:buffer';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import type { AppliancePrincipal } from '../../server/auth/principal.ts';
 import { newRouter, type AppDeps, type AppEnv } from '../../server/http/context.ts';
 import { currentAppliance, requireAppliance } from '../../server/http/middleware.ts';
 import { DomainError, invalid } from '../../server/lib/errors.ts';
@@ -34,11 +36,17 @@ export const WriteAck = z
 
 const batchIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const utf8 = new TextDecoder();
+
 async function readJson(c: Context<AppEnv>): Promise<unknown> {
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(c.req.header('content-type') ?? '')) {
     throw new DomainError('unsupported_media_type', 'the request body must be application/json');
   }
-  const text = await c.req.text();
+  // From the raw request, not `c.req.text()`: Hono would keep the text for the rest of the
+  // request, and a 5 MB batch would then stay in memory while it is written. An ASCII body
+  // (the usual case) becomes a string in one copy; anything else goes through TextDecoder.
+  const bytes = Buffer.from(await c.req.raw.arrayBuffer());
+  const text = isAscii(bytes) ? bytes.toString('latin1') : utf8.decode(bytes);
   if (text.length === 0) throw invalid('the request body is empty');
   try {
     return JSON.parse(text) as unknown;
@@ -81,11 +89,15 @@ export function collectorRoutes(deps: AppDeps) {
     request: { body: jsonBody(nativeMetricsBodySchema) },
     responses: { 200: jsonResponse(WriteAck, 'Committed (or a duplicate)'), ...ingestErrors },
   });
-  ingest.post('/metrics', async (c) => {
-    const appliance = currentAppliance(c);
+  // Reading and parsing end before the write starts, so the JSON tree is garbage by then.
+  const readNativeMetrics = async (c: Context<AppEnv>, appliance: AppliancePrincipal) => {
     const body = await readJson(c);
     service.charge(appliance, samplesCount(body));
-    const batch = service.parse('native', () => parseNativeMetrics(body, service.parseContext()));
+    return service.parse('native', () => parseNativeMetrics(body, service.parseContext()));
+  };
+  ingest.post('/metrics', async (c) => {
+    const appliance = currentAppliance(c);
+    const batch = await readNativeMetrics(c, appliance);
     return c.json(await service.writeSamples(appliance, batch.samples, batch.batchId, 'native'), 200);
   });
 

@@ -1,4 +1,5 @@
 import type { Database } from '../../drizzle/client.ts';
+import { sampleChunkSpanMs } from '../../drizzle/schema/telemetry.ts';
 import type { Sample } from '../parsers/types.ts';
 import { labelsKey } from './series-key.ts';
 
@@ -12,38 +13,41 @@ export interface WriteResult {
 /** Timestamps travel as Unix ms and become timestamptz in SQL, exactly (no float rounding). */
 const fromMs = (column: string) => `timestamptz 'epoch' + ${column} * interval '1 millisecond'`;
 
-// One statement, so one implicit transaction: the batch id, the samples and the series'
-// latest values commit together or not at all, and the reply is sent after that commit.
-// A batch id that is already recorded makes the other two parts write nothing.
+// The batch's points travel as two flat arrays in chunk order (series by id, then time): each
+// point's milliseconds after its chunk's first point, and its value. A chunk is a slice of
+// them, named by its series, first time (Unix ms), offset, length and whether it holds the
+// series' newest point. The arrays are parsed once (a materialized CTE), not once per chunk.
+const chunksSql = (guard: string) => `
+points as materialized (
+  select $1::text::int4[] as o, $2::text::float8[] as v
+), chunk as materialized (
+  select c.s, ${fromMs('c.f')} as first_ts, c.i, c.n, c.newest
+  from unnest($3::text::int8[], $4::text::int8[], $5::text::int4[], $6::text::int4[], $7::text::bool[]) as c(s, f, i, n, newest)
+  ${guard}
+), written as (
+  insert into sample_chunks (series_id, first_ts, last_ts, point_count, point_offsets, point_values)
+  select c.s, c.first_ts, c.first_ts + p.o[c.i + c.n] * interval '1 millisecond', c.n, p.o[c.i + 1 : c.i + c.n], p.v[c.i + 1 : c.i + c.n]
+  from chunk c, points p
+), latest as (
+  update series set last_ts = c.first_ts + p.o[c.i + c.n] * interval '1 millisecond', last_value = p.v[c.i + c.n]
+  from chunk c, points p
+  where c.newest and series.id = c.s
+    and (series.last_ts is null or series.last_ts <= c.first_ts + p.o[c.i + c.n] * interval '1 millisecond')
+)`;
+
+// One statement, so one implicit transaction: the batch id, the chunks and the series' latest
+// values commit together or not at all, and the reply is sent after that commit. A batch id
+// that is already recorded makes the other parts write nothing.
 const writeWithBatchSql = `
 with batch as (
   insert into ingest_batches (appliance_id, batch_id, sample_count, received_at)
-  values ($1::text::uuid, $2::text, $3::text::int4, $4::text::timestamptz)
+  values ($8::text::uuid, $9::text, $10::text::int4, $11::text::timestamptz)
   on conflict do nothing
   returning 1
-), written as (
-  insert into samples (series_id, ts, value)
-  select u.s, ${fromMs('u.t')}, u.v
-  from unnest($5::text::int8[], $6::text::int8[], $7::text::float8[]) as u(s, t, v)
-  where exists (select 1 from batch)
-), latest as (
-  update series set last_ts = ${fromMs('l.t')}, last_value = l.v
-  from unnest($8::text::int8[], $9::text::int8[], $10::text::float8[]) as l(s, t, v)
-  where series.id = l.s and exists (select 1 from batch)
-    and (series.last_ts is null or series.last_ts <= ${fromMs('l.t')})
-)
+), ${chunksSql('where exists (select 1 from batch)')}
 select count(*)::int4 as fresh from batch`;
 
-const writeSql = `
-with written as (
-  insert into samples (series_id, ts, value)
-  select u.s, ${fromMs('u.t')}, u.v
-  from unnest($1::text::int8[], $2::text::int8[], $3::text::float8[]) as u(s, t, v)
-), latest as (
-  update series set last_ts = ${fromMs('l.t')}, last_value = l.v
-  from unnest($4::text::int8[], $5::text::int8[], $6::text::float8[]) as l(s, t, v)
-  where series.id = l.s and (series.last_ts is null or series.last_ts <= ${fromMs('l.t')})
-)
+const writeSql = `with ${chunksSql('')}
 select 1 as fresh`;
 
 // Creates the series a batch names for the first time; an existing one answers its id.
@@ -55,16 +59,66 @@ on conflict (appliance_id, metric, labels_key) do update set metric = excluded.m
 returning id::text as id, metric, labels_key`;
 
 const retryableCodes = new Set(['40P01', '40001']);
+/** The write runs for every batch with the same text: parsed and planned once per connection. */
+const prepared = { prepare: true };
+
+/** A known series. `stamp`/`slot` number the distinct series of the write in progress. */
+interface SeriesEntry {
+  id: number;
+  stamp: number;
+  slot: number;
+}
+
+/**
+ * The series cache of one appliance, walked by the sample's own strings: metric, then each
+ * label name and value in the order the sample lists them. A lookup builds no key string; a
+ * label set sent in another order is another path to the same entry.
+ */
+interface LabelNode {
+  entry: SeriesEntry | null;
+  next: Map<string, Map<string, LabelNode>> | null;
+}
+
+class ApplianceSeries {
+  readonly metrics = new Map<string, LabelNode>();
+  readonly byId = new Map<number, SeriesEntry>();
+
+  find(sample: Sample): SeriesEntry | null {
+    let node = this.metrics.get(sample.metric);
+    const labels = sample.labels;
+    for (const name in labels) {
+      if (node === undefined) return null;
+      node = node.next?.get(name)?.get(labels[name]!);
+    }
+    return node?.entry ?? null;
+  }
+
+  add(sample: Sample, entry: SeriesEntry): void {
+    let node = this.metrics.get(sample.metric);
+    if (node === undefined) this.metrics.set(sample.metric, (node = { entry: null, next: null }));
+    const labels = sample.labels;
+    for (const name in labels) {
+      const value = labels[name]!;
+      node.next ??= new Map();
+      let values = node.next.get(name);
+      if (values === undefined) node.next.set(name, (values = new Map()));
+      let child = values.get(value);
+      if (child === undefined) values.set(value, (child = { entry: null, next: null }));
+      node = child;
+    }
+    node.entry = entry;
+  }
+}
 
 /**
  * Writes metric batches with set-based SQL: series ids come from an in-process cache (the
- * misses are created with one upsert), then one statement inserts every sample through
- * `unnest`, moves each series' latest value and records the batch id for idempotency.
+ * misses are created with one upsert), then one statement stores one chunk per series and hour
+ * of the batch, moves each series' latest value and records the batch id for idempotency.
  */
 export class SampleWriter {
-  /** applianceId → (metric + labels key) → series id */
-  private readonly cache = new Map<string, Map<string, number>>();
+  private readonly cache = new Map<string, ApplianceSeries>();
   private cached = 0;
+  private stamp = 0;
 
   constructor(
     private readonly database: Database,
@@ -74,78 +128,33 @@ export class SampleWriter {
   async write(applianceId: string, samples: readonly Sample[], batchId: string | null, receivedAt: Date): Promise<WriteResult> {
     const count = samples.length;
     if (count === 0 && batchId === null) return { accepted: 0, duplicate: false };
-    const ids = await this.seriesIds(applianceId, samples);
-
-    // Rows go to PostgreSQL grouped by series (ascending id) so that consecutive index
-    // insertions land on the same (series_id, ts) leaf page: about 40 % less work than
-    // the scrape order (every series at one instant, then the next instant).
-    const groups = new Map<number, number[]>();
-    for (let i = 0; i < count; i++) {
-      const id = ids[i]!;
-      const group = groups.get(id);
-      if (group === undefined) groups.set(id, [i]);
-      else group.push(i);
-    }
-    const order = [...groups.keys()].sort((a, b) => a - b);
-    const idText = new Array<string>(count);
-    const tsText = new Array<string>(count);
-    const valueText = new Array<string>(count);
-    // The latest sample of each series, for series.last_ts/last_value.
-    const latestIds = new Array<string>(order.length);
-    const latestTs = new Array<string>(order.length);
-    const latestValues = new Array<string>(order.length);
-    let row = 0;
-    for (let g = 0; g < order.length; g++) {
-      const id = order[g]!;
-      const idString = String(id);
-      const members = groups.get(id)!;
-      let latest = members[0]!;
-      for (let m = 0; m < members.length; m++) {
-        const i = members[m]!;
-        const sample = samples[i]!;
-        idText[row] = idString;
-        tsText[row] = String(Math.floor(sample.ts));
-        valueText[row] = String(sample.value);
-        if (samples[latest]!.ts <= sample.ts) latest = i;
-        row++;
-      }
-      latestIds[g] = idString;
-      latestTs[g] = String(Math.floor(samples[latest]!.ts));
-      latestValues[g] = String(samples[latest]!.value);
-    }
-    const arrays = [idText, tsText, valueText, latestIds, latestTs, latestValues].map(arrayLiteral);
-
+    const entries = await this.seriesOf(applianceId, samples);
+    const params = chunkParams(samples, entries, ++this.stamp);
     const rows = await retrying(() =>
       batchId === null
-        ? this.database.query<{ fresh: number }>(writeSql, arrays)
-        : this.database.query<{ fresh: number }>(writeWithBatchSql, [applianceId, batchId, String(count), receivedAt.toISOString(), ...arrays]),
+        ? this.database.query<{ fresh: number }>(writeSql, params, prepared)
+        : this.database.query<{ fresh: number }>(writeWithBatchSql, [...params, applianceId, batchId, String(count), receivedAt.toISOString()], prepared),
     );
     const fresh = Number(rows[0]?.fresh ?? 0) > 0;
     return fresh ? { accepted: count, duplicate: false } : { accepted: 0, duplicate: true };
   }
 
-  private async seriesIds(applianceId: string, samples: readonly Sample[]): Promise<number[]> {
+  private async seriesOf(applianceId: string, samples: readonly Sample[]): Promise<SeriesEntry[]> {
     let known = this.cache.get(applianceId);
-    if (!known) {
-      known = new Map();
-      this.cache.set(applianceId, known);
-    }
-    const ids = new Array<number>(samples.length);
-    const keys = new Array<string>(samples.length);
+    if (!known) this.cache.set(applianceId, (known = new ApplianceSeries()));
+    const entries = new Array<SeriesEntry>(samples.length);
     let missing: Map<string, { metric: string; labels: Record<string, string>; labels_key: string }> | undefined;
     for (let i = 0; i < samples.length; i++) {
-      const sample = samples[i]!;
-      const lk = labelsKey(sample.labels);
-      const key = `${sample.metric}\u001e${lk}`;
-      const id = known.get(key);
-      if (id !== undefined) ids[i] = id;
+      const entry = known.find(samples[i]!);
+      if (entry !== null) entries[i] = entry;
       else {
-        keys[i] = key;
+        const sample = samples[i]!;
+        const lk = labelsKey(sample.labels);
         missing ??= new Map();
-        if (!missing.has(key)) missing.set(key, { metric: sample.metric, labels: sample.labels, labels_key: lk });
+        missing.set(`${sample.metric}\u001e${lk}`, { metric: sample.metric, labels: sample.labels, labels_key: lk });
       }
     }
-    if (!missing) return ids;
+    if (!missing) return entries;
 
     const rows = await retrying(() =>
       this.database.query<{ id: string; metric: string; labels_key: string }>(upsertSeriesSql, [applianceId, JSON.stringify([...missing.values()])]),
@@ -153,27 +162,137 @@ export class SampleWriter {
     if (this.cached + rows.length > this.maxCachedSeries) {
       // Simplest bound: start over; the next batches repopulate it with one upsert each.
       this.cache.clear();
-      this.cache.set(applianceId, known);
-      this.cached = known.size;
+      this.cached = 0;
     }
+    known = this.cache.get(applianceId);
+    if (!known) this.cache.set(applianceId, (known = new ApplianceSeries()));
+    const byKey = new Map<string, SeriesEntry>();
     for (const row of rows) {
-      known.set(`${row.metric}\u001e${row.labels_key}`, Number(row.id));
-      this.cached++;
+      const id = Number(row.id);
+      let entry = known.byId.get(id);
+      if (entry === undefined) {
+        known.byId.set(id, (entry = { id, stamp: 0, slot: 0 }));
+        this.cached++;
+      }
+      byKey.set(`${row.metric}\u001e${row.labels_key}`, entry);
     }
     for (let i = 0; i < samples.length; i++) {
-      if (ids[i] === undefined) {
-        const id = known.get(keys[i]!);
-        if (id === undefined) throw new Error('series upsert did not return every series');
-        ids[i] = id;
-      }
+      if (entries[i] !== undefined) continue;
+      const sample = samples[i]!;
+      const entry = byKey.get(`${sample.metric}\u001e${labelsKey(sample.labels)}`);
+      if (entry === undefined) throw new Error('series upsert did not return every series');
+      known.add(sample, entry);
+      entries[i] = entry;
     }
-    return ids;
+    return entries;
   }
 }
 
-/** A PostgreSQL array literal of numbers already formatted as text. */
-function arrayLiteral(items: string[]): string {
-  return `{${items.join(',')}}`;
+/**
+ * The statement's first seven parameters: the points as two flat arrays in chunk order, and the
+ * chunks (series id, first time, offset, length, holds the series' newest point). Series go in
+ * ascending id order, so concurrent batches lock series rows in the same order; each series'
+ * points are in time order (a stable sort keeps the arrival order of equal times) and cut at
+ * hour boundaries. Runs without awaiting, so `stamp` numbers this write's series alone.
+ */
+function chunkParams(samples: readonly Sample[], entries: readonly SeriesEntry[], stamp: number): string[] {
+  const count = samples.length;
+  const slots: SeriesEntry[] = [];
+  const slotOf = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const entry = entries[i]!;
+    if (entry.stamp !== stamp) {
+      entry.stamp = stamp;
+      entry.slot = slots.length;
+      slots.push(entry);
+    }
+    slotOf[i] = entry.slot;
+  }
+  const sizes = new Int32Array(slots.length);
+  for (let i = 0; i < count; i++) sizes[slotOf[i]!]!++;
+  // Counting sort of the samples by series id.
+  const bySeries = slots.slice().sort((a, b) => a.id - b.id);
+  const next = new Int32Array(slots.length);
+  let position = 0;
+  for (const entry of bySeries) {
+    next[entry.slot] = position;
+    position += sizes[entry.slot]!;
+  }
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[next[slotOf[i]!]!++] = i;
+
+  let offsets = '';
+  let values = '';
+  let chunkSeries = '';
+  let chunkFirst = '';
+  let chunkStart = '';
+  let chunkSizes = '';
+  let chunkNewest = '';
+  let written = 0;
+  let start = 0;
+  for (let s = 0; s < bySeries.length; s++) {
+    const id = bySeries[s]!.id;
+    // Two cache entries of one id (a cache reset between lookups) are one series here.
+    if (s + 1 < bySeries.length && bySeries[s + 1]!.id === id) continue;
+    const end = next[bySeries[s]!.slot]!;
+    inTimeOrder(samples, order, start, end);
+    let first = 0;
+    let hourEnd = Number.NEGATIVE_INFINITY;
+    let begun = written;
+    for (let k = start; k < end; k++) {
+      const sample = samples[order[k]!]!;
+      const ts = Math.floor(sample.ts);
+      if (ts >= hourEnd) {
+        if (written > begun) {
+          chunkSeries += `,${id}`;
+          chunkFirst += `,${timeText(first)}`;
+          chunkStart += `,${begun}`;
+          chunkSizes += `,${written - begun}`;
+          chunkNewest += ',f';
+          begun = written;
+        }
+        first = ts;
+        hourEnd = (Math.floor(ts / sampleChunkSpanMs) + 1) * sampleChunkSpanMs;
+      }
+      offsets += `,${ts - first}`;
+      values += `,${sample.value}`;
+      written++;
+    }
+    chunkSeries += `,${id}`;
+    chunkFirst += `,${timeText(first)}`;
+    chunkStart += `,${begun}`;
+    chunkSizes += `,${written - begun}`;
+    chunkNewest += ',t';
+    start = end;
+  }
+  return [offsets, values, chunkSeries, chunkFirst, chunkStart, chunkSizes, chunkNewest].map(arrayLiteral);
+}
+
+// The chunks of a batch mostly start at the same scrape times: a small cache formats each once.
+const timeCacheSize = 251;
+const cachedTimes = new Float64Array(timeCacheSize).fill(Number.NaN);
+const cachedTimeTexts = new Array<string>(timeCacheSize).fill('');
+
+function timeText(ts: number): string {
+  const slot = Math.abs(ts % timeCacheSize);
+  if (cachedTimes[slot] === ts) return cachedTimeTexts[slot]!;
+  cachedTimes[slot] = ts;
+  return (cachedTimeTexts[slot] = String(ts));
+}
+
+/** Sorts order[start, end) by time, keeping the arrival order of equal times; usually already sorted. */
+function inTimeOrder(samples: readonly Sample[], order: Int32Array, start: number, end: number): void {
+  for (let k = start + 1; k < end; k++) {
+    if (samples[order[k]!]!.ts < samples[order[k - 1]!]!.ts) {
+      order.subarray(start, end).sort((a, b) => samples[a]!.ts - samples[b]!.ts || a - b);
+      return;
+    }
+  }
+}
+
+/** A PostgreSQL array literal from `,a,b,c` (the leading comma dropped). */
+function arrayLiteral(items: string): string {
+  return `{${items.slice(1)}}`;
 }
 
 /** Concurrent batches of one appliance may deadlock on series rows; PostgreSQL rolled the loser back, so run it again. */

@@ -1,11 +1,14 @@
+import { sql } from 'drizzle-orm';
 import {
   bigint,
   bigserial,
+  boolean,
   doublePrecision,
   index,
   integer,
   jsonb,
   pgTable,
+  pgView,
   primaryKey,
   text,
   timestamp,
@@ -15,8 +18,9 @@ import {
 import { eventSeverities, eventStatuses } from './enums.ts';
 import { appliances } from './appliances.ts';
 
-// One row per (appliance, metric, label set). Samples reference it by a narrow id so the
-// hot ingest path writes three columns per sample.
+// One row per (appliance, metric, label set). Samples reference it by a narrow id. Every batch
+// moves last_ts/last_value of its series, so migration 0005 gives the table fillfactor 50
+// (room for in-place updates); drizzle-kit does not model table storage parameters.
 export const series = pgTable(
   'series',
   {
@@ -34,16 +38,42 @@ export const series = pgTable(
   (t) => [uniqueIndex('series_identity_idx').on(t.applianceId, t.metric, t.labelsKey)],
 );
 
-// "One appliance, one metric, time range" = series lookup + (series_id, ts) range scan;
-// "latest value" = series.last_ts/last_value.
-export const samples = pgTable(
-  'samples',
+/** Every chunk lies within one UTC hour (aligned on the epoch): readers bound their index ranges by it. */
+export const sampleChunkSpanMs = 3_600_000;
+
+// Samples are stored as chunks: one row per series and hour holds that hour's points as two
+// parallel arrays (time offsets, values). Ingest writes one chunk per series and hour of
+// each batch; the compaction job merges the chunks of a series' past hour into one. "One
+// appliance, one metric, time range" = series lookup + (series_id, last_ts) range scan bounded
+// by the chunk span; "latest value" = series.last_ts/last_value. See docs/decisions/0004.
+export const sampleChunks = pgTable(
+  'sample_chunks',
   {
     seriesId: bigint('series_id', { mode: 'number' }).notNull(),
-    ts: timestamp('ts', { withTimezone: true, precision: 3 }).notNull(),
-    value: doublePrecision('value').notNull(),
+    firstTs: timestamp('first_ts', { withTimezone: true, precision: 3 }).notNull(),
+    lastTs: timestamp('last_ts', { withTimezone: true, precision: 3 }).notNull(),
+    pointCount: integer('point_count').notNull(),
+    // Written by ingest (false) or the merge of its hour (true); fresh chunks are what compaction looks for.
+    compacted: boolean('compacted').notNull().default(false),
+    // Each point's time as milliseconds after first_ts (exact, and small: a chunk spans at most
+    // an hour), ascending; equal times keep their arrival order. point_values[i] goes with it.
+    pointOffsets: integer('point_offsets').array().notNull(),
+    pointValues: doublePrecision('point_values').array().notNull(),
   },
-  (t) => [index('samples_series_ts_idx').on(t.seriesId, t.ts)],
+  (t) => [
+    index('sample_chunks_series_last_idx').on(t.seriesId, t.lastTs),
+    index('sample_chunks_fresh_idx').on(t.lastTs).where(sql`not ${t.compacted}`),
+  ],
+);
+
+// The points one by one, for tests and ad-hoc SQL. It unnests every chunk it touches: the
+// product's readers query sample_chunks with chunk bounds instead.
+export const samples = pgView('samples', {
+  seriesId: bigint('series_id', { mode: 'number' }).notNull(),
+  ts: timestamp('ts', { withTimezone: true, precision: 3 }).notNull(),
+  value: doublePrecision('value').notNull(),
+}).as(
+  sql`select c.series_id, c.first_ts + p.o * interval '1 millisecond' as ts, p.v as value from sample_chunks c cross join lateral unnest(c.point_offsets, c.point_values) as p(o, v)`,
 );
 
 // Idempotency of metric batches: a retried batchId is a no-op.

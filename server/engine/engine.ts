@@ -232,7 +232,18 @@ export function createEngine(deps: AppDeps): Engine {
     const firstInWindow = new Map<string, number>();
     if (rateStarts.length) {
       const rows = await database.query<{ key: string; first: number | null }>(
-        `select u.key, (select value from samples where series_id = u.id and ts >= u.from order by ts limit 1) as first
+        // The first point at or after "from": a chunk starting at or after it offers its first
+        // point; only the chunk(s) around "from" are unnested. Points are in time order.
+        `select u.key,
+                (select w.v from (
+                   select c.first_ts as t, c.point_values[1] as v
+                     from sample_chunks c where c.series_id = u.id and c.last_ts >= u.from and c.first_ts >= u.from
+                   union all
+                   select c.first_ts + p.o * interval '1 millisecond', p.v
+                     from sample_chunks c cross join lateral unnest(c.point_offsets, c.point_values) as p(o, v)
+                    where c.series_id = u.id and c.last_ts >= u.from and c.first_ts < u.from
+                      and c.first_ts + p.o * interval '1 millisecond' >= u.from
+                 ) w order by w.t limit 1) as first
            from jsonb_to_recordset($1::text::jsonb) as u(id bigint, "from" timestamptz, key text)`,
         [JSON.stringify(rateStarts)],
       );
@@ -367,11 +378,16 @@ export function createEngine(deps: AppDeps): Engine {
       const from = new Date(now.getTime() - f.windowSeconds * 1000).toISOString();
       const rows = await database.query<{ id: string; labels: Record<string, string>; last: number; slope: number | null; intercept: number | null; n: number }>(
         `select s.appliance_id::text as id, s.labels, s.last_value::float8 as last,
-                regr_slope(x.value, extract(epoch from x.ts - $3::timestamptz))::float8 as slope,
-                regr_intercept(x.value, extract(epoch from x.ts - $3::timestamptz))::float8 as intercept,
+                regr_slope(p.v, b.base + p.o::float8 / 1000)::float8 as slope,
+                regr_intercept(p.v, b.base + p.o::float8 / 1000)::float8 as intercept,
                 count(*)::int as n
-           from series s join samples x on x.series_id = s.id and x.ts >= $2
-          where s.metric = $1 and s.last_ts >= $2
+           from series s
+           join sample_chunks c on c.series_id = s.id and c.last_ts >= $2::timestamptz
+           -- Per chunk: its start in seconds from now, and the first offset inside the window.
+           cross join lateral (select extract(epoch from c.first_ts - $3::timestamptz)::float8 as base,
+                                      ceil(extract(epoch from $2::timestamptz - c.first_ts) * 1000)::int8 as lo offset 0) b
+           cross join lateral unnest(c.point_offsets, c.point_values) as p(o, v)
+          where s.metric = $1 and s.last_ts >= $2::timestamptz and p.o >= b.lo
           group by s.id`,
         [rule.metric, from, now.toISOString()],
       );

@@ -1,4 +1,5 @@
 import type { Database } from '../../drizzle/client.ts';
+import { sampleChunkSpanMs } from '../../drizzle/schema/telemetry.ts';
 import {
   compare,
   componentOf,
@@ -129,17 +130,23 @@ export async function previewRule(database: Database, rule: Rule, from: Date, to
 
   const lookback = rule.kind === 'rate' ? (p as RateParams).windowSeconds : rule.kind === 'forecast' ? (p as ForecastParams).windowSeconds : 0;
   const divideBy = (p as ThresholdParams).divideBy;
-  const rows = await database.query<{ seriesId: string; applianceId: string; labels: Record<string, string>; ts: Date; value: number; denominator: number | null }>(
-    `select s.id::text as "seriesId", s.appliance_id::text as "applianceId", s.labels, x.ts, x.value,
-            ${divideBy ? `(select d.value from series ds join samples d on d.series_id = ds.id
-                where ds.appliance_id = s.appliance_id and ds.metric = $4 and ds.labels = s.labels and d.ts <= x.ts
-                order by d.ts desc limit 1)` : 'null::float8'} as denominator
-       from series s join samples x on x.series_id = s.id
-      where s.metric = $1 and x.ts >= $2 and x.ts < $3
-      order by s.id, x.ts
+  const windowFrom = new Date(from.getTime() - lookback * 1000);
+  // The chunks overlapping [windowFrom, to): a chunk lies within one hour, so those starting
+  // before `to` end before `to` + one hour. Times come back as Unix ms.
+  const rows = await database.query<{ seriesId: string; applianceId: string; labels: Record<string, string>; labelsKey: string; ts: number; value: number; denominator: number | null }>(
+    `select s.id::text as "seriesId", s.appliance_id::text as "applianceId", s.labels, s.labels_key as "labelsKey",
+            (b.base + p.o)::float8 as ts, p.v as value, null::float8 as denominator
+       from series s
+       join sample_chunks c on c.series_id = s.id and c.last_ts >= $2::text::timestamptz
+        and c.last_ts < $3::text::timestamptz + interval '${sampleChunkSpanMs} milliseconds' and c.first_ts < $3::text::timestamptz
+      cross join lateral (select (extract(epoch from c.first_ts) * 1000)::int8 as base offset 0) b
+      cross join lateral unnest(c.point_offsets, c.point_values) as p(o, v)
+      where s.metric = $1 and b.base + p.o >= $4::text::int8 and b.base + p.o < $5::text::int8
+      order by s.id, b.base + p.o
       limit ${maxPreviewSamples}`,
-    divideBy ? [rule.metric, new Date(from.getTime() - lookback * 1000).toISOString(), to.toISOString(), divideBy] : [rule.metric, new Date(from.getTime() - lookback * 1000).toISOString(), to.toISOString()],
+    [rule.metric, windowFrom.toISOString(), to.toISOString(), String(windowFrom.getTime()), String(to.getTime())],
   );
+  if (divideBy) await attachDenominators(database, rows, rule.metric, divideBy, windowFrom, to);
 
   const bySeries = new Map<string, typeof rows>();
   for (const r of rows) {
@@ -219,6 +226,64 @@ export async function previewRule(database: Database, rule: Rule, from: Date, to
     firings.push(...replay(rule, readings, first.applianceId, component, until));
   }
   return { firings: sortFirings(firings), samplesReplayed: rows.length };
+}
+
+/**
+ * For each sample, the latest value at or before its time of the same appliance's `divideBy`
+ * series with the same labels (as the live engine reads series.last_value). Reads the
+ * denominators' points in the window, plus each one's last point before it.
+ */
+async function attachDenominators(
+  database: Database,
+  rows: { applianceId: string; labelsKey: string; ts: number; denominator: number | null }[],
+  metric: string,
+  divideBy: string,
+  windowFrom: Date,
+  to: Date,
+): Promise<void> {
+  const points = await database.query<{ applianceId: string; labelsKey: string; t: number; v: number }>(
+    `with d as (
+       select ds.id, ds.appliance_id, ds.labels_key from series ds
+        where ds.metric = $2
+          and exists (select 1 from series s where s.appliance_id = ds.appliance_id and s.metric = $1 and s.labels_key = ds.labels_key))
+     select d.appliance_id::text as "applianceId", d.labels_key as "labelsKey", (b.base + p.o)::float8 as t, p.v
+       from d
+       join sample_chunks c on c.series_id = d.id and c.last_ts >= $3::text::timestamptz
+        and c.last_ts < $4::text::timestamptz + interval '${sampleChunkSpanMs} milliseconds' and c.first_ts < $4::text::timestamptz
+      cross join lateral (select (extract(epoch from c.first_ts) * 1000)::int8 as base offset 0) b
+      cross join lateral unnest(c.point_offsets, c.point_values) as p(o, v)
+      where b.base + p.o < $5::text::int8
+     union all
+     select d.appliance_id::text, d.labels_key, l.t, l.v
+       from d
+      cross join lateral (
+        select (extract(epoch from c.last_ts) * 1000)::float8 as t, c.point_values[c.point_count] as v
+          from sample_chunks c where c.series_id = d.id and c.last_ts < $3::text::timestamptz
+         order by c.last_ts desc limit 1) l
+      order by 1, 2, 3`,
+    [metric, divideBy, windowFrom.toISOString(), to.toISOString(), String(to.getTime())],
+  );
+  const bySeries = new Map<string, { t: number[]; v: number[] }>();
+  for (const point of points) {
+    const key = `${point.applianceId}|${point.labelsKey}`;
+    let list = bySeries.get(key);
+    if (!list) bySeries.set(key, (list = { t: [], v: [] }));
+    list.t.push(Number(point.t));
+    list.v.push(Number(point.v));
+  }
+  for (const row of rows) {
+    const list = bySeries.get(`${row.applianceId}|${row.labelsKey}`);
+    if (!list) continue;
+    // The last point at or before the sample's time (binary search over ascending times).
+    let lo = 0;
+    let hi = list.t.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list.t[mid]! <= row.ts) lo = mid + 1;
+      else hi = mid;
+    }
+    row.denominator = lo > 0 ? list.v[lo - 1]! : null;
+  }
 }
 
 function sortFirings(firings: PreviewFiring[]): PreviewFiring[] {

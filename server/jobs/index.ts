@@ -1,4 +1,5 @@
 import { autoCloseJob } from './auto-close.ts';
+import { compactionJob } from './compaction.ts';
 import { engineScheduleJob } from './engine-schedule.ts';
 import { healthJob } from './health.ts';
 import { retentionJob } from './retention.ts';
@@ -8,4 +9,4 @@ import { webhookDeliveryJob } from './webhook-delivery.ts';
 import { weeklyReportsJob } from './weekly-reports.ts';
 
 /** Every scheduled job; the runner elects one process per tick with the job's advisory lock. */
-export const jobs: Job[] = [slaMarksJob, autoCloseJob, webhookDeliveryJob, weeklyReportsJob, healthJob, engineScheduleJob, retentionJob];
+export const jobs: Job[] = [slaMarksJob, autoCloseJob, webhookDeliveryJob, weeklyReportsJob, healthJob, engineScheduleJob, compactionJob, retentionJob];

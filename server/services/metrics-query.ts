@@ -1,4 +1,5 @@
 import type { Database } from '../../drizzle/client.ts';
+import { sampleChunkSpanMs } from '../../drizzle/schema/telemetry.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { invalid } from '../lib/errors.ts';
 import { getApplianceRow } from './appliances.ts';
@@ -37,13 +38,21 @@ export function chooseStep(rangeSeconds: number, asked: number | undefined): num
 }
 
 // Time buckets aligned on the Unix epoch (so the same step always gives the same buckets),
-// averaged, over the (series_id, ts) index.
+// averaged. Only the chunks that overlap the range are read: a chunk lies within one hour, so
+// those with first_ts < to end before to + one hour, which bounds the (series_id, last_ts) scan.
+// A point's Unix ms is its chunk's first_ts (computed once per chunk) plus its offset.
 const bucketsSql = `
-select x.series_id::text as series_id,
-       (extract(epoch from date_bin($2::text::interval, x.ts, timestamptz 'epoch')) * 1000)::float8 as t,
-       avg(x.value)::float8 as v
-from samples x
-where x.series_id = any($1::text::int8[]) and x.ts >= $3::text::timestamptz and x.ts < $4::text::timestamptz
+select c.series_id::text as series_id,
+       (b.base + p.o - mod(b.base + p.o, $2::text::int8))::float8 as t,
+       avg(p.v)::float8 as v
+from sample_chunks c
+cross join lateral (select (extract(epoch from c.first_ts) * 1000)::int8 as base offset 0) b
+cross join lateral unnest(c.point_offsets, c.point_values) as p(o, v)
+where c.series_id = any($1::text::int8[])
+  and c.last_ts >= $3::text::timestamptz
+  and c.last_ts < $4::text::timestamptz + interval '${sampleChunkSpanMs} milliseconds'
+  and c.first_ts < $4::text::timestamptz
+  and b.base + p.o >= $5::text::int8 and b.base + p.o < $6::text::int8
 group by 1, 2
 order by 1, 2`;
 
@@ -64,11 +73,14 @@ export async function queryApplianceMetrics(database: Database, user: UserPrinci
   const answer: MetricsAnswer = { metric: q.metric, from: q.from.toISOString(), to: q.to.toISOString(), step, truncated, series: [] };
   if (chosen.length === 0) return answer;
 
+  // Stored times are Unix ms ≥ 0, so the remainder is the offset into the bucket.
   const rows = await database.query<{ series_id: string; t: number; v: number }>(bucketsSql, [
     `{${chosen.map((s) => s.id).join(',')}}`,
-    `${step} seconds`,
+    String(step * 1000),
     q.from.toISOString(),
     q.to.toISOString(),
+    String(q.from.getTime()),
+    String(q.to.getTime()),
   ]);
   const points = new Map<string, [number, number][]>();
   for (const row of rows) {

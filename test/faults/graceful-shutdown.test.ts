@@ -46,11 +46,12 @@ describe('graceful shutdown on SIGTERM', () => {
       runId: 'sigterm',
     });
     await sleep(3_000);
-    const ackedBefore = ledger.batchesAcked;
     // Requests that had been sending for a while when the signal came: the server has them.
-    const inFlight: InFlight[] = [];
-    const signalAt = Date.now();
-    for (const entry of pusher.inFlight) if (signalAt - entry.startedAt > 150) inFlight.push(entry);
+    // A batch takes only tens of milliseconds, so the signal waits for a moment with one.
+    const sending = (at: number) => [...pusher.inFlight].filter((entry) => at - entry.startedAt > 40);
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline && sending(Date.now()).length === 0; ) await sleep(1);
+    const ackedBefore = ledger.batchesAcked;
+    const inFlight: InFlight[] = sending(Date.now());
     const exit = await server.terminate(20_000);
     await pusher.stop();
     await Promise.race([socketClosed, sleep(2_000)]);

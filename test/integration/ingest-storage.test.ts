@@ -88,19 +88,28 @@ describe.each(backends)('sample storage on %s', (backend) => {
   });
 
   describe('retention job', () => {
-    it('deletes samples older than RETENTION_DAYS and old batch ids, and keeps the rest', async () => {
+    it('deletes the chunks whose samples are all older than RETENTION_DAYS and old batch ids, and keeps the rest', async () => {
       const a = await applianceWithHistory();
       await p.json('POST', '/api/v1/ingest/metrics', { key: a.token, body: { batchId: 'old-batch', samples: [{ metric: 'cpu_utilization_ratio', ts: a.end, value: 1 }] } });
-      const count = async () =>
-        Number((await p.deps.database.query<{ n: number }>(`select count(*)::int4 as n from samples x join series s on s.id = x.series_id where s.appliance_id = $1::text::uuid`, [a.id]))[0]!.n);
-      expect(await count()).toBe(241);
+      const stored = async () =>
+        (await p.deps.database.query<{ ts: number }>(`select (extract(epoch from x.ts) * 1000)::float8 as ts from samples x join series s on s.id = x.series_id where s.appliance_id = $1::text::uuid`, [a.id])).map((r) => Number(r.ts));
+      expect(await stored()).toHaveLength(241);
       const realNow = p.clock.now();
       try {
-        // Thirty days later less half an hour: only each pool's last 30 one-minute samples are young enough.
-        p.clock.set(new Date(a.end + 30 * 86_400_000 - 30 * 60_000 + 30_000));
+        // Thirty days later less half an hour: the cutoff lies half an hour before the last samples.
+        const cutoff = a.end - 30 * 60_000 + 30_000;
+        p.clock.set(new Date(cutoff + 30 * 86_400_000));
         const run = await p.jobs.runNow('retention');
         expect(run.ran).toBe(true);
-        expect(await count()).toBe(2 * 30 + 1);
+        // Samples are stored in hourly chunks and a chunk goes once all its samples are past the
+        // cutoff: everything from the hour holding the cutoff on is kept, everything before it is gone.
+        const hourOf = (ts: number) => Math.floor(ts / 3_600_000);
+        const times = Array.from({ length: 120 }, (_, i) => a.end - (119 - i) * 60_000);
+        const kept = times.filter((ts) => times.some((later) => hourOf(later) === hourOf(ts) && later >= cutoff));
+        const left = await stored();
+        expect(left.filter((ts) => ts >= cutoff)).toHaveLength(2 * 30 + 1);
+        expect(left.sort((x, y) => x - y)).toEqual([...kept, ...kept, a.end].sort((x, y) => x - y));
+        expect(kept.length).toBeLessThan(times.length);
         // The batch id is gone after two days, so it would be accepted again.
         const batches = await p.deps.database.query<{ n: number }>(`select count(*)::int4 as n from ingest_batches where appliance_id = $1::text::uuid`, [a.id]);
         expect(Number(batches[0]!.n)).toBe(0);

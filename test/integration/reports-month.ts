@@ -59,9 +59,11 @@ async function poolFill(p: TestPlatform, applianceId: string, pool: string, star
     .insert(series)
     .values({ applianceId, metric: 'pool_capacity_ratio', labels: { pool }, labelsKey: `pool=${pool}` })
     .returning({ id: series.id });
+  // Stored as ingest stores them: one chunk per hour (here one point each).
   await p.deps.database.query(
-    `insert into samples (series_id, ts, value)
-     select $1::bigint, t, $2::float8 + $3::float8 * extract(epoch from t - $4::timestamptz)::float8 / 86400
+    `insert into sample_chunks (series_id, first_ts, last_ts, point_count, point_offsets, point_values)
+     select $1::bigint, t, t, 1, array[0],
+            array[$2::float8 + $3::float8 * extract(epoch from t - $4::timestamptz)::float8 / 86400]
        from generate_series($4::timestamptz, $5::timestamptz - interval '6 hours', interval '6 hours') t`,
     [row!.id, start, perDay, MARCH.from, MARCH.to],
   );

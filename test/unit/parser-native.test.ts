@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ParseError,
@@ -204,6 +205,39 @@ describe('parseNativeMetrics', () => {
     expect(parseNativeMetrics({ samples: [good(0), good(1)] }, small).samples).toHaveLength(2);
     expect(() => parseNativeMetrics({ samples: [good(0), good(1), good(2)] }, small)).toThrow(
       'batch has 3 samples; at most 2 are accepted per request',
+    );
+  });
+
+  it('returns what the body says, reusing a sample object only when it already is exactly a sample', () => {
+    const labelName = fc.stringMatching(/^[a-z][a-z0-9_]{0,6}$/);
+    const rawSample = fc.record(
+      {
+        metric: fc.constantFrom('pool_capacity_ratio', 'up', 'node:cpu_busy:ratio'),
+        labels: fc.oneof(fc.constant(undefined), fc.constant(null), fc.dictionary(labelName, fc.oneof(fc.constant(''), fc.string({ minLength: 1, maxLength: 6 })), { maxKeys: 3 })),
+        ts: fc.oneof(
+          fc.integer({ min: now - day, max: now }),
+          fc.double({ min: now - day, max: now, noNaN: true }),
+          fc.integer({ min: now - day, max: now }).map((t) => new Date(t).toISOString()),
+        ),
+        value: fc.double({ noNaN: true, noDefaultInfinity: true }),
+        note: fc.string({ maxLength: 3 }),
+      },
+      { requiredKeys: ['metric', 'ts', 'value'] },
+    );
+    fc.assert(
+      fc.property(fc.array(rawSample, { maxLength: 8 }), (raws) => {
+        const { samples } = parseNativeMetrics({ samples: raws }, ctx);
+        raws.forEach((raw, i) => {
+          const labels = Object.fromEntries(Object.entries(raw.labels ?? {}).filter(([, v]) => v !== ''));
+          const ts = typeof raw.ts === 'number' ? Math.floor(raw.ts) : Date.parse(raw.ts);
+          // Nothing else rides along: a sample with another key is copied.
+          expect(samples[i]).toEqual({ metric: raw.metric, labels, ts, value: raw.value });
+          expect(Object.keys(samples[i]!).sort()).toEqual(['labels', 'metric', 'ts', 'value']);
+          const exact = Object.keys(raw).length === 4 && raw.labels !== undefined && raw.labels !== null && ts === raw.ts && Object.keys(labels).length === Object.keys(raw.labels).length;
+          expect(samples[i] === (raw as unknown)).toBe(exact);
+        });
+      }),
+      { numRuns: 500 },
     );
   });
 

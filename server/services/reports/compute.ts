@@ -1,5 +1,5 @@
 import type { Database } from '../../../drizzle/client.ts';
-import { priorities, type Priority, type Tier } from '../../../drizzle/schema/index.ts';
+import { priorities, sampleChunkSpanMs, type Priority, type Tier } from '../../../drizzle/schema/index.ts';
 import { isEntitled } from '../entitlement.ts';
 import { daysToThreshold, DAY_SECONDS, within } from './forecast.ts';
 import type { HealthReport } from './schema.ts';
@@ -111,15 +111,23 @@ export async function computeHealthReports(
       // Least squares in the database: x is seconds from the reference instant, so the
       // intercept is the fitted fill at the end of the period.
       q(
+        // Only the chunks overlapping the period: each lies within one hour, so those starting
+        // before its end finish before the end + one hour.
         `select a.customer_id, s.appliance_id, a.serial, coalesce(s.labels->>'pool', s.labels_key) as pool,
                 count(*)::int as n,
-                regr_slope(v.value, extract(epoch from v.ts - $4::timestamptz)::float8) as slope,
-                regr_intercept(v.value, extract(epoch from v.ts - $4::timestamptz)::float8) as intercept,
-                (array_agg(v.value order by v.ts desc))[1] as last_value
+                regr_slope(p.v, b.base + p.o::float8 / 1000) as slope,
+                regr_intercept(p.v, b.base + p.o::float8 / 1000) as intercept,
+                (array_agg(p.v order by c.first_ts + p.o * interval '1 millisecond' desc))[1] as last_value
            from series s
            join appliances a on a.id = s.appliance_id
-           join samples v on v.series_id = s.id and v.ts >= $2::timestamptz and v.ts < $3::timestamptz
-          where a.customer_id ${inCustomers} and s.metric = 'pool_capacity_ratio'
+           join sample_chunks c on c.series_id = s.id and c.last_ts >= $2::timestamptz
+            and c.last_ts < $3::timestamptz + interval '${sampleChunkSpanMs} milliseconds' and c.first_ts < $3::timestamptz
+          -- Per chunk: its start in seconds from the reference instant, and the period as offsets.
+          cross join lateral (select extract(epoch from c.first_ts - $4::timestamptz)::float8 as base,
+                                     ceil(extract(epoch from $2::timestamptz - c.first_ts) * 1000)::int8 as lo,
+                                     ceil(extract(epoch from $3::timestamptz - c.first_ts) * 1000)::int8 as hi offset 0) b
+          cross join lateral unnest(c.point_offsets, c.point_values) as p(o, v)
+          where a.customer_id ${inCustomers} and s.metric = 'pool_capacity_ratio' and p.o >= b.lo and p.o < b.hi
           group by a.customer_id, s.appliance_id, a.serial, s.id
           order by a.serial, pool`,
         [ids, from, to, ref],
