@@ -1,12 +1,12 @@
-import { and, asc, eq, inArray, ne, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { trace } from '@opentelemetry/api';
-import type { Db, Tx } from '../../drizzle/client.ts';
-import { alerts, components, findings, holidays, tickets, type AlertStatus, type Priority } from '../../drizzle/schema/index.ts';
+import { rawQuery, tableShape, type Db, type Tx } from '../../drizzle/client.ts';
+import { alerts, findings, tickets, type AlertStatus, type Priority } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { customerScope } from '../auth/scope.ts';
 import type { AppDeps } from '../http/context.ts';
 import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
-import { publishLive, type LiveAlert } from '../live/events.ts';
+import { publishLive, publishLiveMany, type LiveAlert } from '../live/events.ts';
 import type { ApplianceFacts, AlertState } from '../engine/conditions.ts';
 import type { Rule } from '../engine/rules.ts';
 import { createCalendar, type SlaCalendar } from '../sla/index.ts';
@@ -108,7 +108,8 @@ export async function touchAlerts(
   await database.query(
     `update alerts a set last_active_at = greatest(a.last_active_at, u.last_active_at), cleared_at = u.cleared_at, value = u.value, updated_at = u.last_active_at
        from jsonb_to_recordset($1::text::jsonb) as u(fingerprint text, last_active_at timestamptz, cleared_at timestamptz, value float8)
-      where a.fingerprint = u.fingerprint and a.status <> 'resolved'`,
+      where a.fingerprint = u.fingerprint and a.status <> 'resolved'
+        and a.fingerprint = any(array(select x->>'fingerprint' from jsonb_array_elements($1::text::jsonb) as x))`,
     [
       JSON.stringify(
         rows.map((r) => ({
@@ -138,7 +139,7 @@ function calendarOf(dates: readonly string[], replacementCutoff: string): SlaCal
 async function lockAppliance(tx: Tx, applianceId: string): Promise<void> {
   // Serialises ticket decisions per appliance across processes: two alerts firing at once on
   // two collectors still end up in one ticket when they are related.
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'vigil-appliance:' + applianceId}))`);
+  await rawQuery(tx, 'select pg_advisory_xact_lock(hashtext($1::text))', ['vigil-appliance:' + applianceId]);
 }
 
 /**
@@ -153,16 +154,7 @@ export async function fireAlert(deps: AppDeps, subject: AlertSubject, state: Ale
     try {
       const result = await deps.database.db.transaction(async (tx) => {
         await lockAppliance(tx, subject.appliance.id);
-        let row: AlertRow | undefined;
-        if (fromPending) {
-          [row] = await tx
-            .update(alerts)
-            .set({ status: 'firing', firingAt: new Date(state.firingAt ?? state.lastActiveAt), lastActiveAt: new Date(state.lastActiveAt), value: state.value, clearedAt: null, name: subject.title, updatedAt: new Date(state.lastActiveAt) })
-            .where(and(eq(alerts.fingerprint, subject.fingerprint), eq(alerts.status, 'pending')))
-            .returning();
-        } else {
-          [row] = await tx.insert(alerts).values(alertValues(subject, state)).onConflictDoNothing().returning();
-        }
+        const [row] = fromPending ? await promoteAlert(tx, subject, state) : await insertFiringAlert(tx, subject, state);
         if (!row) return null;
         const routed = await routeFiringAlert(tx, deps, subject, row);
         await recomputeHealth(tx, [subject.appliance.id], row.firingAt ?? row.startsAt);
@@ -176,11 +168,67 @@ export async function fireAlert(deps: AppDeps, subject: AlertSubject, state: Ale
   });
 }
 
+// The firing path runs for every alert: its statements are raw SQL, since building them with
+// the query builder cost more than running them.
+const alertShape = tableShape<AlertRow>(alerts);
+const ticketShape = tableShape<TicketRow>(tickets);
+const alertColumns = alertShape.columns;
+const ticketColumns = ticketShape.columns;
+const alertRows = async (tx: Tx, text: string, params: unknown[]) => alertShape.read(await rawQuery(tx, text, params));
+const ticketRows = async (tx: Tx, text: string, params: unknown[]) => ticketShape.read(await rawQuery(tx, text, params));
+const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+
+async function insertFiringAlert(tx: Tx, subject: AlertSubject, state: AlertState): Promise<AlertRow[]> {
+  const v = alertValues(subject, state);
+  return alertRows(
+    tx,
+    `insert into alerts (fingerprint, rule_id, appliance_id, customer_id, name, priority, component, status, labels, value, summary, starts_at, firing_at, last_active_at, cleared_at, updated_at)
+     values ($1::text, $2::text::uuid, $3::text::uuid, $4::text::uuid, $5::text, $6::text, $7::text, $8::text, $9::text::jsonb, $10::text::float8, $11::text,
+             $12::text::timestamptz, $13::text::timestamptz, $14::text::timestamptz, $15::text::timestamptz, $16::text::timestamptz)
+     on conflict do nothing
+     returning ${alertColumns}`,
+    [
+      v.fingerprint,
+      v.ruleId,
+      v.applianceId,
+      v.customerId,
+      v.name,
+      v.priority,
+      v.component,
+      v.status,
+      JSON.stringify(v.labels),
+      v.value === null ? null : String(v.value),
+      v.summary,
+      iso(v.startsAt),
+      iso(v.firingAt),
+      iso(v.lastActiveAt),
+      iso(v.clearedAt),
+      iso(v.updatedAt),
+    ],
+  );
+}
+
+async function promoteAlert(tx: Tx, subject: AlertSubject, state: AlertState): Promise<AlertRow[]> {
+  const lastActiveAt = new Date(state.lastActiveAt).toISOString();
+  return alertRows(
+    tx,
+    `update alerts set status = 'firing', firing_at = $2::text::timestamptz, last_active_at = $3::text::timestamptz, value = $4::text::float8,
+            cleared_at = null, name = $5::text, updated_at = $3::text::timestamptz
+      where fingerprint = $1::text and status = 'pending'
+      returning ${alertColumns}`,
+    [subject.fingerprint, new Date(state.firingAt ?? state.lastActiveAt).toISOString(), lastActiveAt, state.value === null ? null : String(state.value), subject.title],
+  );
+}
+
 async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, row: AlertRow): Promise<AlertRow> {
   const at = row.firingAt ?? row.startsAt;
   const { appliance } = subject;
-  const setAlert = async (patch: Partial<typeof alerts.$inferInsert>) => {
-    const [updated] = await tx.update(alerts).set(patch).where(eq(alerts.id, row.id)).returning();
+  const setAlert = async (patch: { suppressedBy?: string; ticketId?: string | null }) => {
+    const [updated] = await alertRows(
+      tx,
+      `update alerts set suppressed_by = $2::text, ticket_id = $3::text::uuid where id = $1::text::uuid returning ${alertColumns}`,
+      [row.id, patch.suppressedBy ?? row.suppressedBy, patch.ticketId === undefined ? row.ticketId : patch.ticketId],
+    );
     return updated!;
   };
 
@@ -205,7 +253,7 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
   const [window, related, holidayRows] = await Promise.all([
     activeMaintenanceWindow(tx, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels }, at),
     relatedContext(tx, appliance.id, row, deps.config.CORRELATION_WINDOW_MINUTES * 60_000),
-    tx.select({ date: holidays.date }).from(holidays).orderBy(asc(holidays.date)),
+    rawQuery<{ date: string }>(tx, 'select date::text as date from holidays order by date'),
   ]);
   if (window) return setAlert({ suppressedBy: 'maintenance' });
   if (related.firingAncestor) {
@@ -229,7 +277,7 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
   const calendar = calendarOf(holidayRows.map((h) => h.date), deps.config.REPLACEMENT_CUTOFF);
   const correlated = related.ticket;
   if (correlated) {
-    // Three independent writes sent together; the candidates then read the attached alert.
+    // Independent writes sent together; the candidates then read the attached alert.
     const [updated, , reopened] = await Promise.all([
       setAlert({ ticketId: correlated.id }),
       addTimelineEvent(tx, correlated.id, {
@@ -239,13 +287,15 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
         body: subject.title,
         data: { alertId: row.id, priority: row.priority, component: row.component, reason: related.reason },
       }),
-      reopenClearedState(tx, correlated.id),
+      correlated.allAlertsClearedAt !== null || correlated.suggestedResolution !== null ? reopenClearedState(tx, correlated.id) : null,
     ]);
     await recomputeCandidates(tx, correlated.id, at, { alertId: row.id, rows: false });
     const current = reopened ?? correlated;
     const raised = await raisePriority(tx, calendar, current, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`);
-    if (!raised) await publishLive(tx, { type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') });
-    await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
+    await publishLiveMany(tx, [
+      ...(raised ? [] : [{ type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') } as const]),
+      { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) },
+    ]);
     return updated;
   }
 
@@ -303,23 +353,22 @@ function ancestorsOf(component: string | null, parents: Map<string, string | nul
 }
 
 async function relatedContext(tx: Tx, applianceId: string, alert: AlertRow, windowMs: number) {
-  const openTicket = and(eq(tickets.applianceId, applianceId), notInArray(tickets.status, ['resolved', 'closed']));
   // Three independent reads, sent together. Only alerts that can matter are read: the firing
   // ones (a parent suppressing this one) and those of the appliance's open tickets.
   const [parts, others, openTickets] = await Promise.all([
-    tx.select({ id: components.id, parentId: components.parentId }).from(components).where(eq(components.applianceId, applianceId)),
-    tx
-      .select()
-      .from(alerts)
-      .where(
-        and(
-          eq(alerts.applianceId, applianceId),
-          ne(alerts.id, alert.id),
-          ne(alerts.status, 'pending'),
-          or(eq(alerts.status, 'firing'), inArray(alerts.ticketId, tx.select({ id: tickets.id }).from(tickets).where(openTicket))),
-        ),
-      ),
-    tx.select().from(tickets).where(openTicket).orderBy(asc(tickets.openedAt)),
+    rawQuery<{ id: string; parentId: string | null }>(tx, `select id, parent_id as "parentId" from components where appliance_id = $1::text::uuid`, [applianceId]),
+    alertRows(
+      tx,
+      `select ${alertColumns} from alerts
+        where appliance_id = $1::text::uuid and id <> $2::text::uuid and status <> 'pending'
+          and (status = 'firing' or ticket_id in (select id from tickets where appliance_id = $1::text::uuid and status not in ('resolved', 'closed')))`,
+      [applianceId, alert.id],
+    ),
+    ticketRows(
+      tx,
+      `select ${ticketColumns} from tickets where appliance_id = $1::text::uuid and status not in ('resolved', 'closed') order by opened_at`,
+      [applianceId],
+    ),
   ]);
   const parents = new Map(parts.map((p) => [p.id, p.parentId]));
   const ancestors = ancestorsOf(alert.component, parents);

@@ -7,11 +7,11 @@
 // recomputeHealth loads its inputs for any number of appliances with a handful of grouped
 // queries, writes only the appliances whose score or status changed, appends their history
 // rows, and publishes `appliance.status` for each change (delivered on commit).
-import { sql, type SQL } from 'drizzle-orm';
-import type { Db, Tx } from '../../drizzle/client.ts';
+import { sql } from 'drizzle-orm';
+import { rawQuery, type Db, type Tx } from '../../drizzle/client.ts';
 import type { ApplianceStatus, Priority } from '../../drizzle/schema/index.ts';
 import { LIVE_CHANNEL, type LiveEvent } from '../live/events.ts';
-import { at, queryRows, uuidList } from './rca/sql.ts';
+import { at } from './rca/sql.ts';
 
 export const HEARTBEAT_LATE_MS = 5 * 60_000;
 export const HEARTBEAT_OFFLINE_MS = 15 * 60_000;
@@ -141,23 +141,25 @@ export interface HealthRecomputation {
 /** Recomputes health for some appliances (or `'all'`), writing and announcing only changes. */
 export async function recomputeHealth(db: Db | Tx, applianceIds: readonly string[] | 'all', now: Date): Promise<HealthRecomputation> {
   if (applianceIds !== 'all' && applianceIds.length === 0) return { evaluated: 0, changed: 0 };
-  const only = (column: string): SQL => (applianceIds === 'all' ? sql`true` : sql`${sql.raw(column)} in ${uuidList(applianceIds)}`);
+  // Every appliance, or those of a JSON list (two statement texts, so each keeps its own plan).
+  const only = (column: string) => (applianceIds === 'all' ? 'true' : `${column} = any(array(select x::uuid from jsonb_array_elements_text($1::text::jsonb) as x))`);
+  const ids = applianceIds === 'all' ? [] : [JSON.stringify(applianceIds)];
 
-  // Four independent reads, sent together (one round trip when the driver pipelines them).
+  // Four independent reads, sent together (one round trip, as the driver pipelines them);
+  // raw SQL, since every firing alert recomputes its appliance.
   const [states, alertCounts, capacity, versions] = await Promise.all([
-    queryRows<ApplianceState>(
+    rawQuery<ApplianceState>(db, `select id, customer_id, last_heartbeat_at, os_version, hypervisor_version, status, health_score from appliances where ${only('id')}`, ids),
+    rawQuery<{ appliance_id: string; priority: Priority; n: number }>(
       db,
-      sql`select id, customer_id, last_heartbeat_at, os_version, hypervisor_version, status, health_score from appliances where ${only('id')}`,
+      `select appliance_id, priority, count(*)::int as n from alerts where status = 'firing' and ${only('appliance_id')} group by 1, 2`,
+      ids,
     ),
-    queryRows<{ appliance_id: string; priority: Priority; n: number }>(
+    rawQuery<{ appliance_id: string; ratio: number | null }>(
       db,
-      sql`select appliance_id, priority, count(*)::int as n from alerts where status = 'firing' and ${only('appliance_id')} group by 1, 2`,
+      `select appliance_id, max(last_value) as ratio from series where metric = 'pool_capacity_ratio' and ${only('appliance_id')} group by 1`,
+      ids,
     ),
-    queryRows<{ appliance_id: string; ratio: number | null }>(
-      db,
-      sql`select appliance_id, max(last_value) as ratio from series where metric = 'pool_capacity_ratio' and ${only('appliance_id')} group by 1`,
-    ),
-    queryRows<{ os_version: string | null; hypervisor_version: string | null }>(db, sql`select distinct os_version, hypervisor_version from appliances`),
+    rawQuery<{ os_version: string | null; hypervisor_version: string | null }>(db, `select distinct os_version, hypervisor_version from appliances`),
   ]);
   if (states.length === 0) return { evaluated: 0, changed: 0 };
   const newestOsVersion = newestVersion(versions.map((v) => v.os_version));
