@@ -143,7 +143,15 @@ async function latency(ctx: BenchContext): Promise<BenchResult[]> {
     const probesNote = `${fromRequest.length}/${probes.length} probes answered by a ticket.opened within 2 s, PostgreSQL, server in a child process`;
     return [
       { section: SECTION, name: 'alert → ticket.opened p50 (from ingest request)', value: round(reqP50), unit: 'ms', target: '≤ 50', pass: fromRequest.length === probes.length && reqP50 <= 50, notes: `${probesNote}; includes the ingest commit, the evaluation, the ticket transaction and the NOTIFY` },
-      { section: SECTION, name: 'alert → ticket.opened p99 (from ingest request)', value: round(reqP99), unit: 'ms', target: '≤ 250', pass: fromRequest.length === probes.length && reqP99 <= 250 },
+      {
+        section: SECTION,
+        name: 'alert → ticket.opened p99 (from ingest request)',
+        value: round(reqP99),
+        unit: 'ms',
+        target: '≤ 250',
+        pass: fromRequest.length === probes.length && reqP99 <= 250,
+        notes: `p90 ${round(percentile(fromRequest, 90))} ms, slowest ${fromRequest.slice(-3).map(round).join(' / ')} ms`,
+      },
       { section: SECTION, name: 'alert → ticket.opened p50 (from ingest response)', value: round(resP50), unit: 'ms', target: '≤ 50', pass: resP50 <= 50, notes: 'the collector answers after the engine has committed the ticket, so this is near zero by construction' },
       { section: SECTION, name: 'alert → ticket.opened p99 (from ingest response)', value: round(resP99), unit: 'ms', target: '≤ 250', pass: resP99 <= 250 },
       {

@@ -1,4 +1,4 @@
-import { recomputeHealth } from '../services/health.ts';
+import { forgetFleetVersions, recomputeHealth } from '../services/health.ts';
 import { trace } from '@opentelemetry/api';
 import type { IngestEvent, Sample } from '../../collector/parsers/types.ts';
 import type { AppDeps } from '../http/context.ts';
@@ -319,6 +319,8 @@ export function createEngine(deps: AppDeps): Engine {
     // unknown) or whose software changed; a healthy one is left to the minute job, which keeps
     // the most frequent request of the fleet free of the recomputation.
     if (info.versionChanged || info.previousStatus !== 'healthy') {
+      // New versions (or a first heartbeat) may move the fleet's newest version.
+      if (info.versionChanged || info.previousStatus === 'unknown') forgetFleetVersions();
       await recomputeHealth(database.db, [ctx.applianceId], ctx.receivedAt);
     }
     if (rules.length === 0) return;

@@ -250,10 +250,9 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
   }
 
   // Every read the routing may need goes to the database at once (one round trip when pipelined).
-  const [window, related, holidayRows] = await Promise.all([
+  const [window, related] = await Promise.all([
     activeMaintenanceWindow(tx, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels }, at),
     relatedContext(tx, appliance.id, row, deps.config.CORRELATION_WINDOW_MINUTES * 60_000),
-    rawQuery<{ date: string }>(tx, 'select date::text as date from holidays order by date'),
   ]);
   if (window) return setAlert({ suppressedBy: 'maintenance' });
   if (related.firingAncestor) {
@@ -274,7 +273,8 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
     return updated;
   }
 
-  const calendar = calendarOf(holidayRows.map((h) => h.date), deps.config.REPLACEMENT_CUTOFF);
+  // The support calendar is read only when a response target is computed: a new ticket or a raised priority.
+  const calendar = async () => calendarOf((await rawQuery<{ date: string }>(tx, 'select date::text as date from holidays order by date')).map((h) => h.date), deps.config.REPLACEMENT_CUTOFF);
   const correlated = related.ticket;
   if (correlated) {
     // Independent writes sent together; the candidates then read the attached alert.
@@ -291,7 +291,7 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
     ]);
     await recomputeCandidates(tx, correlated.id, at, { alertId: row.id, rows: false });
     const current = reopened ?? correlated;
-    const raised = await raisePriority(tx, calendar, current, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`);
+    const raised = row.priority < current.priority ? await raisePriority(tx, await calendar(), current, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`) : null;
     await publishLiveMany(tx, [
       ...(raised ? [] : [{ type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') } as const]),
       { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) },
@@ -301,7 +301,7 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
 
   const ticket = await tracer.startActiveSpan('engine.ticket.open', async (span) => {
     try {
-      return await insertTicket(tx, calendar, {
+      return await insertTicket(tx, await calendar(), {
         customerId: appliance.customerId,
         applianceId: appliance.id,
         priority: row.priority,
