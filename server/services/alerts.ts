@@ -11,7 +11,7 @@ import type { ApplianceFacts, AlertState } from '../engine/conditions.ts';
 import type { Rule } from '../engine/rules.ts';
 import { createCalendar, type SlaCalendar } from '../sla/index.ts';
 import { isEntitled } from './entitlement.ts';
-import { activeMaintenanceWindow } from './maintenance.ts';
+import { coveringWindow, windowsOfApplianceSql } from './maintenance.ts';
 import { recomputeCandidates } from './rca/index.ts';
 import { recomputeHealth } from './health.ts';
 import { addTimelineEvent, insertTicket, liveTicket, raisePriority, type TicketRow } from './tickets/core.ts';
@@ -175,7 +175,6 @@ const ticketShape = tableShape<TicketRow>(tickets);
 const alertColumns = alertShape.columns;
 const ticketColumns = ticketShape.columns;
 const alertRows = async (tx: Tx, text: string, params: unknown[]) => alertShape.read(await rawQuery(tx, text, params));
-const ticketRows = async (tx: Tx, text: string, params: unknown[]) => ticketShape.read(await rawQuery(tx, text, params));
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());
 
 async function insertFiringAlert(tx: Tx, subject: AlertSubject, state: AlertState): Promise<AlertRow[]> {
@@ -249,12 +248,8 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
     return updated;
   }
 
-  // Every read the routing may need goes to the database at once (one round trip when pipelined).
-  const [window, related] = await Promise.all([
-    activeMaintenanceWindow(tx, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels }, at),
-    relatedContext(tx, appliance.id, row, deps.config.CORRELATION_WINDOW_MINUTES * 60_000),
-  ]);
-  if (window) return setAlert({ suppressedBy: 'maintenance' });
+  const { windows, ...related } = await relatedContext(tx, appliance.customerId, appliance.id, row, deps.config.CORRELATION_WINDOW_MINUTES * 60_000);
+  if (coveringWindow(windows, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels }, at)) return setAlert({ suppressedBy: 'maintenance' });
   if (related.firingAncestor) {
     const parent = related.firingAncestor;
     const updated = await setAlert({ suppressedBy: 'dependency', ticketId: parent.ticketId });
@@ -352,33 +347,36 @@ function ancestorsOf(component: string | null, parents: Map<string, string | nul
   return out;
 }
 
-async function relatedContext(tx: Tx, applianceId: string, alert: AlertRow, windowMs: number) {
-  // Three independent reads, sent together. Only alerts that can matter are read: the firing
-  // ones (a parent suppressing this one) and those of the appliance's open tickets.
-  const [parts, others, openTickets] = await Promise.all([
-    rawQuery<{ id: string; parentId: string | null }>(tx, `select id, parent_id as "parentId" from components where appliance_id = $1::text::uuid`, [applianceId]),
-    alertRows(
-      tx,
-      `select ${alertColumns} from alerts
-        where appliance_id = $1::text::uuid and id <> $2::text::uuid and status <> 'pending'
-          and (status = 'firing' or ticket_id in (select id from tickets where appliance_id = $1::text::uuid and status not in ('resolved', 'closed')))`,
-      [applianceId, alert.id],
-    ),
-    ticketRows(
-      tx,
-      `select ${ticketColumns} from tickets where appliance_id = $1::text::uuid and status not in ('resolved', 'closed') order by opened_at`,
-      [applianceId],
-    ),
-  ]);
+async function relatedContext(tx: Tx, customerId: string, applianceId: string, alert: AlertRow, windowMs: number) {
+  // Everything the routing reads, in one statement: the maintenance windows that may apply,
+  // the topology, the alerts that can matter (the firing ones, a parent suppressing this one,
+  // and those of the appliance's open tickets) and the open tickets.
+  const [read] = await rawQuery<{ windows: Record<string, unknown>[]; parts: { id: string; parentId: string | null }[]; others: Record<string, unknown>[]; tickets: Record<string, unknown>[] }>(
+    tx,
+    `select
+       (select coalesce(json_agg(w), '[]') from (${windowsOfApplianceSql}) w) as windows,
+       (select coalesce(json_agg(c), '[]') from (select id, parent_id as "parentId" from components where appliance_id = $2::text::uuid) c) as parts,
+       (select coalesce(json_agg(a), '[]') from (
+          select ${alertColumns} from alerts
+           where appliance_id = $2::text::uuid and id <> $3::text::uuid and status <> 'pending'
+             and (status = 'firing' or ticket_id in (select id from tickets where appliance_id = $2::text::uuid and status not in ('resolved', 'closed')))) a) as others,
+       (select coalesce(json_agg(t order by t."openedAt"), '[]') from (
+          select ${ticketColumns} from tickets where appliance_id = $2::text::uuid and status not in ('resolved', 'closed')) t) as tickets`,
+    [customerId, applianceId, alert.id],
+  );
+  const windows = read!.windows;
+  const parts = read!.parts;
+  const others = alertShape.read(read!.others);
+  const openTickets = ticketShape.read(read!.tickets);
   const parents = new Map(parts.map((p) => [p.id, p.parentId]));
   const ancestors = ancestorsOf(alert.component, parents);
   const firingAncestor =
     others
       .filter((o) => o.status === 'firing' && o.component && ancestors.includes(o.component) && o.suppressedBy !== 'maintenance')
       .sort((a, b) => ancestors.indexOf(b.component!) - ancestors.indexOf(a.component!))[0] ?? null;
-  if (firingAncestor) return { firingAncestor, ticket: null, reason: 'dependency' };
+  if (firingAncestor) return { windows, firingAncestor, ticket: null, reason: 'dependency' };
 
-  if (openTickets.length === 0) return { firingAncestor: null, ticket: null, reason: null };
+  if (openTickets.length === 0) return { windows, firingAncestor: null, ticket: null, reason: null };
   const inSubtree = (other: AlertRow) => {
     if (!alert.component || !other.component) return false;
     if (other.component === alert.component || ancestors.includes(other.component)) return true;
@@ -386,12 +384,12 @@ async function relatedContext(tx: Tx, applianceId: string, alert: AlertRow, wind
   };
   for (const ticket of openTickets) {
     const ticketAlerts = others.filter((o) => o.ticketId === ticket.id);
-    if (ticketAlerts.some(inSubtree)) return { firingAncestor: null, ticket, reason: 'component' };
+    if (ticketAlerts.some(inSubtree)) return { windows, firingAncestor: null, ticket, reason: 'component' };
     if (ticketAlerts.some((o) => Math.abs(o.startsAt.getTime() - alert.startsAt.getTime()) <= windowMs)) {
-      return { firingAncestor: null, ticket, reason: 'time' };
+      return { windows, firingAncestor: null, ticket, reason: 'time' };
     }
   }
-  return { firingAncestor: null, ticket: null as TicketRow | null, reason: null };
+  return { windows, firingAncestor: null, ticket: null as TicketRow | null, reason: null };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { z } from '@hono/zod-openapi';
 import { DateTime, IANAZone } from 'luxon';
-import { rawQuery, tableShape, type Db, type Tx } from '../../drizzle/client.ts';
+import { tableShape, type Db } from '../../drizzle/client.ts';
 import { appliances, customers, maintenanceWindows, type WeeklyRecurrence } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { invalid, notFound } from '../lib/errors.ts';
@@ -105,22 +105,20 @@ export function windowScopeMatches(
   return true;
 }
 
-/** The maintenance window covering an alert of this appliance at `at`, if any. */
-export async function activeMaintenanceWindow(
-  tx: Db | Tx,
+/**
+ * SQL selecting the windows that may concern an appliance (`$1` its customer, `$2` the
+ * appliance), with the columns of `WindowRow`; `coveringWindow` then picks the one in force.
+ */
+export const windowsOfApplianceSql = `select ${windowShape.columns} from maintenance_windows
+  where (customer_id is null or customer_id = $1::text::uuid) and (appliance_id is null or appliance_id = $2::text::uuid)`;
+
+/** Of the windows read by `windowsOfApplianceSql`, the one covering an alert of this appliance at `at`, if any. */
+export function coveringWindow(
+  rows: Record<string, unknown>[],
   target: { customerId: string; applianceId: string; labels: Record<string, string> },
   at: Date,
-): Promise<WindowRow | null> {
-  // On the path of every firing alert: raw SQL, as building the query cost more than running it.
-  const rows = windowShape.read(
-    await rawQuery(
-      tx,
-      `select ${windowShape.columns} from maintenance_windows
-      where (customer_id is null or customer_id = $1::text::uuid) and (appliance_id is null or appliance_id = $2::text::uuid)`,
-      [target.customerId, target.applianceId],
-    ),
-  );
-  return rows.find((w) => windowScopeMatches(w, target) && windowCovers(w, at)) ?? null;
+): WindowRow | null {
+  return windowShape.read(rows).find((w) => windowScopeMatches(w, target) && windowCovers(w, at)) ?? null;
 }
 
 async function checkReferences(db: Db, input: MaintenanceWindowInput) {

@@ -55,6 +55,27 @@ interface TicketAlert {
   selector: (typeof rules.$inferSelect)['selector'] | null;
 }
 
+interface TicketFacts {
+  id: string;
+  applianceId: string | null;
+  openedAt: Date;
+  found: boolean | null;
+  os_version: string | null;
+  hypervisor_version: string | null;
+  model: string;
+}
+
+interface ExistingCandidate {
+  id: string;
+  kind: CandidateKind;
+  subject: string;
+  score: number;
+  verdict: Verdict | null;
+  ruleId: string | null;
+}
+
+const KIND_RANK: Record<CandidateKind, number> = { topology: 0, change: 1, fleet: 2 };
+
 const changeShape = tableShape<typeof applianceChanges.$inferSelect>(applianceChanges, 'c');
 
 interface CandidateSpec {
@@ -84,40 +105,36 @@ export function candidateView(row: CandidateRow) {
 export type CandidateView = ReturnType<typeof candidateView>;
 
 export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Date, options: { alertId?: string; rows?: boolean } = {}): Promise<CandidateRow[]> {
-  // Every read goes out at once (raw SQL: this runs whenever an alert joins a ticket). The
-  // changes are those of the window before the onset, the ticket's first alert.
-  const [[ticket], ticketAlerts, parts, changeRows] = await Promise.all([
-    rawQuery<{ id: string; applianceId: string | null; openedAt: Date; found: boolean | null; os_version: string | null; hypervisor_version: string | null; model: string }>(
-      tx,
-      `select t.id, t.appliance_id as "applianceId", t.opened_at as "openedAt", a.id is not null as found, a.os_version, a.hypervisor_version, a.model
-         from tickets t left join appliances a on a.id = t.appliance_id where t.id = $1::text::uuid`,
-      [ticketId],
-    ),
-    rawQuery<TicketAlert>(
-      tx,
-      `select a.id, a.name, a.component, a.starts_at as "startsAt", a.priority, a.rule_id as "ruleId", r.name as "ruleName", r.selector
-         from alerts a left join rules r on r.id = a.rule_id where a.ticket_id = $1::text::uuid order by a.starts_at`,
-      [ticketId],
-    ),
-    rawQuery<{ id: string; kind: string; parentId: string | null }>(
-      tx,
-      `select id, kind, parent_id as "parentId" from components where appliance_id = (select appliance_id from tickets where id = $1::text::uuid)`,
-      [ticketId],
-    ),
-    rawQuery<Record<string, unknown>>(
-      tx,
-      `with o as (select coalesce((select min(starts_at) from alerts where ticket_id = $1::text::uuid), (select opened_at from tickets where id = $1::text::uuid)) as onset)
-       select ${changeShape.columns} from appliance_changes c, o
-        where c.appliance_id = (select appliance_id from tickets where id = $1::text::uuid)
-          and c.at <= o.onset and c.at >= o.onset - $2::text::float8 * interval '1 millisecond'`,
-      [ticketId, String(CHANGE_WINDOW_MS)],
-    ),
-  ]);
-  if (!ticket) return [];
-  // postgres.js answers timestamps as text here (drizzle's configuration of the driver).
+  // One statement reads everything (raw SQL, as this runs whenever an alert joins a ticket):
+  // the ticket and its appliance, its alerts, the topology, the changes in the window before
+  // the onset (the ticket's first alert) and the candidates it has now.
+  const [read] = await rawQuery<{ ticket: TicketFacts | null; alerts: TicketAlert[]; parts: { id: string; kind: string; parentId: string | null }[]; changes: Record<string, unknown>[]; existing: ExistingCandidate[] }>(
+    tx,
+    `select
+       (select row_to_json(x) from (select t.id, t.appliance_id as "applianceId", t.opened_at as "openedAt", a.id is not null as found,
+                                           a.os_version, a.hypervisor_version, a.model
+                                      from tickets t left join appliances a on a.id = t.appliance_id where t.id = $1::text::uuid) x) as ticket,
+       (select coalesce(json_agg(x order by x."startsAt"), '[]') from (
+          select a.id, a.name, a.component, a.starts_at as "startsAt", a.priority, a.rule_id as "ruleId", r.name as "ruleName", r.selector
+            from alerts a left join rules r on r.id = a.rule_id where a.ticket_id = $1::text::uuid) x) as alerts,
+       (select coalesce(json_agg(x), '[]') from (
+          select id, kind, parent_id as "parentId" from components where appliance_id = (select appliance_id from tickets where id = $1::text::uuid)) x) as parts,
+       (select coalesce(json_agg(x), '[]') from (
+          with o as (select coalesce((select min(starts_at) from alerts where ticket_id = $1::text::uuid), (select opened_at from tickets where id = $1::text::uuid)) as onset)
+          select ${changeShape.columns} from appliance_changes c, o
+           where c.appliance_id = (select appliance_id from tickets where id = $1::text::uuid)
+             and c.at <= o.onset and c.at >= o.onset - $2::text::float8 * interval '1 millisecond') x) as changes,
+       (select coalesce(json_agg(x), '[]') from (
+          select id, kind, subject, score, verdict, evidence->>'ruleId' as "ruleId" from root_cause_candidates where ticket_id = $1::text::uuid) x) as existing`,
+    [ticketId, String(CHANGE_WINDOW_MS)],
+  );
+  const ticket = read?.ticket;
+  if (!read || !ticket) return [];
+  const ticketAlerts = read.alerts;
+  const parts = read.parts;
   ticket.openedAt = asDate(ticket.openedAt);
   for (const a of ticketAlerts) a.startsAt = asDate(a.startsAt);
-  const changes = changeShape.read(changeRows as Record<string, unknown>[]);
+  const changes = changeShape.read(read.changes);
   const appliance = ticket.found ? { os_version: ticket.os_version, hypervisor_version: ticket.hypervisor_version, model: ticket.model } : undefined;
   const onset = ticketAlerts[0]?.startsAt ?? ticket.openedAt;
   const specs: CandidateSpec[] = [];
@@ -170,39 +187,46 @@ export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Da
     }
   }
 
-  // The upsert touches only the current candidates and the pruning only the others: the two go
-  // out together; ranking follows both.
-  const writes: Promise<unknown>[] = [];
-  if (specs.length > 0) {
-    // Every candidate in one statement with one JSON parameter, however many there are.
-    const rows = JSON.stringify(specs.map((s) => ({ kind: s.kind, subject: s.subject, score: s.score, evidence: s.evidence, fleet_incident_id: s.fleetIncidentId ?? null })));
-    writes.push(
-      rawQuery(
-        tx,
-        `insert into root_cause_candidates (ticket_id, kind, subject, score, rank, evidence, fleet_incident_id, updated_at)
-        select $1::text::uuid, x.kind, x.subject, x.score, 0, x.evidence, x.fleet_incident_id, $2::text::timestamptz
-        from jsonb_to_recordset($3::text::jsonb) as x(kind text, subject text, score float8, evidence jsonb, fleet_incident_id uuid)
-        on conflict (ticket_id, kind, subject) do update set
-          score = excluded.score, evidence = excluded.evidence, fleet_incident_id = excluded.fleet_incident_id, updated_at = excluded.updated_at
-        where (root_cause_candidates.score, root_cause_candidates.evidence, root_cause_candidates.fleet_incident_id)
-          is distinct from (excluded.score, excluded.evidence, excluded.fleet_incident_id)`,
-        [ticketId, now.toISOString(), rows],
-      ),
-    );
-  }
-  // Candidates that no longer follow from the evidence go, unless an engineer rated them.
-  writes.push(
-    rawQuery(
-      tx,
-      `delete from root_cause_candidates
-        where ticket_id = $1::text::uuid and verdict is null
-          and kind || '|' || subject <> all(array(select jsonb_array_elements_text($2::text::jsonb)))
-          and not (kind = 'fleet' and coalesce(evidence->>'ruleId', '') = any(array(select jsonb_array_elements_text($3::text::jsonb))))`,
-      [ticketId, JSON.stringify(specs.map((s) => `${s.kind}|${s.subject}`)), JSON.stringify(keptFleetRules)],
-    ),
+  // What stays besides the current candidates: those an engineer rated and the fleet candidates
+  // of rules not correlated again. The rest of the existing ones go. Ranks follow the scores.
+  const current = new Set(specs.map((s) => `${s.kind}|${s.subject}`));
+  const kept = read.existing.filter((c) => !current.has(`${c.kind}|${c.subject}`) && (c.verdict !== null || (c.kind === 'fleet' && keptFleetRules.includes(c.ruleId ?? ''))));
+  const removed = read.existing.filter((c) => !current.has(`${c.kind}|${c.subject}`) && !kept.includes(c)).map((c) => c.id);
+  const ranked = [...specs.map((s) => ({ spec: s, id: null as string | null, kind: s.kind, subject: s.subject, score: s.score })), ...kept.map((c) => ({ spec: null, id: c.id, kind: c.kind, subject: c.subject, score: Number(c.score) }))].sort(
+    (a, b) => b.score - a.score || KIND_RANK[a.kind] - KIND_RANK[b.kind] || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0),
   );
-  await Promise.all(writes);
-  await rankCandidates(tx, [...linkedTickets]);
+  const specRows = ranked.flatMap((r, i) =>
+    r.spec ? [{ kind: r.spec.kind, subject: r.spec.subject, score: r.spec.score, rank: i + 1, evidence: r.spec.evidence, fleet_incident_id: r.spec.fleetIncidentId ?? null }] : [],
+  );
+  const keptRanks = ranked.flatMap((r, i) => (r.id ? [{ id: r.id, rank: i + 1 }] : []));
+  // One statement writes it all: the candidates (only those that changed), the pruning (never a
+  // candidate rated meanwhile) and the ranks of those kept. The three touch different rows.
+  await rawQuery(
+    tx,
+    `with upserted as (
+       insert into root_cause_candidates (ticket_id, kind, subject, score, rank, evidence, fleet_incident_id, updated_at)
+       select $1::text::uuid, x.kind, x.subject, x.score, x.rank, x.evidence, x.fleet_incident_id, $2::text::timestamptz
+         from jsonb_to_recordset($3::text::jsonb) as x(kind text, subject text, score float8, rank int, evidence jsonb, fleet_incident_id uuid)
+       on conflict (ticket_id, kind, subject) do update set
+         score = excluded.score, rank = excluded.rank, evidence = excluded.evidence, fleet_incident_id = excluded.fleet_incident_id, updated_at = excluded.updated_at
+       where (root_cause_candidates.score, root_cause_candidates.rank, root_cause_candidates.evidence, root_cause_candidates.fleet_incident_id)
+         is distinct from (excluded.score, excluded.rank, excluded.evidence, excluded.fleet_incident_id)
+       returning 1
+     ), pruned as (
+       delete from root_cause_candidates
+        where ticket_id = $1::text::uuid and verdict is null and id = any(array(select x::uuid from jsonb_array_elements_text($4::text::jsonb) as x))
+       returning 1
+     ), reranked as (
+       update root_cause_candidates r set rank = x.rank
+         from jsonb_to_recordset($5::text::jsonb) as x(id uuid, rank int)
+        where r.ticket_id = $1::text::uuid and r.id = x.id and r.rank is distinct from x.rank
+       returning 1
+     )
+     select (select count(*) from upserted) + (select count(*) from pruned) + (select count(*) from reranked) as written`,
+    [ticketId, now.toISOString(), JSON.stringify(specRows), JSON.stringify(removed), JSON.stringify(keptRanks)],
+  );
+  // Fleet correlation also touched other tickets: rank theirs (and this one's, which they may have joined).
+  if (linkedTickets.size > 1) await rankCandidates(tx, [...linkedTickets]);
   if (options.rows === false) return [];
   return tx.select().from(rootCauseCandidates).where(eq(rootCauseCandidates.ticketId, ticketId)).orderBy(asc(rootCauseCandidates.rank));
 }
@@ -216,7 +240,7 @@ export async function rankCandidates(tx: Db | Tx, ticketIds: readonly string[]):
     tx,
     `with ids as (select array(select x::uuid from jsonb_array_elements_text($1::text::jsonb) as x) as ids)
      update root_cause_candidates r set rank = x.rn
-       from (select c.id, row_number() over (partition by c.ticket_id order by c.score desc, ${KIND_ORDER}, c.subject)::int as rn
+       from (select c.id, row_number() over (partition by c.ticket_id order by c.score desc, ${KIND_ORDER}, c.subject collate "C")::int as rn
                from root_cause_candidates c, ids where c.ticket_id = any(ids.ids)) x, ids
       where r.ticket_id = any(ids.ids) and x.id = r.id and r.rank is distinct from x.rn`,
     [JSON.stringify(ticketIds)],
