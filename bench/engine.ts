@@ -38,7 +38,7 @@ async function api<T>(base: string, key: string, method: string, path: string, b
 
 const BACKGROUND_RATE = 200;
 const BACKGROUND_APPLIANCES = 100;
-const PROBES = Number(process.env.BENCH_ENGINE_PROBES ?? 100);
+const PROBES = Number(process.env.BENCH_ENGINE_PROBES ?? 300);
 /** Requests the load generator keeps open at most; beyond that a send is counted as not sent. */
 const MAX_IN_FLIGHT = 64;
 
