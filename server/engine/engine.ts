@@ -2,7 +2,7 @@ import { forgetFleetVersions, recomputeHealth } from '../services/health.ts';
 import { trace } from '@opentelemetry/api';
 import type { IngestEvent, Sample } from '../../collector/parsers/types.ts';
 import type { AppDeps } from '../http/context.ts';
-import { dropPendingAlert, fireAlert, insertPendingAlert, resolveAlert, touchAlerts, type AlertSubject } from '../services/alerts.ts';
+import { dropPendingAlert, fireAlert, insertPendingAlert, resolveAlert, retireAlertsOfInactiveRules, touchAlerts, type AlertSubject } from '../services/alerts.ts';
 import {
   compare,
   compareVersions,
@@ -439,6 +439,8 @@ export function createEngine(deps: AppDeps): Engine {
           [now.toISOString()],
         );
         for (const e of expired) await resolveAlert(deps, e.fingerprint, now, null);
+        // Alerts of rules disabled or deleted since (normally ended by the change itself).
+        await retireAlertsOfInactiveRules(deps, now);
       } finally {
         span.end();
       }

@@ -422,6 +422,23 @@ export async function resolveAlert(deps: AppDeps, fingerprint: string, at: Date,
   });
 }
 
+/**
+ * Ends the open alerts of rules that are disabled or deleted: nothing evaluates them any more,
+ * so they would otherwise stay open for ever. A firing one resolves like any other (its ticket
+ * hears of it); a pending one is dropped. Runs after a rule change and in every scheduled cycle.
+ */
+export async function retireAlertsOfInactiveRules(deps: AppDeps, at: Date): Promise<number> {
+  const open = await deps.database.query<{ fingerprint: string; status: AlertStatus }>(
+    `select a.fingerprint, a.status from alerts a left join rules r on r.id = a.rule_id
+      where a.status <> 'resolved' and (r.id is null or not r.enabled)`,
+  );
+  for (const alert of open) {
+    if (alert.status === 'pending') await dropPendingAlert(deps.database.db, alert.fingerprint);
+    else await resolveAlert(deps, alert.fingerprint, at, null);
+  }
+  return open.length;
+}
+
 async function carryResolutionToTicket(tx: Tx, row: AlertRow, at: Date): Promise<void> {
   const ticketId = row.ticketId!;
   await addTimelineEvent(tx, ticketId, {
