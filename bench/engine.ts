@@ -212,7 +212,16 @@ async function cycle(ctx: BenchContext, appliances = 10_000): Promise<BenchResul
     const ingestMs = performance.now() - started;
     return [
       { section: SECTION, name: `scheduled cycle, default pack, ${appliances} appliances`, value: second.ms, unit: 'ms', target: '< 1000', pass: second.ms < 1000, notes: `absence, forecast (${appliances * 2} series × 24 points), version rules; first cycle ${first.ms} ms` },
-      { section: SECTION, name: `data-driven evaluation, one batch per appliance (${appliances})`, value: Math.round(ingestMs), unit: 'ms', target: '< 1000', pass: ingestMs < 1000, notes: `${samples.length} samples per batch, ${Math.round((appliances * samples.length) / (ingestMs / 1000))} samples/s evaluated, 8 concurrent` },
+      {
+        section: SECTION,
+        name: `data-driven evaluation, one batch from each of ${appliances} appliances`,
+        value: Math.round(appliances / (ingestMs / 1000)),
+        unit: 'batches/s',
+        // The agent pushes every 15 s by default: a fleet of this size sends appliances / 15 batches a second.
+        target: `≥ ${Math.ceil(appliances / 15)}`,
+        pass: appliances / (ingestMs / 1000) >= appliances / 15,
+        notes: `${samples.length} samples per batch (every sample rule of the pack), ${Math.round(ingestMs)} ms in all, ${Math.round((appliances * samples.length) / (ingestMs / 1000))} samples/s evaluated, 8 concurrent, in process`,
+      },
     ];
   } finally {
     await platform.stop();
