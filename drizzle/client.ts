@@ -3,6 +3,8 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import { PostgresJsSession } from 'drizzle-orm/postgres-js/session';
+import { getTableColumns, type Table } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
 import * as schema from './schema/index.ts';
@@ -46,11 +48,81 @@ export interface Database {
   close(): Promise<void>;
 }
 
+type RawClient =
+  | { unsafe(text: string, params: unknown[], options: { prepare: boolean }): Promise<unknown[]> }
+  | { query(text: string, params: unknown[]): Promise<{ rows: unknown[] }> };
+
+/**
+ * Runs SQL text on the connection behind `db`, the pool or a transaction's own connection,
+ * without drizzle's query builder: for the few statements of the hot paths, where building
+ * the query cost more than running it. Rows come as the driver parses them (timestamps as
+ * Date, json parsed, int8 as text on postgres.js): cast and alias in the SQL. Bind timestamps
+ * and JSON as text with a cast, as the two drivers serialise Date and objects differently.
+ */
+export async function rawQuery<T>(db: Db | Tx, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = (db as unknown as { session: { client: RawClient } }).session.client;
+  if ('unsafe' in client) return (await client.unsafe(text, params, { prepare: true })) as T[];
+  return (await client.query(text, params)).rows as T[];
+}
+
+/** Raw rows shaped like drizzle's `$inferSelect` of a table (see `tableShape`). */
+export interface TableShape<T> {
+  /** The select list: every column under its property name, 53-bit integers as numbers, dates as `YYYY-MM-DD` text. */
+  readonly columns: string;
+  /** Turns the timestamp columns into Date (postgres.js, as drizzle configures it, answers text). */
+  read(rows: Record<string, unknown>[]): T[];
+}
+
+export function tableShape<T>(table: Table, alias?: string): TableShape<T> {
+  const prefix = alias ? `${alias}.` : '';
+  const entries = Object.entries(getTableColumns(table));
+  const timestamps = entries.filter(([, column]) => column.columnType === 'PgTimestamp').map(([key]) => key);
+  const columns = entries
+    .map(([key, column]) => {
+      const name = `${prefix}"${column.name}"`;
+      const value = /BigInt53|BigSerial53/.test(column.columnType) ? `${name}::float8` : column.columnType === 'PgDateString' ? `${name}::text` : name;
+      return `${value} as "${key}"`;
+    })
+    .join(', ');
+  return {
+    columns,
+    read(rows) {
+      for (const row of rows) {
+        for (const key of timestamps) {
+          const value = row[key];
+          if (typeof value === 'string') row[key] = asDate(value);
+        }
+      }
+      return rows as T[];
+    },
+  };
+}
+
+/** A timestamptz as PostgreSQL prints it (`2026-01-02 03:04:05.678+00`) or ISO text. */
+export function asDate(value: string | Date): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
 export function openDatabase(options: DatabaseOptions): Database {
   return options.databaseUrl ? openPostgres(options.databaseUrl, options.maxConnections ?? 10) : openPglite(options.dataDir);
 }
 
+// drizzle sends a query unnamed unless it was built with `.prepare(name)`, and postgres.js
+// then describes every parameterised statement before running it: two round trips and a new
+// plan each time. Giving every query a name lets postgres.js prepare it once per connection
+// (keyed by its text) and run it in one round trip afterwards.
+let namedStatements = false;
+function nameEveryStatement(): void {
+  if (namedStatements) return;
+  namedStatements = true;
+  const prepareQuery = PostgresJsSession.prototype.prepareQuery;
+  PostgresJsSession.prototype.prepareQuery = function (this: PostgresJsSession<never, never, never>, query, fields, name, ...rest) {
+    return prepareQuery.call(this, query, fields, name ?? '', ...rest);
+  } as typeof prepareQuery;
+}
+
 function openPostgres(url: string, max: number): Database {
+  nameEveryStatement();
   const client = postgres(url, {
     max,
     onnotice: () => {},

@@ -1,8 +1,8 @@
-import { recomputeHealth } from '../services/health.ts';
+import { forgetFleetVersions, recomputeHealth } from '../services/health.ts';
 import { trace } from '@opentelemetry/api';
 import type { IngestEvent, Sample } from '../../collector/parsers/types.ts';
 import type { AppDeps } from '../http/context.ts';
-import { dropPendingAlert, fireAlert, insertPendingAlert, resolveAlert, touchAlerts, type AlertSubject } from '../services/alerts.ts';
+import { dropPendingAlert, fireAlert, insertPendingAlert, resolveAlert, retireAlertsOfInactiveRules, touchAlerts, type AlertSubject } from '../services/alerts.ts';
 import {
   compare,
   compareVersions,
@@ -74,7 +74,7 @@ export function createEngine(deps: AppDeps): Engine {
       else missing.push(id);
     }
     if (missing.length) {
-      const rows = await database.query<ApplianceFacts & Record<string, unknown>>(`${FACTS_SQL} where a.id in (select (jsonb_array_elements_text($1::text::jsonb))::uuid)`, [JSON.stringify(missing)]);
+      const rows = await database.query<ApplianceFacts & Record<string, unknown>>(`${FACTS_SQL} where a.id = any(array(select (jsonb_array_elements_text($1::text::jsonb))::uuid))`, [JSON.stringify(missing)]);
       for (const row of rows) {
         out.set(row.id, row);
         factsCache.set(row.id, { facts: row, until: now + FACTS_TTL_MS });
@@ -115,7 +115,7 @@ export function createEngine(deps: AppDeps): Engine {
     }
     const open = await database.query<{ fingerprint: string; status: 'pending' | 'firing'; startsAt: Date; firingAt: Date | null; lastActiveAt: Date; clearedAt: Date | null; value: number | null }>(
       `select fingerprint, status, starts_at as "startsAt", firing_at as "firingAt", last_active_at as "lastActiveAt", cleared_at as "clearedAt", value
-         from alerts where fingerprint in (select jsonb_array_elements_text($1::text::jsonb)) and status <> 'resolved'`,
+         from alerts where fingerprint = any(array(select jsonb_array_elements_text($1::text::jsonb))) and status <> 'resolved'`,
       [JSON.stringify([...groups.keys()])],
     );
     const openBy = new Map(open.map((r) => [r.fingerprint, r]));
@@ -145,7 +145,10 @@ export function createEngine(deps: AppDeps): Engine {
         state = result.state;
       }
       if (steps.length) transitions.push(steps);
-      if (state && (steps.length || initial)) {
+      // An alert that fired on this very reading is written whole by the firing: no touch.
+      const last = steps[steps.length - 1];
+      const writtenByFiring = last !== undefined && last.kind === 'firing' && last.state === state;
+      if (state && !writtenByFiring && (steps.length || initial)) {
         const changed = !initial || initial.lastActiveAt !== state.lastActiveAt || initial.clearedAt !== state.clearedAt || initial.value !== state.value;
         if (changed) touches.push({ fingerprint, lastActiveAt: state.lastActiveAt, clearedAt: state.clearedAt, value: state.value });
       }
@@ -218,7 +221,7 @@ export function createEngine(deps: AppDeps): Engine {
     if (latest.size === 0) return observations;
 
     const series = await database.query<{ id: string; metric: string; labels: Record<string, string>; lastValue: number | null; lastTs: Date | null }>(
-      `select id::text as id, metric, labels, last_value as "lastValue", last_ts as "lastTs" from series where appliance_id = $1 and metric in (select jsonb_array_elements_text($2::text::jsonb))`,
+      `select id::text as id, metric, labels, last_value as "lastValue", last_ts as "lastTs" from series where appliance_id = $1 and metric = any(array(select jsonb_array_elements_text($2::text::jsonb)))`,
       [facts.id, JSON.stringify([...extraMetrics])],
     );
     const seriesBy = new Map(series.map((s) => [`${s.metric}|${labelsKey(s.labels)}`, s]));
@@ -327,6 +330,8 @@ export function createEngine(deps: AppDeps): Engine {
     // unknown) or whose software changed; a healthy one is left to the minute job, which keeps
     // the most frequent request of the fleet free of the recomputation.
     if (info.versionChanged || info.previousStatus !== 'healthy') {
+      // New versions (or a first heartbeat) may move the fleet's newest version.
+      if (info.versionChanged || info.previousStatus === 'unknown') forgetFleetVersions();
       await recomputeHealth(database.db, [ctx.applianceId], ctx.receivedAt);
     }
     if (rules.length === 0) return;
@@ -450,6 +455,8 @@ export function createEngine(deps: AppDeps): Engine {
           [now.toISOString()],
         );
         for (const e of expired) await resolveAlert(deps, e.fingerprint, now, null);
+        // Alerts of rules disabled or deleted since (normally ended by the change itself).
+        await retireAlertsOfInactiveRules(deps, now);
       } finally {
         span.end();
       }

@@ -1,5 +1,4 @@
-import { sql } from 'drizzle-orm';
-import type { Db, Tx } from '../../drizzle/client.ts';
+import { rawQuery, type Db, type Tx } from '../../drizzle/client.ts';
 
 /**
  * The live event map, shared by the server and the dashboard. Every event names the
@@ -63,5 +62,15 @@ export const LIVE_CHANNEL = 'vigil_live';
  * process (collectors and servers) reaches the hub the same way.
  */
 export async function publishLive(tx: Db | Tx, event: LiveEvent): Promise<void> {
-  await tx.execute(sql`select pg_notify(${LIVE_CHANNEL}, ${JSON.stringify(event)})`);
+  await rawQuery(tx, 'select pg_notify($1::text, $2::text)', [LIVE_CHANNEL, JSON.stringify(event)]);
+}
+
+/** Several events of one transaction in one statement (delivered in this order on commit). */
+export async function publishLiveMany(tx: Db | Tx, events: readonly LiveEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  if (events.length === 1) return publishLive(tx, events[0]!);
+  await rawQuery(tx, 'select pg_notify($1::text, e) from jsonb_array_elements_text($2::text::jsonb) with ordinality as x(e, n) order by n', [
+    LIVE_CHANNEL,
+    JSON.stringify(events.map((e) => JSON.stringify(e))),
+  ]);
 }

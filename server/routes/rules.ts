@@ -7,6 +7,7 @@ import { errorResponses, IdParam, isoTime, jsonBody, jsonResponse, listOf } from
 import { previewRule } from '../engine/preview.ts';
 import { createRule, deleteRule, getRuleRow, listRules, ruleView, RuleView, updateRule } from '../engine/rule-store.ts';
 import { ruleFromRow, RuleInput } from '../engine/rules.ts';
+import { retireAlertsOfInactiveRules } from '../services/alerts.ts';
 
 const PreviewRequest = z.object({ from: isoTime, to: isoTime }).strict().openapi('RulePreviewRequest');
 const PreviewResponse = z
@@ -26,6 +27,14 @@ export function ruleRoutes(deps: AppDeps) {
   const { database } = deps;
   app.use('*', requireUser('admin', 'engineer'));
   app.on(['POST', 'PATCH', 'PUT', 'DELETE'], '*', requireUser('admin'));
+  // The rule change is committed; its open alerts are ended now, or by the next scheduled cycle if this fails.
+  const retire = async () => {
+    try {
+      await retireAlertsOfInactiveRules(deps, deps.clock.now());
+    } catch (err) {
+      deps.logger.error({ err }, 'ending the alerts of an inactive rule failed');
+    }
+  };
   const changed = async () => {
     await deps.ingest.rulesChanged?.();
   };
@@ -78,6 +87,7 @@ export function ruleRoutes(deps: AppDeps) {
     async (c) => {
       const rule = await updateRule(database, currentUser(c), deps.clock.now(), c.req.valid('param').id, c.req.valid('json'));
       await changed();
+      if (!rule.enabled) await retire();
       return c.json(rule, 200);
     },
   );
@@ -87,6 +97,7 @@ export function ruleRoutes(deps: AppDeps) {
     async (c) => {
       await deleteRule(database, currentUser(c), deps.clock.now(), c.req.valid('param').id);
       await changed();
+      await retire();
       return c.body(null, 204);
     },
   );

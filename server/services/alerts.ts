@@ -1,17 +1,17 @@
-import { and, asc, eq, inArray, ne, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { trace } from '@opentelemetry/api';
-import type { Db, Tx } from '../../drizzle/client.ts';
-import { alerts, components, findings, holidays, tickets, type AlertStatus, type Priority } from '../../drizzle/schema/index.ts';
+import { rawQuery, tableShape, type Db, type Tx } from '../../drizzle/client.ts';
+import { alerts, findings, tickets, type AlertStatus, type Priority } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { customerScope } from '../auth/scope.ts';
 import type { AppDeps } from '../http/context.ts';
 import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
-import { publishLive, type LiveAlert } from '../live/events.ts';
+import { publishLive, publishLiveMany, type LiveAlert } from '../live/events.ts';
 import type { ApplianceFacts, AlertState } from '../engine/conditions.ts';
 import type { Rule } from '../engine/rules.ts';
 import { createCalendar, type SlaCalendar } from '../sla/index.ts';
 import { isEntitled } from './entitlement.ts';
-import { activeMaintenanceWindow } from './maintenance.ts';
+import { coveringWindow, windowsOfApplianceSql } from './maintenance.ts';
 import { recomputeCandidates } from './rca/index.ts';
 import { recomputeHealth } from './health.ts';
 import { addTimelineEvent, insertTicket, liveTicket, raisePriority, type TicketRow } from './tickets/core.ts';
@@ -108,7 +108,8 @@ export async function touchAlerts(
   await database.query(
     `update alerts a set last_active_at = greatest(a.last_active_at, u.last_active_at), cleared_at = u.cleared_at, value = u.value, updated_at = u.last_active_at
        from jsonb_to_recordset($1::text::jsonb) as u(fingerprint text, last_active_at timestamptz, cleared_at timestamptz, value float8)
-      where a.fingerprint = u.fingerprint and a.status <> 'resolved'`,
+      where a.fingerprint = u.fingerprint and a.status <> 'resolved'
+        and a.fingerprint = any(array(select x->>'fingerprint' from jsonb_array_elements($1::text::jsonb) as x))`,
     [
       JSON.stringify(
         rows.map((r) => ({
@@ -138,7 +139,7 @@ function calendarOf(dates: readonly string[], replacementCutoff: string): SlaCal
 async function lockAppliance(tx: Tx, applianceId: string): Promise<void> {
   // Serialises ticket decisions per appliance across processes: two alerts firing at once on
   // two collectors still end up in one ticket when they are related.
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'vigil-appliance:' + applianceId}))`);
+  await rawQuery(tx, 'select pg_advisory_xact_lock(hashtext($1::text))', ['vigil-appliance:' + applianceId]);
 }
 
 /**
@@ -153,16 +154,7 @@ export async function fireAlert(deps: AppDeps, subject: AlertSubject, state: Ale
     try {
       const result = await deps.database.db.transaction(async (tx) => {
         await lockAppliance(tx, subject.appliance.id);
-        let row: AlertRow | undefined;
-        if (fromPending) {
-          [row] = await tx
-            .update(alerts)
-            .set({ status: 'firing', firingAt: new Date(state.firingAt ?? state.lastActiveAt), lastActiveAt: new Date(state.lastActiveAt), value: state.value, clearedAt: null, name: subject.title, updatedAt: new Date(state.lastActiveAt) })
-            .where(and(eq(alerts.fingerprint, subject.fingerprint), eq(alerts.status, 'pending')))
-            .returning();
-        } else {
-          [row] = await tx.insert(alerts).values(alertValues(subject, state)).onConflictDoNothing().returning();
-        }
+        const [row] = fromPending ? await promoteAlert(tx, subject, state) : await insertFiringAlert(tx, subject, state);
         if (!row) return null;
         const routed = await routeFiringAlert(tx, deps, subject, row);
         await recomputeHealth(tx, [subject.appliance.id], row.firingAt ?? row.startsAt);
@@ -176,11 +168,66 @@ export async function fireAlert(deps: AppDeps, subject: AlertSubject, state: Ale
   });
 }
 
+// The firing path runs for every alert: its statements are raw SQL, since building them with
+// the query builder cost more than running them.
+const alertShape = tableShape<AlertRow>(alerts);
+const ticketShape = tableShape<TicketRow>(tickets);
+const alertColumns = alertShape.columns;
+const ticketColumns = ticketShape.columns;
+const alertRows = async (tx: Tx, text: string, params: unknown[]) => alertShape.read(await rawQuery(tx, text, params));
+const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+
+async function insertFiringAlert(tx: Tx, subject: AlertSubject, state: AlertState): Promise<AlertRow[]> {
+  const v = alertValues(subject, state);
+  return alertRows(
+    tx,
+    `insert into alerts (fingerprint, rule_id, appliance_id, customer_id, name, priority, component, status, labels, value, summary, starts_at, firing_at, last_active_at, cleared_at, updated_at)
+     values ($1::text, $2::text::uuid, $3::text::uuid, $4::text::uuid, $5::text, $6::text, $7::text, $8::text, $9::text::jsonb, $10::text::float8, $11::text,
+             $12::text::timestamptz, $13::text::timestamptz, $14::text::timestamptz, $15::text::timestamptz, $16::text::timestamptz)
+     on conflict do nothing
+     returning ${alertColumns}`,
+    [
+      v.fingerprint,
+      v.ruleId,
+      v.applianceId,
+      v.customerId,
+      v.name,
+      v.priority,
+      v.component,
+      v.status,
+      JSON.stringify(v.labels),
+      v.value === null ? null : String(v.value),
+      v.summary,
+      iso(v.startsAt),
+      iso(v.firingAt),
+      iso(v.lastActiveAt),
+      iso(v.clearedAt),
+      iso(v.updatedAt),
+    ],
+  );
+}
+
+async function promoteAlert(tx: Tx, subject: AlertSubject, state: AlertState): Promise<AlertRow[]> {
+  const lastActiveAt = new Date(state.lastActiveAt).toISOString();
+  return alertRows(
+    tx,
+    `update alerts set status = 'firing', firing_at = $2::text::timestamptz, last_active_at = $3::text::timestamptz, value = $4::text::float8,
+            cleared_at = null, name = $5::text, updated_at = $3::text::timestamptz
+      where fingerprint = $1::text and status = 'pending'
+      returning ${alertColumns}`,
+    [subject.fingerprint, new Date(state.firingAt ?? state.lastActiveAt).toISOString(), lastActiveAt, state.value === null ? null : String(state.value), subject.title],
+  );
+}
+
 async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, row: AlertRow): Promise<AlertRow> {
   const at = row.firingAt ?? row.startsAt;
   const { appliance } = subject;
-  const setAlert = async (patch: Partial<typeof alerts.$inferInsert>) => {
-    const [updated] = await tx.update(alerts).set(patch).where(eq(alerts.id, row.id)).returning();
+  const setAlert = async (patch: { suppressedBy?: string; ticketId?: string | null }) => {
+    const [updated] = await alertRows(
+      tx,
+      `update alerts set suppressed_by = $2::text, ticket_id = $3::text::uuid where id = $1::text::uuid returning ${alertColumns}`,
+      [row.id, patch.suppressedBy ?? row.suppressedBy, patch.ticketId === undefined ? row.ticketId : patch.ticketId],
+    );
     return updated!;
   };
 
@@ -201,13 +248,8 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
     return updated;
   }
 
-  // Every read the routing may need goes to the database at once (one round trip when pipelined).
-  const [window, related, holidayRows] = await Promise.all([
-    activeMaintenanceWindow(tx, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels }, at),
-    relatedContext(tx, appliance.id, row, deps.config.CORRELATION_WINDOW_MINUTES * 60_000),
-    tx.select({ date: holidays.date }).from(holidays).orderBy(asc(holidays.date)),
-  ]);
-  if (window) return setAlert({ suppressedBy: 'maintenance' });
+  const { windows, ...related } = await relatedContext(tx, appliance.customerId, appliance.id, row, deps.config.CORRELATION_WINDOW_MINUTES * 60_000);
+  if (coveringWindow(windows, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels }, at)) return setAlert({ suppressedBy: 'maintenance' });
   if (related.firingAncestor) {
     const parent = related.firingAncestor;
     const updated = await setAlert({ suppressedBy: 'dependency', ticketId: parent.ticketId });
@@ -226,10 +268,11 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
     return updated;
   }
 
-  const calendar = calendarOf(holidayRows.map((h) => h.date), deps.config.REPLACEMENT_CUTOFF);
+  // The support calendar is read only when a response target is computed: a new ticket or a raised priority.
+  const calendar = async () => calendarOf((await rawQuery<{ date: string }>(tx, 'select date::text as date from holidays order by date')).map((h) => h.date), deps.config.REPLACEMENT_CUTOFF);
   const correlated = related.ticket;
   if (correlated) {
-    // Three independent writes sent together; the candidates then read the attached alert.
+    // Independent writes sent together; the candidates then read the attached alert.
     const [updated, , reopened] = await Promise.all([
       setAlert({ ticketId: correlated.id }),
       addTimelineEvent(tx, correlated.id, {
@@ -239,19 +282,21 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
         body: subject.title,
         data: { alertId: row.id, priority: row.priority, component: row.component, reason: related.reason },
       }),
-      reopenClearedState(tx, correlated.id),
+      correlated.allAlertsClearedAt !== null || correlated.suggestedResolution !== null ? reopenClearedState(tx, correlated.id) : null,
     ]);
     await recomputeCandidates(tx, correlated.id, at, { alertId: row.id, rows: false });
     const current = reopened ?? correlated;
-    const raised = await raisePriority(tx, calendar, current, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`);
-    if (!raised) await publishLive(tx, { type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') });
-    await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
+    const raised = row.priority < current.priority ? await raisePriority(tx, await calendar(), current, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`) : null;
+    await publishLiveMany(tx, [
+      ...(raised ? [] : [{ type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') } as const]),
+      { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) },
+    ]);
     return updated;
   }
 
   const ticket = await tracer.startActiveSpan('engine.ticket.open', async (span) => {
     try {
-      return await insertTicket(tx, calendar, {
+      return await insertTicket(tx, await calendar(), {
         customerId: appliance.customerId,
         applianceId: appliance.id,
         priority: row.priority,
@@ -302,34 +347,36 @@ function ancestorsOf(component: string | null, parents: Map<string, string | nul
   return out;
 }
 
-async function relatedContext(tx: Tx, applianceId: string, alert: AlertRow, windowMs: number) {
-  const openTicket = and(eq(tickets.applianceId, applianceId), notInArray(tickets.status, ['resolved', 'closed']));
-  // Three independent reads, sent together. Only alerts that can matter are read: the firing
-  // ones (a parent suppressing this one) and those of the appliance's open tickets.
-  const [parts, others, openTickets] = await Promise.all([
-    tx.select({ id: components.id, parentId: components.parentId }).from(components).where(eq(components.applianceId, applianceId)),
-    tx
-      .select()
-      .from(alerts)
-      .where(
-        and(
-          eq(alerts.applianceId, applianceId),
-          ne(alerts.id, alert.id),
-          ne(alerts.status, 'pending'),
-          or(eq(alerts.status, 'firing'), inArray(alerts.ticketId, tx.select({ id: tickets.id }).from(tickets).where(openTicket))),
-        ),
-      ),
-    tx.select().from(tickets).where(openTicket).orderBy(asc(tickets.openedAt)),
-  ]);
+async function relatedContext(tx: Tx, customerId: string, applianceId: string, alert: AlertRow, windowMs: number) {
+  // Everything the routing reads, in one statement: the maintenance windows that may apply,
+  // the topology, the alerts that can matter (the firing ones, a parent suppressing this one,
+  // and those of the appliance's open tickets) and the open tickets.
+  const [read] = await rawQuery<{ windows: Record<string, unknown>[]; parts: { id: string; parentId: string | null }[]; others: Record<string, unknown>[]; tickets: Record<string, unknown>[] }>(
+    tx,
+    `select
+       (select coalesce(json_agg(w), '[]') from (${windowsOfApplianceSql}) w) as windows,
+       (select coalesce(json_agg(c), '[]') from (select id, parent_id as "parentId" from components where appliance_id = $2::text::uuid) c) as parts,
+       (select coalesce(json_agg(a), '[]') from (
+          select ${alertColumns} from alerts
+           where appliance_id = $2::text::uuid and id <> $3::text::uuid and status <> 'pending'
+             and (status = 'firing' or ticket_id in (select id from tickets where appliance_id = $2::text::uuid and status not in ('resolved', 'closed')))) a) as others,
+       (select coalesce(json_agg(t order by t."openedAt"), '[]') from (
+          select ${ticketColumns} from tickets where appliance_id = $2::text::uuid and status not in ('resolved', 'closed')) t) as tickets`,
+    [customerId, applianceId, alert.id],
+  );
+  const windows = read!.windows;
+  const parts = read!.parts;
+  const others = alertShape.read(read!.others);
+  const openTickets = ticketShape.read(read!.tickets);
   const parents = new Map(parts.map((p) => [p.id, p.parentId]));
   const ancestors = ancestorsOf(alert.component, parents);
   const firingAncestor =
     others
       .filter((o) => o.status === 'firing' && o.component && ancestors.includes(o.component) && o.suppressedBy !== 'maintenance')
       .sort((a, b) => ancestors.indexOf(b.component!) - ancestors.indexOf(a.component!))[0] ?? null;
-  if (firingAncestor) return { firingAncestor, ticket: null, reason: 'dependency' };
+  if (firingAncestor) return { windows, firingAncestor, ticket: null, reason: 'dependency' };
 
-  if (openTickets.length === 0) return { firingAncestor: null, ticket: null, reason: null };
+  if (openTickets.length === 0) return { windows, firingAncestor: null, ticket: null, reason: null };
   const inSubtree = (other: AlertRow) => {
     if (!alert.component || !other.component) return false;
     if (other.component === alert.component || ancestors.includes(other.component)) return true;
@@ -337,12 +384,12 @@ async function relatedContext(tx: Tx, applianceId: string, alert: AlertRow, wind
   };
   for (const ticket of openTickets) {
     const ticketAlerts = others.filter((o) => o.ticketId === ticket.id);
-    if (ticketAlerts.some(inSubtree)) return { firingAncestor: null, ticket, reason: 'component' };
+    if (ticketAlerts.some(inSubtree)) return { windows, firingAncestor: null, ticket, reason: 'component' };
     if (ticketAlerts.some((o) => Math.abs(o.startsAt.getTime() - alert.startsAt.getTime()) <= windowMs)) {
-      return { firingAncestor: null, ticket, reason: 'time' };
+      return { windows, firingAncestor: null, ticket, reason: 'time' };
     }
   }
-  return { firingAncestor: null, ticket: null as TicketRow | null, reason: null };
+  return { windows, firingAncestor: null, ticket: null as TicketRow | null, reason: null };
 }
 
 /**
@@ -373,6 +420,23 @@ export async function resolveAlert(deps: AppDeps, fingerprint: string, at: Date,
       span.end();
     }
   });
+}
+
+/**
+ * Ends the open alerts of rules that are disabled or deleted: nothing evaluates them any more,
+ * so they would otherwise stay open for ever. A firing one resolves like any other (its ticket
+ * hears of it); a pending one is dropped. Runs after a rule change and in every scheduled cycle.
+ */
+export async function retireAlertsOfInactiveRules(deps: AppDeps, at: Date): Promise<number> {
+  const open = await deps.database.query<{ fingerprint: string; status: AlertStatus }>(
+    `select a.fingerprint, a.status from alerts a left join rules r on r.id = a.rule_id
+      where a.status <> 'resolved' and (r.id is null or not r.enabled)`,
+  );
+  for (const alert of open) {
+    if (alert.status === 'pending') await dropPendingAlert(deps.database.db, alert.fingerprint);
+    else await resolveAlert(deps, alert.fingerprint, at, null);
+  }
+  return open.length;
 }
 
 async function carryResolutionToTicket(tx: Tx, row: AlertRow, at: Date): Promise<void> {

@@ -7,11 +7,11 @@
 // recomputeHealth loads its inputs for any number of appliances with a handful of grouped
 // queries, writes only the appliances whose score or status changed, appends their history
 // rows, and publishes `appliance.status` for each change (delivered on commit).
-import { sql, type SQL } from 'drizzle-orm';
-import type { Db, Tx } from '../../drizzle/client.ts';
+import { sql } from 'drizzle-orm';
+import { rawQuery, type Db, type Tx } from '../../drizzle/client.ts';
 import type { ApplianceStatus, Priority } from '../../drizzle/schema/index.ts';
 import { LIVE_CHANNEL, type LiveEvent } from '../live/events.ts';
-import { at, queryRows, uuidList } from './rca/sql.ts';
+import { at } from './rca/sql.ts';
 
 export const HEARTBEAT_LATE_MS = 5 * 60_000;
 export const HEARTBEAT_OFFLINE_MS = 15 * 60_000;
@@ -138,38 +138,67 @@ export interface HealthRecomputation {
   changed: number;
 }
 
+interface ApplianceInputs extends ApplianceState {
+  counts: Partial<Record<Priority, number>>;
+  ratio: number | null;
+}
+
+/** Inputs of a few appliances (every firing or resolved alert): one statement. Raw SQL, as this runs per alert. */
+async function readSome(db: Db | Tx, applianceIds: readonly string[]): Promise<ApplianceInputs[]> {
+  const rows = await rawQuery<ApplianceState & { counts: Partial<Record<Priority, number>> | null; ratio: number | null }>(
+    db,
+    `select a.id, a.customer_id, a.last_heartbeat_at, a.os_version, a.hypervisor_version, a.status, a.health_score,
+            (select json_object_agg(c.priority, c.n) from (select priority, count(*)::int as n from alerts where status = 'firing' and appliance_id = a.id group by 1) c) as counts,
+            (select max(last_value) from series where metric = 'pool_capacity_ratio' and appliance_id = a.id) as ratio
+       from appliances a where a.id = any(array(select x::uuid from jsonb_array_elements_text($1::text::jsonb) as x))`,
+    [JSON.stringify(applianceIds)],
+  );
+  return rows.map((r) => ({ ...r, counts: r.counts ?? {} }));
+}
+
+/** Inputs of the whole fleet (the minute job): grouped reads, sent together. */
+async function readEvery(db: Db | Tx): Promise<ApplianceInputs[]> {
+  const [states, alertCounts, capacity] = await Promise.all([
+    rawQuery<ApplianceState>(db, `select id, customer_id, last_heartbeat_at, os_version, hypervisor_version, status, health_score from appliances`),
+    rawQuery<{ appliance_id: string; priority: Priority; n: number }>(db, `select appliance_id, priority, count(*)::int as n from alerts where status = 'firing' group by 1, 2`),
+    rawQuery<{ appliance_id: string; ratio: number | null }>(db, `select appliance_id, max(last_value) as ratio from series where metric = 'pool_capacity_ratio' group by 1`),
+  ]);
+  const counts = new Map<string, Partial<Record<Priority, number>>>();
+  for (const row of alertCounts) {
+    const of = counts.get(row.appliance_id) ?? {};
+    of[row.priority] = Number(row.n);
+    counts.set(row.appliance_id, of);
+  }
+  const ratios = new Map(capacity.map((r) => [r.appliance_id, r.ratio]));
+  return states.map((s) => ({ ...s, counts: counts.get(s.id) ?? {}, ratio: ratios.get(s.id) ?? null }));
+}
+
+// The newest versions in the fleet take a scan of every appliance. The per-alert path reuses
+// them for a few seconds; the minute job (and a heartbeat that changes versions) reads afresh.
+const VERSIONS_TTL_MS = 10_000;
+let versionsMemo: { until: number; value: { newestOsVersion: string | null; newestHypervisorVersion: string | null } } | null = null;
+
+/** Forgets the fleet's newest versions, so the next health computation reads them again. */
+export function forgetFleetVersions(): void {
+  versionsMemo = null;
+}
+
+async function fleetVersions(db: Db | Tx, fresh: boolean) {
+  if (!fresh && versionsMemo && versionsMemo.until > performance.now()) return versionsMemo.value;
+  const rows = await rawQuery<{ os_version: string | null; hypervisor_version: string | null }>(db, `select distinct os_version, hypervisor_version from appliances`);
+  const value = { newestOsVersion: newestVersion(rows.map((v) => v.os_version)), newestHypervisorVersion: newestVersion(rows.map((v) => v.hypervisor_version)) };
+  versionsMemo = { until: performance.now() + VERSIONS_TTL_MS, value };
+  return value;
+}
+
 /** Recomputes health for some appliances (or `'all'`), writing and announcing only changes. */
 export async function recomputeHealth(db: Db | Tx, applianceIds: readonly string[] | 'all', now: Date): Promise<HealthRecomputation> {
   if (applianceIds !== 'all' && applianceIds.length === 0) return { evaluated: 0, changed: 0 };
-  const only = (column: string): SQL => (applianceIds === 'all' ? sql`true` : sql`${sql.raw(column)} in ${uuidList(applianceIds)}`);
-
-  // Four independent reads, sent together (one round trip when the driver pipelines them).
-  const [states, alertCounts, capacity, versions] = await Promise.all([
-    queryRows<ApplianceState>(
-      db,
-      sql`select id, customer_id, last_heartbeat_at, os_version, hypervisor_version, status, health_score from appliances where ${only('id')}`,
-    ),
-    queryRows<{ appliance_id: string; priority: Priority; n: number }>(
-      db,
-      sql`select appliance_id, priority, count(*)::int as n from alerts where status = 'firing' and ${only('appliance_id')} group by 1, 2`,
-    ),
-    queryRows<{ appliance_id: string; ratio: number | null }>(
-      db,
-      sql`select appliance_id, max(last_value) as ratio from series where metric = 'pool_capacity_ratio' and ${only('appliance_id')} group by 1`,
-    ),
-    queryRows<{ os_version: string | null; hypervisor_version: string | null }>(db, sql`select distinct os_version, hypervisor_version from appliances`),
-  ]);
+  const [states, versions] = await Promise.all([applianceIds === 'all' ? readEvery(db) : readSome(db, applianceIds), fleetVersions(db, applianceIds === 'all')]);
   if (states.length === 0) return { evaluated: 0, changed: 0 };
-  const newestOsVersion = newestVersion(versions.map((v) => v.os_version));
-  const newestHypervisorVersion = newestVersion(versions.map((v) => v.hypervisor_version));
-
-  const alertsOf = new Map<string, Partial<Record<Priority, number>>>();
-  for (const row of alertCounts) {
-    const counts = alertsOf.get(row.appliance_id) ?? {};
-    counts[row.priority] = Number(row.n);
-    alertsOf.set(row.appliance_id, counts);
-  }
-  const capacityOf = new Map(capacity.map((r) => [r.appliance_id, r.ratio === null ? null : Number(r.ratio)]));
+  const { newestOsVersion, newestHypervisorVersion } = versions;
+  const alertsOf = new Map(states.map((a) => [a.id, a.counts]));
+  const capacityOf = new Map(states.map((a) => [a.id, a.ratio === null ? null : Number(a.ratio)]));
 
   const changes: { id: string; customerId: string; score: number | null; status: ApplianceStatus; factors: HealthFactors }[] = [];
   for (const a of states) {

@@ -1,13 +1,14 @@
-import { and, asc, eq, isNull, or } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { z } from '@hono/zod-openapi';
 import { DateTime, IANAZone } from 'luxon';
-import type { Db, Tx } from '../../drizzle/client.ts';
+import { tableShape, type Db } from '../../drizzle/client.ts';
 import { appliances, customers, maintenanceWindows, type WeeklyRecurrence } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { invalid, notFound } from '../lib/errors.ts';
 import { recordAudit } from './audit.ts';
 
 type WindowRow = typeof maintenanceWindows.$inferSelect;
+const windowShape = tableShape<WindowRow>(maintenanceWindows);
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM');
 
@@ -104,22 +105,20 @@ export function windowScopeMatches(
   return true;
 }
 
-/** The maintenance window covering an alert of this appliance at `at`, if any. */
-export async function activeMaintenanceWindow(
-  tx: Db | Tx,
+/**
+ * SQL selecting the windows that may concern an appliance (`$1` its customer, `$2` the
+ * appliance), with the columns of `WindowRow`; `coveringWindow` then picks the one in force.
+ */
+export const windowsOfApplianceSql = `select ${windowShape.columns} from maintenance_windows
+  where (customer_id is null or customer_id = $1::text::uuid) and (appliance_id is null or appliance_id = $2::text::uuid)`;
+
+/** Of the windows read by `windowsOfApplianceSql`, the one covering an alert of this appliance at `at`, if any. */
+export function coveringWindow(
+  rows: Record<string, unknown>[],
   target: { customerId: string; applianceId: string; labels: Record<string, string> },
   at: Date,
-): Promise<WindowRow | null> {
-  const rows = await tx
-    .select()
-    .from(maintenanceWindows)
-    .where(
-      and(
-        or(isNull(maintenanceWindows.customerId), eq(maintenanceWindows.customerId, target.customerId)),
-        or(isNull(maintenanceWindows.applianceId), eq(maintenanceWindows.applianceId, target.applianceId)),
-      ),
-    );
-  return rows.find((w) => windowScopeMatches(w, target) && windowCovers(w, at)) ?? null;
+): WindowRow | null {
+  return windowShape.read(rows).find((w) => windowScopeMatches(w, target) && windowCovers(w, at)) ?? null;
 }
 
 async function checkReferences(db: Db, input: MaintenanceWindowInput) {

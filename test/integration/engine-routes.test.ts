@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createTestPlatform, type TestPlatform } from './harness.ts';
 import { factories } from './factories.ts';
-import { box, pushSamples, uniqueMetric } from './engine-helpers.ts';
+import { alertsOf, box, createRule, pushSamples, ticketsOf, timelineOf, uniqueMetric } from './engine-helpers.ts';
 
 describe.each(backends)('rules and maintenance-window routes on %s', (backend) => {
   let p: TestPlatform;
@@ -35,6 +35,38 @@ describe.each(backends)('rules and maintenance-window routes on %s', (backend) =
     expect((await p.json('GET', `/api/v1/alerts?applianceId=${b.applianceId}`)).body.items).toHaveLength(0);
     expect((await p.json('DELETE', `/api/v1/rules/${id}`)).status).toBe(204);
     expect((await p.json('GET', `/api/v1/rules/${id}`)).status).toBe(404);
+  });
+
+  it('disabling or deleting a rule ends its open alerts, and the ticket hears of it', async () => {
+    const b = await box(p, 'mission_critical');
+    const firingMetric = uniqueMetric(p);
+    const pendingMetric = uniqueMetric(p);
+    const firing = await createRule(p, b, { kind: 'threshold', metric: firingMetric, params: { op: '>', value: 10 } });
+    const pending = await createRule(p, b, { kind: 'threshold', metric: pendingMetric, params: { op: '>', value: 10 }, forSeconds: 600 });
+    await pushSamples(p, b, [
+      { metric: firingMetric, labels: { pool: 'tank' }, value: 50 },
+      { metric: pendingMetric, labels: { pool: 'tank' }, value: 50 },
+    ]);
+    const [ticket] = await ticketsOf(p, b.applianceId);
+    expect(ticket).toBeDefined();
+    const before = await alertsOf(p, b.applianceId);
+    expect(before.map((a) => [a.ruleId, a.status]).sort()).toEqual([[firing.id, 'firing'], [pending.id, 'pending']].sort());
+
+    // Disabled: nothing evaluates the rule any more, so its firing alert resolves now.
+    const put = await p.json('PUT', `/api/v1/rules/${firing.id}`, { body: { ...rule(firingMetric), enabled: false } });
+    expect(put.status).toBe(200);
+    const afterDisable = await alertsOf(p, b.applianceId);
+    expect(afterDisable.find((a) => a.ruleId === firing.id)?.status).toBe('resolved');
+    const types = (await timelineOf(p, ticket!.id)).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['alert_resolved', 'all_alerts_cleared']));
+    const [cleared] = await ticketsOf(p, b.applianceId);
+    expect(cleared!.allAlertsClearedAt).not.toBeNull();
+
+    // Deleted: its pending alert is dropped rather than left waiting for ever.
+    expect((await p.json('DELETE', `/api/v1/rules/${pending.id}`)).status).toBe(204);
+    const afterDelete = await alertsOf(p, b.applianceId);
+    expect(afterDelete.filter((a) => a.status !== 'resolved')).toEqual([]);
+    expect(afterDelete).toHaveLength(1);
   });
 
   it('rejects parameters that do not fit the kind (400), never a 500', async () => {

@@ -4,7 +4,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../../../drizzle/client.ts';
 import type { RuleSelector } from '../../../drizzle/schema/index.ts';
-import { at, queryRows, textList, uuidList } from './sql.ts';
+import { at, queryRows, textArray, uuidArray } from './sql.ts';
 
 export const FLEET_WINDOW_MS = 24 * 3600_000;
 export const FLEET_MIN_APPLIANCES = 3;
@@ -65,9 +65,9 @@ export function fleetScore(stats: DimensionStats): number | null {
 
 function scopeCondition(selector: RuleSelector): SQL {
   const parts: SQL[] = [sql`true`];
-  if (selector.tiers?.length) parts.push(sql`c.tier in ${textList(selector.tiers)}`);
-  if (selector.customerIds?.length) parts.push(sql`a.customer_id in ${uuidList(selector.customerIds)}`);
-  if (selector.models?.length) parts.push(sql`a.model in ${textList(selector.models)}`);
+  if (selector.tiers?.length) parts.push(sql`c.tier = any(${textArray(selector.tiers)})`);
+  if (selector.customerIds?.length) parts.push(sql`a.customer_id = any(${uuidArray(selector.customerIds)})`);
+  if (selector.models?.length) parts.push(sql`a.model = any(${textArray(selector.models)})`);
   return sql.join(parts, sql` and `);
 }
 
@@ -168,7 +168,7 @@ export async function correlateFleet(tx: Db | Tx, input: FleetRuleInput, now: Da
     sql`insert into root_cause_candidates (ticket_id, kind, subject, score, rank, evidence, fleet_incident_id, updated_at)
       select distinct al.ticket_id, 'fleet', ${subject}::text, ${best.score}::float8, 0, ${JSON.stringify(candidateEvidence)}::jsonb, ${incidentId}::uuid, ${at(now)}
       from alerts al join tickets t on t.id = al.ticket_id
-      where ${firingInWindow} and al.appliance_id in ${uuidList(affected.map((r) => r.appliance_id))} and t.status <> 'closed'
+      where ${firingInWindow} and al.appliance_id = any(${uuidArray(affected.map((r) => r.appliance_id))}) and t.status <> 'closed'
       on conflict (ticket_id, kind, subject) do update set
         score = excluded.score, evidence = excluded.evidence, fleet_incident_id = excluded.fleet_incident_id, updated_at = excluded.updated_at
       returning ticket_id`,

@@ -14,17 +14,15 @@
  * another appliance re-links all affected tickets to the incident. With `rows: false` the
  * candidates are written but not read back (an empty list is returned).
  */
-import { and, asc, eq, gte, inArray, lte, sql } from 'drizzle-orm';
-import type { Db, Tx } from '../../../drizzle/client.ts';
+import { and, asc, eq } from 'drizzle-orm';
+import { asDate, rawQuery, tableShape, type Db, type Tx } from '../../../drizzle/client.ts';
 import {
-  alerts,
   applianceChanges,
-  appliances,
-  components,
   rootCauseCandidates,
   rules,
   tickets,
   type CandidateKind,
+  type Priority,
   type Verdict,
 } from '../../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../../auth/principal.ts';
@@ -34,10 +32,51 @@ import { publishLive } from '../../live/events.ts';
 import { addTimelineEvent, liveTicket } from '../tickets/core.ts';
 import { CHANGE_WINDOW_MS, changeCauses } from './changes.ts';
 import { correlateFleet } from './fleet.ts';
-import { at, textList, uuidList } from './sql.ts';
 import { topologyCauses } from './topology.ts';
 
 export type CandidateRow = typeof rootCauseCandidates.$inferSelect;
+
+/**
+ * Topology candidates kept per ticket, best first. A ticket that gathers dozens of unrelated
+ * components would otherwise carry a candidate for each, every one explaining a sliver of the
+ * alerts, and re-score and re-rank all of them whenever another alert joins.
+ */
+export const MAX_TOPOLOGY_CANDIDATES = 10;
+
+/** An alert of the ticket as the scoring reads it, with its rule. */
+interface TicketAlert {
+  id: string;
+  name: string;
+  component: string | null;
+  startsAt: Date;
+  priority: Priority;
+  ruleId: string | null;
+  ruleName: string | null;
+  selector: (typeof rules.$inferSelect)['selector'] | null;
+}
+
+interface TicketFacts {
+  id: string;
+  applianceId: string | null;
+  openedAt: Date;
+  found: boolean | null;
+  os_version: string | null;
+  hypervisor_version: string | null;
+  model: string;
+}
+
+interface ExistingCandidate {
+  id: string;
+  kind: CandidateKind;
+  subject: string;
+  score: number;
+  verdict: Verdict | null;
+  ruleId: string | null;
+}
+
+const KIND_RANK: Record<CandidateKind, number> = { topology: 0, change: 1, fleet: 2 };
+
+const changeShape = tableShape<typeof applianceChanges.$inferSelect>(applianceChanges, 'c');
 
 interface CandidateSpec {
   kind: CandidateKind;
@@ -66,33 +105,37 @@ export function candidateView(row: CandidateRow) {
 export type CandidateView = ReturnType<typeof candidateView>;
 
 export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Date, options: { alertId?: string; rows?: boolean } = {}): Promise<CandidateRow[]> {
-  const applianceOfTicket = tx.select({ id: tickets.applianceId }).from(tickets).where(eq(tickets.id, ticketId));
-  // The reads that depend only on the ticket go out together.
-  const [[ticket], ticketAlerts, parts, [appliance]] = await Promise.all([
-    tx.select({ id: tickets.id, applianceId: tickets.applianceId, openedAt: tickets.openedAt }).from(tickets).where(eq(tickets.id, ticketId)).limit(1),
-    tx
-    .select({
-      id: alerts.id,
-      name: alerts.name,
-      component: alerts.component,
-      startsAt: alerts.startsAt,
-      priority: alerts.priority,
-      ruleId: alerts.ruleId,
-      ruleName: rules.name,
-      selector: rules.selector,
-    })
-    .from(alerts)
-    .leftJoin(rules, eq(rules.id, alerts.ruleId))
-    .where(eq(alerts.ticketId, ticketId))
-    .orderBy(asc(alerts.startsAt)),
-    tx.select({ id: components.id, kind: components.kind, parentId: components.parentId }).from(components).where(inArray(components.applianceId, applianceOfTicket)),
-    tx
-      .select({ os_version: appliances.osVersion, hypervisor_version: appliances.hypervisorVersion, model: appliances.model })
-      .from(appliances)
-      .where(inArray(appliances.id, applianceOfTicket))
-      .limit(1),
-  ]);
-  if (!ticket) return [];
+  // One statement reads everything (raw SQL, as this runs whenever an alert joins a ticket):
+  // the ticket and its appliance, its alerts, the topology, the changes in the window before
+  // the onset (the ticket's first alert) and the candidates it has now.
+  const [read] = await rawQuery<{ ticket: TicketFacts | null; alerts: TicketAlert[]; parts: { id: string; kind: string; parentId: string | null }[]; changes: Record<string, unknown>[]; existing: ExistingCandidate[] }>(
+    tx,
+    `select
+       (select row_to_json(x) from (select t.id, t.appliance_id as "applianceId", t.opened_at as "openedAt", a.id is not null as found,
+                                           a.os_version, a.hypervisor_version, a.model
+                                      from tickets t left join appliances a on a.id = t.appliance_id where t.id = $1::text::uuid) x) as ticket,
+       (select coalesce(json_agg(x order by x."startsAt"), '[]') from (
+          select a.id, a.name, a.component, a.starts_at as "startsAt", a.priority, a.rule_id as "ruleId", r.name as "ruleName", r.selector
+            from alerts a left join rules r on r.id = a.rule_id where a.ticket_id = $1::text::uuid) x) as alerts,
+       (select coalesce(json_agg(x), '[]') from (
+          select id, kind, parent_id as "parentId" from components where appliance_id = (select appliance_id from tickets where id = $1::text::uuid)) x) as parts,
+       (select coalesce(json_agg(x), '[]') from (
+          with o as (select coalesce((select min(starts_at) from alerts where ticket_id = $1::text::uuid), (select opened_at from tickets where id = $1::text::uuid)) as onset)
+          select ${changeShape.columns} from appliance_changes c, o
+           where c.appliance_id = (select appliance_id from tickets where id = $1::text::uuid)
+             and c.at <= o.onset and c.at >= o.onset - $2::text::float8 * interval '1 millisecond') x) as changes,
+       (select coalesce(json_agg(x), '[]') from (
+          select id, kind, subject, score, verdict, evidence->>'ruleId' as "ruleId" from root_cause_candidates where ticket_id = $1::text::uuid) x) as existing`,
+    [ticketId, String(CHANGE_WINDOW_MS)],
+  );
+  const ticket = read?.ticket;
+  if (!read || !ticket) return [];
+  const ticketAlerts = read.alerts;
+  const parts = read.parts;
+  ticket.openedAt = asDate(ticket.openedAt);
+  for (const a of ticketAlerts) a.startsAt = asDate(a.startsAt);
+  const changes = changeShape.read(read.changes);
+  const appliance = ticket.found ? { os_version: ticket.os_version, hypervisor_version: ticket.hypervisor_version, model: ticket.model } : undefined;
   const onset = ticketAlerts[0]?.startsAt ?? ticket.openedAt;
   const specs: CandidateSpec[] = [];
   const linkedTickets = new Set<string>([ticketId]);
@@ -100,19 +143,7 @@ export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Da
   const keptFleetRules: string[] = [];
 
   if (ticket.applianceId) {
-    const applianceId = ticket.applianceId;
-    const changes = await tx
-        .select()
-        .from(applianceChanges)
-        .where(
-          and(
-            eq(applianceChanges.applianceId, applianceId),
-            gte(applianceChanges.at, new Date(onset.getTime() - CHANGE_WINDOW_MS)),
-            lte(applianceChanges.at, onset),
-          ),
-        );
-
-    for (const cause of topologyCauses(ticketAlerts, parts)) {
+    for (const cause of topologyCauses(ticketAlerts, parts).slice(0, MAX_TOPOLOGY_CANDIDATES)) {
       specs.push({
         kind: 'topology',
         subject: cause.subject,
@@ -156,41 +187,64 @@ export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Da
     }
   }
 
-  // The upsert touches only the current candidates and the pruning only the others: the two go
-  // out together; ranking follows both.
-  const writes: Promise<unknown>[] = [];
-  if (specs.length > 0) {
-    // Every candidate in one statement with one JSON parameter, however many there are.
-    const rows = JSON.stringify(specs.map((s) => ({ kind: s.kind, subject: s.subject, score: s.score, evidence: s.evidence, fleet_incident_id: s.fleetIncidentId ?? null })));
-    writes.push(
-      tx.execute(sql`insert into root_cause_candidates (ticket_id, kind, subject, score, rank, evidence, fleet_incident_id, updated_at)
-        select ${ticketId}::uuid, x.kind, x.subject, x.score, 0, x.evidence, x.fleet_incident_id, ${at(now)}
-        from jsonb_to_recordset(${rows}::jsonb) as x(kind text, subject text, score float8, evidence jsonb, fleet_incident_id uuid)
-        on conflict (ticket_id, kind, subject) do update set
-          score = excluded.score, evidence = excluded.evidence, fleet_incident_id = excluded.fleet_incident_id, updated_at = excluded.updated_at`),
-    );
-  }
-  // Candidates that no longer follow from the evidence go, unless an engineer rated them.
-  writes.push(
-    tx.execute(sql`delete from root_cause_candidates
-    where ticket_id = ${ticketId} and verdict is null and kind || '|' || subject not in ${textList(specs.map((s) => `${s.kind}|${s.subject}`))}
-      and not (kind = 'fleet' and coalesce(evidence->>'ruleId', '') in ${textList(keptFleetRules)})`),
+  // What stays besides the current candidates: those an engineer rated and the fleet candidates
+  // of rules not correlated again. The rest of the existing ones go. Ranks follow the scores.
+  const current = new Set(specs.map((s) => `${s.kind}|${s.subject}`));
+  const kept = read.existing.filter((c) => !current.has(`${c.kind}|${c.subject}`) && (c.verdict !== null || (c.kind === 'fleet' && keptFleetRules.includes(c.ruleId ?? ''))));
+  const removed = read.existing.filter((c) => !current.has(`${c.kind}|${c.subject}`) && !kept.includes(c)).map((c) => c.id);
+  const ranked = [...specs.map((s) => ({ spec: s, id: null as string | null, kind: s.kind, subject: s.subject, score: s.score })), ...kept.map((c) => ({ spec: null, id: c.id, kind: c.kind, subject: c.subject, score: Number(c.score) }))].sort(
+    (a, b) => b.score - a.score || KIND_RANK[a.kind] - KIND_RANK[b.kind] || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0),
   );
-  await Promise.all(writes);
-  await rankCandidates(tx, [...linkedTickets]);
+  const specRows = ranked.flatMap((r, i) =>
+    r.spec ? [{ kind: r.spec.kind, subject: r.spec.subject, score: r.spec.score, rank: i + 1, evidence: r.spec.evidence, fleet_incident_id: r.spec.fleetIncidentId ?? null }] : [],
+  );
+  const keptRanks = ranked.flatMap((r, i) => (r.id ? [{ id: r.id, rank: i + 1 }] : []));
+  // One statement writes it all: the candidates (only those that changed), the pruning (never a
+  // candidate rated meanwhile) and the ranks of those kept. The three touch different rows.
+  await rawQuery(
+    tx,
+    `with upserted as (
+       insert into root_cause_candidates (ticket_id, kind, subject, score, rank, evidence, fleet_incident_id, updated_at)
+       select $1::text::uuid, x.kind, x.subject, x.score, x.rank, x.evidence, x.fleet_incident_id, $2::text::timestamptz
+         from jsonb_to_recordset($3::text::jsonb) as x(kind text, subject text, score float8, rank int, evidence jsonb, fleet_incident_id uuid)
+       on conflict (ticket_id, kind, subject) do update set
+         score = excluded.score, rank = excluded.rank, evidence = excluded.evidence, fleet_incident_id = excluded.fleet_incident_id, updated_at = excluded.updated_at
+       where (root_cause_candidates.score, root_cause_candidates.rank, root_cause_candidates.evidence, root_cause_candidates.fleet_incident_id)
+         is distinct from (excluded.score, excluded.rank, excluded.evidence, excluded.fleet_incident_id)
+       returning 1
+     ), pruned as (
+       delete from root_cause_candidates
+        where ticket_id = $1::text::uuid and verdict is null and id = any(array(select x::uuid from jsonb_array_elements_text($4::text::jsonb) as x))
+       returning 1
+     ), reranked as (
+       update root_cause_candidates r set rank = x.rank
+         from jsonb_to_recordset($5::text::jsonb) as x(id uuid, rank int)
+        where r.ticket_id = $1::text::uuid and r.id = x.id and r.rank is distinct from x.rank
+       returning 1
+     )
+     select (select count(*) from upserted) + (select count(*) from pruned) + (select count(*) from reranked) as written`,
+    [ticketId, now.toISOString(), JSON.stringify(specRows), JSON.stringify(removed), JSON.stringify(keptRanks)],
+  );
+  // Fleet correlation also touched other tickets: rank theirs (and this one's, which they may have joined).
+  if (linkedTickets.size > 1) await rankCandidates(tx, [...linkedTickets]);
   if (options.rows === false) return [];
   return tx.select().from(rootCauseCandidates).where(eq(rootCauseCandidates.ticketId, ticketId)).orderBy(asc(rootCauseCandidates.rank));
 }
 
-const KIND_ORDER = sql`case kind when 'topology' then 0 when 'change' then 1 else 2 end`;
+const KIND_ORDER = `case c.kind when 'topology' then 0 when 'change' then 1 else 2 end`;
 
 /** Ranks 1..n per ticket by score, in one statement for any number of tickets. */
 export async function rankCandidates(tx: Db | Tx, ticketIds: readonly string[]): Promise<void> {
   if (ticketIds.length === 0) return;
-  await tx.execute(sql`update root_cause_candidates r set rank = x.rn
-    from (select id, row_number() over (partition by ticket_id order by score desc, ${KIND_ORDER}, subject)::int as rn
-          from root_cause_candidates where ticket_id in ${uuidList(ticketIds)}) x
-    where x.id = r.id and r.rank is distinct from x.rn`);
+  await rawQuery(
+    tx,
+    `with ids as (select array(select x::uuid from jsonb_array_elements_text($1::text::jsonb) as x) as ids)
+     update root_cause_candidates r set rank = x.rn
+       from (select c.id, row_number() over (partition by c.ticket_id order by c.score desc, ${KIND_ORDER}, c.subject collate "C")::int as rn
+               from root_cause_candidates c, ids where c.ticket_id = any(ids.ids)) x, ids
+      where r.ticket_id = any(ids.ids) and x.id = r.id and r.rank is distinct from x.rn`,
+    [JSON.stringify(ticketIds)],
+  );
 }
 
 /** The ticket's candidates by rank (for the ticket detail). */
