@@ -32,8 +32,9 @@ export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly db: Db;
   /**
-   * `prepare` keeps the statement prepared on each PostgreSQL connection (parsed and planned
-   * once, one round trip per run): for statements of constant text that run all the time.
+   * Statements are prepared on each PostgreSQL connection (parsed and planned once, one round
+   * trip per run afterwards), like every drizzle query; `prepare: false` for a text built anew
+   * each time, which would only fill the connection's statement cache.
    */
   query<T extends Record<string, unknown>>(text: string, params?: unknown[], options?: { prepare?: boolean }): Promise<T[]>;
   listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
@@ -143,7 +144,7 @@ function openPostgres(url: string, max: number): Database {
     kind: 'postgres',
     db,
     async query<T extends Record<string, unknown>>(text: string, params: unknown[] = [], options: { prepare?: boolean } = {}) {
-      const rows = await client.unsafe(text, params as never[], { prepare: options.prepare ?? false });
+      const rows = await client.unsafe(text, params as never[], { prepare: options.prepare ?? true });
       return rows as unknown as T[];
     },
     async listen(channel, handler) {
