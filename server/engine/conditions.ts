@@ -96,21 +96,6 @@ export function stateHolds(params: StateParams, value: number): boolean {
   return typeof params.equals === 'number' && value === params.equals;
 }
 
-/** Compares dotted versions numerically ("6.10.0" > "6.9.2"); non-numeric parts compare as text. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.\-+]/);
-  const pb = b.split(/[.\-+]/);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? '0';
-    const y = pb[i] ?? '0';
-    const nx = Number(x);
-    const ny = Number(y);
-    const c = Number.isFinite(nx) && Number.isFinite(ny) ? nx - ny : x.localeCompare(y);
-    if (c !== 0) return Math.sign(c);
-  }
-  return 0;
-}
-
 /** Least-squares line through the points: value = slope·t + intercept (t in seconds). */
 export function linearFit(points: readonly { t: number; v: number }[]): { slope: number; intercept: number } | null {
   const n = points.length;

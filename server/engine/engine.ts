@@ -5,7 +5,6 @@ import type { AppDeps } from '../http/context.ts';
 import { dropPendingAlert, fireAlert, insertPendingAlert, resolveAlert, retireAlertsOfInactiveRules, touchAlerts, type AlertSubject } from '../services/alerts.ts';
 import {
   compare,
-  compareVersions,
   componentOf,
   eventNameMatches,
   fingerprintOf,
@@ -19,6 +18,7 @@ import {
   type ApplianceFacts,
   type Transition,
 } from './conditions.ts';
+import { compareVersions } from '../lib/versions.ts';
 import type { HeartbeatInfo, IngestContext, IngestListener } from './listener.ts';
 import { RuleIndex } from './rule-index.ts';
 import type { AbsenceParams, EventParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';

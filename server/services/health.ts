@@ -11,6 +11,7 @@ import { sql } from 'drizzle-orm';
 import { rawQuery, type Db, type Tx } from '../../drizzle/client.ts';
 import type { ApplianceStatus, Priority } from '../../drizzle/schema/index.ts';
 import { LIVE_CHANNEL, type LiveEvent } from '../live/events.ts';
+import { compareVersions, newestVersion } from '../lib/versions.ts';
 import { at } from './rca/sql.ts';
 
 export const HEARTBEAT_LATE_MS = 5 * 60_000;
@@ -47,27 +48,6 @@ export interface HealthResult {
 }
 
 const ALERT_PENALTY: Record<Priority, number> = { P1: 50, P2: 25, P3: 10, P4: 3 };
-
-/** Orders dotted versions numerically (`6.10.0` after `6.9.2`); non-numeric parts compare as text. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.\-+]/);
-  const pb = b.split(/[.\-+]/);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const x = pa[i] ?? '0';
-    const y = pb[i] ?? '0';
-    const nx = Number(x);
-    const ny = Number(y);
-    const diff = Number.isFinite(nx) && Number.isFinite(ny) ? nx - ny : x.localeCompare(y);
-    if (diff !== 0) return Math.sign(diff);
-  }
-  return 0;
-}
-
-export function newestVersion(versions: readonly (string | null)[]): string | null {
-  let newest: string | null = null;
-  for (const v of versions) if (v && (newest === null || compareVersions(v, newest) > 0)) newest = v;
-  return newest;
-}
 
 export function scoreAppliance(inputs: HealthInputs): HealthResult {
   const { now } = inputs;

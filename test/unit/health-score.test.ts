@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions, newestVersion, scoreAppliance, type HealthInputs } from '../../server/services/health.ts';
+import { scoreAppliance, type HealthInputs } from '../../server/services/health.ts';
+import { compareVersions, newestVersion } from '../../server/lib/versions.ts';
 
 const now = new Date('2026-03-02T10:00:00Z');
 const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);

@@ -3,7 +3,7 @@ import { csvField } from '../../server/services/reports/csv.ts';
 import { daysToThreshold, DAY_SECONDS } from '../../server/services/reports/forecast.ts';
 import { previousWeek, resolvePeriod } from '../../server/services/reports/stored.ts';
 import { barChart, escapeXml, lineChart } from '../../server/services/reports/svg.ts';
-import { compareVersions, newestVersion } from '../../server/services/reports/versions.ts';
+import { compareVersions, newestVersion } from '../../server/lib/versions.ts';
 
 describe('capacity forecast', () => {
   const perDay = (ratio: number) => ratio / DAY_SECONDS;

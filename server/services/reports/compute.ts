@@ -3,7 +3,7 @@ import { priorities, sampleChunkSpanMs, type Priority, type Tier } from '../../.
 import { isEntitled } from '../entitlement.ts';
 import { daysToThreshold, DAY_SECONDS, within } from './forecast.ts';
 import type { HealthReport } from './schema.ts';
-import { compareVersions, newestVersion } from './versions.ts';
+import { compareVersions, newestVersion } from '../../lib/versions.ts';
 
 export interface ReportPeriod {
   from: Date;
