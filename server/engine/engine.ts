@@ -19,6 +19,7 @@ import {
   type Transition,
 } from './conditions.ts';
 import { compareVersions } from '../lib/versions.ts';
+import { labelsKey } from '../../collector/ingest/series-key.ts';
 import type { HeartbeatInfo, IngestContext, IngestListener } from './listener.ts';
 import { RuleIndex } from './rule-index.ts';
 import type { AbsenceParams, EventParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
@@ -50,12 +51,6 @@ const FACTS_SQL = `select a.id::text as id, a.customer_id::text as "customerId",
   from appliances a join customers c on c.id = a.customer_id`;
 
 const sqlOp = (op: string) => (op === '==' ? '=' : op === '!=' ? '<>' : op);
-
-const labelsKey = (labels: Record<string, string>) =>
-  Object.keys(labels)
-    .sort()
-    .map((k) => `${k}=${labels[k]}`)
-    .join('\u0001');
 
 export function createEngine(deps: AppDeps): Engine {
   const { database, metrics, logger } = deps;

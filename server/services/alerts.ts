@@ -286,7 +286,7 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
     ]);
     await recomputeCandidates(tx, correlated.id, at, { alertId: row.id, rows: false });
     const current = reopened ?? correlated;
-    const raised = row.priority < current.priority ? await raisePriority(tx, await calendar(), current, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`) : null;
+    const raised = await raisePriority(tx, calendar, current, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`);
     await publishLiveMany(tx, [
       ...(raised ? [] : [{ type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') } as const]),
       { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) },

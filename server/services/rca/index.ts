@@ -231,7 +231,8 @@ export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Da
   return tx.select().from(rootCauseCandidates).where(eq(rootCauseCandidates.ticketId, ticketId)).orderBy(asc(rootCauseCandidates.rank));
 }
 
-const KIND_ORDER = `case c.kind when 'topology' then 0 when 'change' then 1 else 2 end`;
+// The same order in SQL, for ranking other tickets' candidates.
+const KIND_ORDER = `case c.kind ${Object.entries(KIND_RANK).map(([kind, rank]) => `when '${kind}' then ${rank}`).join(' ')} end`;
 
 /** Ranks 1..n per ticket by score, in one statement for any number of tickets. */
 export async function rankCandidates(tx: Db | Tx, ticketIds: readonly string[]): Promise<void> {

@@ -178,23 +178,25 @@ export function ticketSummaryView(row: TicketRow, calendar: SlaCalendar, now: Da
 /**
  * Raises a ticket's priority when a worse alert joins it (never lowers it): the response
  * target is recomputed from the original opening time (SPEC §2.2). Returns the updated row,
- * or null when the ticket already had that priority or a higher one.
+ * or null when the ticket already had that priority or a higher one. The support calendar is
+ * read only when the target is recomputed.
  */
 export async function raisePriority(
   tx: Db | Tx,
-  calendar: SlaCalendar,
+  calendar: () => Promise<SlaCalendar>,
   ticket: TicketRow,
   priority: Priority,
   at: Date,
   reason: string,
 ): Promise<TicketRow | null> {
   if (priority >= ticket.priority) return null;
+  const support = await calendar();
   const [row] = await tx
     .update(tickets)
     .set({
       priority,
       proposedPriority: priority,
-      responseDueAt: responseDueAt(ticket.tier, priority, ticket.openedAt, calendar),
+      responseDueAt: responseDueAt(ticket.tier, priority, ticket.openedAt, support),
       updatedAt: at,
     })
     .where(eq(tickets.id, ticket.id))
