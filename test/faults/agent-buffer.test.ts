@@ -73,6 +73,9 @@ describe('agent buffer across a collector outage and an agent restart', () => {
     await sleep(1_000);
     target.setDown(true);
     const scraped = target.served;
+    // A scrape the target answered just before going down may still be on its way into the
+    // buffer: give it two intervals, so an empty buffer below means everything went out.
+    await sleep(2 * agentOptions.intervalMs);
     const drained = await waitFor(() => agent.stats().bufferedBatches === 0, 60_000, 100);
     await agent.stop();
     runs.push(agent.stats());
