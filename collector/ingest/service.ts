@@ -3,7 +3,7 @@ import type { AppliancePrincipal } from '../../server/auth/principal.ts';
 import type { IngestContext } from '../../server/engine/listener.ts';
 import type { AppDeps } from '../../server/http/context.ts';
 import { DomainError } from '../../server/lib/errors.ts';
-import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type ParseContext, type Sample } from '../parsers/types.ts';
+import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type Limits, type ParseContext, type Sample } from '../parsers/types.ts';
 import { upsertEvents } from './events.ts';
 import { recordHeartbeat, type HeartbeatInput } from './heartbeat.ts';
 import { IngestRateLimiter } from './rate-limit.ts';
@@ -20,14 +20,21 @@ const tracer = trace.getTracer('vigil.collector');
 export class IngestService {
   readonly writer: SampleWriter;
   readonly limiter: IngestRateLimiter;
+  private readonly limits: Limits;
 
   constructor(private readonly deps: AppDeps) {
     this.writer = new SampleWriter(deps.database);
     this.limiter = new IngestRateLimiter(deps.config.INGEST_RATE_PER_TOKEN, () => deps.clock.now().getTime());
+    this.limits = {
+      ...defaultLimits,
+      maxFutureSkewMs: deps.config.INGEST_MAX_FUTURE_SKEW_SECONDS * 1000,
+      maxPastAgeMs: deps.config.RETENTION_DAYS * 86_400_000,
+    };
   }
 
+  /** The parsers' clock and limits: the future skew and the past age (the retention) come from the configuration. */
   parseContext(): ParseContext {
-    return { now: this.deps.clock.now().getTime(), limits: defaultLimits };
+    return { now: this.deps.clock.now().getTime(), limits: this.limits };
   }
 
   /** Runs a parser, turning its errors into the API's (400 with the bad items, 413 when too many). */
