@@ -1,4 +1,5 @@
-import { forgetFleetVersions, recomputeHealth } from '../services/health.ts';
+import { recomputeHealth } from '../services/health.ts';
+import { currentReleases } from '../services/releases.ts';
 import { trace } from '@opentelemetry/api';
 import type { IngestEvent, Sample } from '../../collector/parsers/types.ts';
 import type { AppDeps } from '../http/context.ts';
@@ -325,8 +326,6 @@ export function createEngine(deps: AppDeps): Engine {
     // unknown) or whose software changed; a healthy one is left to the minute job, which keeps
     // the most frequent request of the fleet free of the recomputation.
     if (info.versionChanged || info.previousStatus !== 'healthy') {
-      // New versions (or a first heartbeat) may move the fleet's newest version.
-      if (info.versionChanged || info.previousStatus === 'unknown') forgetFleetVersions();
       await recomputeHealth(database.db, [ctx.applianceId], ctx.receivedAt);
     }
     if (rules.length === 0) return;
@@ -408,7 +407,9 @@ export function createEngine(deps: AppDeps): Engine {
       const versions = await database.query<{ version: string; ids: string[] }>(
         `select ${column} as version, array_agg(id::text) as ids from appliances where ${column} is not null group by ${column}`,
       );
-      const current = s.current ?? versions.map((v) => v.version).sort(compareVersions).at(-1);
+      // The declared current release (SPEC §7), or the rule's own override; never the newest
+      // version some appliance happens to report. Nothing declared: nobody is behind.
+      const current = s.current ?? (await currentReleases(database.db))[s.attribute === 'os_version' ? 'synetoos' : 'hypervisor'];
       if (!current) return [];
       return versions
         .filter((v) => compareVersions(v.version, current) < 0)

@@ -31,7 +31,7 @@ export const StateParams = z
     equals: z.union([z.number(), z.string()]).optional(),
     // Compare an appliance attribute instead of a metric: "SynetoOS behind the current version".
     attribute: z.enum(['os_version', 'hypervisor_version']).optional(),
-    // The current version; absent = the newest version seen across the fleet.
+    // The current version; absent = the product's current release in the catalogue (/releases).
     current: z.string().max(100).optional(),
     aggregate: aggregate.optional(),
   })

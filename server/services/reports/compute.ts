@@ -3,7 +3,7 @@ import { priorities, sampleChunkSpanMs, type Priority, type Tier } from '../../.
 import { isEntitled } from '../entitlement.ts';
 import { daysToThreshold, DAY_SECONDS, within } from './forecast.ts';
 import type { HealthReport } from './schema.ts';
-import { compareVersions, newestVersion } from '../../lib/versions.ts';
+import { compareVersions } from '../../lib/versions.ts';
 
 export interface ReportPeriod {
   from: Date;
@@ -143,13 +143,8 @@ export async function computeHealthReports(
          having count(*) >= ${RECURRING_THRESHOLD}
           order by n desc, a.serial`,
       ),
-      // The newest versions anywhere in the fleet: what "current" means.
-      q(
-        `select 'os' as kind, os_version as v from appliances where os_version is not null group by os_version
-         union all
-         select 'hv', hypervisor_version from appliances where hypervisor_version is not null group by hypervisor_version`,
-        [],
-      ),
+      // The current releases declared in the catalogue: what "current" means (SPEC §7).
+      q(`select case product when 'synetoos' then 'os' else 'hv' end as kind, version as v from releases where current`, []),
       q(
         `select t.customer_id, count(*)::int as with_verdicts, count(*) filter (where top.verdict = 'accepted')::int as accepted
            from tickets t
@@ -167,8 +162,8 @@ export async function computeHealthReports(
       ),
     ]);
 
-  const latestOs = newestVersion(versionRows.filter((r) => r.kind === 'os').map((r) => r.v as string));
-  const latestHv = newestVersion(versionRows.filter((r) => r.kind === 'hv').map((r) => r.v as string));
+  const latestOs = (versionRows.find((r) => r.kind === 'os')?.v as string | undefined) ?? null;
+  const latestHv = (versionRows.find((r) => r.kind === 'hv')?.v as string | undefined) ?? null;
   const byCustomer = {
     appliances: groupBy(applianceRows),
     trend: groupBy(trendRows),
