@@ -19,6 +19,7 @@ import {
   type ApplianceFacts,
   type Transition,
 } from './conditions.ts';
+import { forecastLabels, hasForecastEvidence } from '../lib/forecast-evidence.ts';
 import { compareVersions } from '../lib/versions.ts';
 import { labelsKey } from '../../collector/ingest/series-key.ts';
 import type { HeartbeatInfo, IngestContext, IngestListener } from './listener.ts';
@@ -375,10 +376,12 @@ export function createEngine(deps: AppDeps): Engine {
     if (rule.kind === 'forecast') {
       const f = p as ForecastParams;
       const from = new Date(now.getTime() - f.windowSeconds * 1000).toISOString();
-      const rows = await database.query<{ id: string; labels: Record<string, string>; last: number; slope: number | null; intercept: number | null; n: number }>(
+      const rows = await database.query<{ id: string; labels: Record<string, string>; last: number; slope: number | null; intercept: number | null; r2: number | null; history: number; n: number }>(
         `select s.appliance_id::text as id, s.labels, s.last_value::float8 as last,
                 regr_slope(p.v, b.base + p.o::float8 / 1000)::float8 as slope,
                 regr_intercept(p.v, b.base + p.o::float8 / 1000)::float8 as intercept,
+                regr_r2(p.v, b.base + p.o::float8 / 1000)::float8 as r2,
+                (max(b.base + p.o::float8 / 1000) - min(b.base + p.o::float8 / 1000))::float8 as history,
                 count(*)::int as n
            from series s
            join sample_chunks c on c.series_id = s.id and c.last_ts >= $2::timestamptz
@@ -393,11 +396,18 @@ export function createEngine(deps: AppDeps): Engine {
       const out: Finding[] = [];
       for (const r of rows) {
         if (r.slope === null || r.intercept === null || r.n < f.minSamples) continue;
+        const r2 = r.r2 === null ? null : Number(r.r2);
+        if (!hasForecastEvidence({ historySeconds: Number(r.history), r2 }, f)) continue;
         const last = Number(r.last);
         // Already past the threshold: the threshold rules speak for it.
         if (f.direction === 'rising' ? last >= f.threshold : last <= f.threshold) continue;
-        const seconds = secondsToThreshold({ slope: Number(r.slope), intercept: Number(r.intercept) }, f.threshold, 0, f.direction);
-        if (seconds !== null && seconds > 0 && seconds <= f.horizonSeconds) out.push({ applianceId: r.id, labels: r.labels, value: Math.round(seconds) });
+        const slope = Number(r.slope);
+        const seconds = secondsToThreshold({ slope, intercept: Number(r.intercept) }, f.threshold, 0, f.direction);
+        if (seconds !== null && seconds > 0 && seconds <= f.horizonSeconds) {
+          // The evidence travels with the alert (SPEC §7); `value` keeps the seconds left.
+          const labels = { ...r.labels, ...forecastLabels(slope, r2 ?? 0, now.getTime() + seconds * 1000) };
+          out.push({ applianceId: r.id, labels, value: Math.round(seconds) });
+        }
       }
       return out;
     }
