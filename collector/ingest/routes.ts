@@ -173,6 +173,7 @@ export function collectorRoutes(deps: AppDeps) {
     const parsed = service.parse('prometheus', () => parsePrometheusText(text, { ...ctx, defaultTimestampMs: ctx.now }));
     service.charge(appliance, parsed.samples.length);
     const result = await service.writeSamples(appliance, parsed.samples, batchId, 'prometheus');
+    if (!result.duplicate) service.countSkipped('prometheus', parsed.report);
     return c.json({ ...result, ...reportFields(parsed.report) }, 200);
   });
 
@@ -265,6 +266,7 @@ export function collectorRoutes(deps: AppDeps) {
     const parsed = service.parse('otlp', () => parseOtlpMetrics(body, service.parseContext()));
     service.charge(appliance, parsed.samples.length);
     const result = await service.writeSamples(appliance, parsed.samples, batchId, 'otlp');
+    if (!result.duplicate) service.countSkipped('otlp', parsed.report);
     // OTLP's ExportMetricsServiceResponse: partialSuccess tells the exporter what was dropped.
     const partialSuccess = otlpPartialSuccess(parsed.report);
     return c.json({ ...result, ...reportFields(parsed.report), ...(partialSuccess === undefined ? {} : { partialSuccess }) }, 200);

@@ -3,7 +3,7 @@ import type { AppliancePrincipal } from '../../server/auth/principal.ts';
 import type { IngestContext } from '../../server/engine/listener.ts';
 import type { AppDeps } from '../../server/http/context.ts';
 import { DomainError } from '../../server/lib/errors.ts';
-import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type Limits, type ParseContext, type Sample } from '../parsers/types.ts';
+import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type IngestReport, type Limits, type ParseContext, type Sample } from '../parsers/types.ts';
 import { upsertEvents } from './events.ts';
 import { recordHeartbeat, type HeartbeatInput } from './heartbeat.ts';
 import { IngestRateLimiter } from './rate-limit.ts';
@@ -53,6 +53,11 @@ export class IngestService {
       this.deps.logger.error({ err, format }, 'parser failed unexpectedly');
       throw new DomainError('invalid_request', 'the body could not be parsed');
     }
+  }
+
+  /** Counts what a lenient parse left out, by reason, for `/metrics` (the sender is told in the 200). */
+  countSkipped(format: IngestFormat, report: IngestReport): void {
+    for (const [reason, count] of Object.entries(report.skippedByReason)) this.deps.metrics.ingestPointsSkipped.inc({ format, reason }, count);
   }
 
   charge(appliance: AppliancePrincipal, cost: number): void {

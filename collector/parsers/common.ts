@@ -217,6 +217,38 @@ export function fitLabelValue(value: string, limits: Limits): string | null {
   return value.slice(0, end);
 }
 
+export interface LenientLabelsResult extends LabelsResult {
+  /** values cut to `maxLabelValueLength` */
+  truncated: number;
+}
+
+/**
+ * A JSON label map from a lenient format (Alertmanager ≥ 0.27 and remote write carry UTF-8
+ * names such as `host.name`): names are checked with `checkUtf8LabelName`, values over
+ * `maxLabelValueLength` are truncated and counted, empty values dropped (as in Prometheus).
+ * A map that is not an object of strings, a bad name, a NUL or more than `maxLabels` labels is
+ * a `problem`: the caller skips that one item and reports it.
+ */
+export function readLenientLabels(raw: unknown, limits: Limits, field = 'labels'): LenientLabelsResult {
+  const labels: Record<string, string> = {};
+  if (raw === undefined || raw === null) return { labels, truncated: 0, problem: null };
+  if (!isRecord(raw)) return { labels, truncated: 0, problem: { field, message: 'labels must be an object of strings' } };
+  const names = Object.keys(raw);
+  if (names.length > limits.maxLabels) return { labels, truncated: 0, problem: { field, message: `more than ${limits.maxLabels} labels` } };
+  let truncated = 0;
+  for (const name of names) {
+    const nameProblem = checkUtf8LabelName(name, limits);
+    if (nameProblem !== null) return { labels, truncated: 0, problem: { field: `${field}.${name}`, message: nameProblem } };
+    const value = raw[name];
+    if (typeof value !== 'string') return { labels, truncated: 0, problem: { field: `${field}.${name}`, message: 'label value must be a string' } };
+    const fitted = fitLabelValue(value, limits);
+    if (fitted === null) return { labels, truncated: 0, problem: { field: `${field}.${name}`, message: 'label value must not contain NUL characters' } };
+    if (fitted.length < value.length) truncated++;
+    if (fitted !== '') labels[name] = fitted;
+  }
+  return { labels, truncated, problem: null };
+}
+
 /**
  * OTLP resource attributes that identify the source and so are kept when a point has more
  * than `maxLabels` labels; every other resource attribute (`process.command_line`,
