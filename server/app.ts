@@ -8,7 +8,7 @@ import { mountDashboard } from './http/dashboard.ts';
 import { errorResponse, toDomainError } from './http/errors.ts';
 import { authenticate, requestContext, requireJsonBody } from './http/middleware.ts';
 import { DomainError } from './lib/errors.ts';
-import { collectorRoutes } from '../collector/ingest/routes.ts';
+import { collectorRoutes } from './ingest/routes.ts';
 import { applianceRoutes } from './routes/appliances.ts';
 import { applianceMetricsRoutes } from './routes/appliance-metrics.ts';
 import { applianceHealthRoutes } from './routes/appliance-health.ts';

@@ -1,6 +1,6 @@
 import { forgetFleetVersions, recomputeHealth } from '../services/health.ts';
 import { trace } from '@opentelemetry/api';
-import type { IngestEvent, Sample } from '../../collector/parsers/types.ts';
+import type { IngestEvent, Sample } from '../../telemetry/parsers/types.ts';
 import type { AppDeps } from '../http/context.ts';
 import { dropPendingAlert, fireAlert, insertPendingAlert, resolveAlert, retireAlertsOfInactiveRules, touchAlerts, type AlertSubject } from '../services/alerts.ts';
 import {
@@ -19,7 +19,7 @@ import {
   type Transition,
 } from './conditions.ts';
 import { compareVersions } from '../lib/versions.ts';
-import { labelsKey } from '../../collector/ingest/series-key.ts';
+import { labelsKey } from '../../telemetry/series-key.ts';
 import type { HeartbeatInfo, IngestContext, IngestListener } from './listener.ts';
 import { RuleIndex } from './rule-index.ts';
 import type { AbsenceParams, EventParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';

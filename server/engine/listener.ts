@@ -1,4 +1,4 @@
-import type { IngestEvent, Sample } from '../../collector/parsers/types.ts';
+import type { IngestEvent, Sample } from '../../telemetry/parsers/types.ts';
 import type { ApplianceStatus } from '../../drizzle/schema/index.ts';
 
 export interface IngestContext {

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { parseRfc3339 } from '../../collector/parsers/common.ts';
+import { parseRfc3339 } from '../../telemetry/parsers/common.ts';
 import type { Database } from '../../drizzle/client.ts';
 import { applianceStatuses, type ApplianceStatus } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { metricNamePattern, parseRfc3339 } from '../../collector/parsers/common.ts';
+import { metricNamePattern, parseRfc3339 } from '../../telemetry/parsers/common.ts';
 import { newRouter, type AppDeps } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { invalid } from '../lib/errors.ts';

@@ -1,9 +1,9 @@
 import { trace, SpanStatusCode } from '@opentelemetry/api';
-import type { AppliancePrincipal } from '../../server/auth/principal.ts';
-import type { IngestContext } from '../../server/engine/listener.ts';
-import type { AppDeps } from '../../server/http/context.ts';
-import { DomainError } from '../../server/lib/errors.ts';
-import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type ParseContext, type Sample } from '../parsers/types.ts';
+import type { AppliancePrincipal } from '../auth/principal.ts';
+import type { IngestContext } from '../engine/listener.ts';
+import type { AppDeps } from '../http/context.ts';
+import { DomainError } from '../lib/errors.ts';
+import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type ParseContext, type Sample } from '../../telemetry/parsers/types.ts';
 import { upsertEvents } from './events.ts';
 import { recordHeartbeat, type HeartbeatInput } from './heartbeat.ts';
 import { IngestRateLimiter } from './rate-limit.ts';
