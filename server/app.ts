@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { migrationsApplied, migrationsFolder } from '../drizzle/migrate.ts';
-import { newRouter, type AppDeps } from './http/context.ts';
+import type { AppDeps } from './composition.ts';
+import { newRouter } from './http/context.ts';
 import { mountDashboard } from './http/dashboard.ts';
 import { errorResponse, toDomainError } from './http/errors.ts';
 import { authenticate, requestContext, requireJsonBody } from './http/middleware.ts';
@@ -31,7 +32,7 @@ import { ruleRoutes } from './routes/rules.ts';
 import { scopeGuard } from './http/scope-guard.ts';
 import { authorize } from './auth/policy.ts';
 
-export type { AppDeps } from './http/context.ts';
+export type { AppDeps } from './composition.ts';
 
 const MB = 1024 * 1024;
 const expectedMigrations = (

@@ -1,7 +1,7 @@
 import { forgetFleetVersions, recomputeHealth } from '../services/health.ts';
 import { trace } from '@opentelemetry/api';
 import type { IngestEvent, Sample } from '../../telemetry/parsers/types.ts';
-import type { AppDeps } from '../http/context.ts';
+import type { CoreDeps } from '../composition.ts';
 import { dropPendingAlert, fireAlert, insertPendingAlert, resolveAlert, retireAlertsOfInactiveRules, touchAlerts, type AlertSubject } from '../services/alerts.ts';
 import {
   compare,
@@ -52,7 +52,7 @@ const FACTS_SQL = `select a.id::text as id, a.customer_id::text as "customerId",
 
 const sqlOp = (op: string) => (op === '==' ? '=' : op === '!=' ? '<>' : op);
 
-export function createEngine(deps: AppDeps): Engine {
+export function createEngine(deps: CoreDeps): Engine {
   const { database, metrics, logger } = deps;
   const index = new RuleIndex(database, logger);
   // Tier, add-on and model change rarely; a short cache keeps the ingest path to one query.
@@ -486,9 +486,4 @@ function aggregateOf(kind: 'sum' | 'min' | 'max' | 'avg' | 'count', values: numb
     case 'count':
       return values.length;
   }
-}
-
-/** The listener in AppDeps is the engine in every process built by startPlatform. */
-export function isEngine(listener: IngestListener): listener is Engine {
-  return typeof (listener as Partial<Engine>).evaluateScheduled === 'function';
 }

@@ -30,6 +30,15 @@ export interface IngestListener {
   rulesChanged?(): Promise<void>;
 }
 
+/**
+ * The rule engine as the rest of the platform sees it (`deps.engine`): told about every
+ * committed ingest; in a process built by startPlatform it also runs the scheduled rules.
+ */
+export interface RuleEngine extends IngestListener {
+  /** Absence, forecast and software-currency rules, plus keep_firing_for expiry: the minute job. */
+  evaluateScheduled?(now?: Date): Promise<{ rules: number; observations: number; ms: number }>;
+}
+
 export const noopIngestListener: IngestListener = {
   onSamples: async () => {},
   onEvents: async () => {},

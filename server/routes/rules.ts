@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ruleKinds } from '../../drizzle/schema/enums.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { invalid } from '../lib/errors.ts';
 import { errorResponses, IdParam, isoTime, jsonBody, jsonResponse, listOf } from '../schemas/common.ts';
@@ -36,7 +37,7 @@ export function ruleRoutes(deps: AppDeps) {
     }
   };
   const changed = async () => {
-    await deps.ingest.rulesChanged?.();
+    await deps.engine.rulesChanged?.();
   };
 
   app.openapi(
