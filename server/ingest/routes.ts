@@ -10,6 +10,7 @@ import { ErrorBody, jsonBody, jsonResponse } from '../schemas/common.ts';
 import { alertmanagerWebhookSchema, parseAlertmanagerWebhook } from '../../telemetry/parsers/alertmanager.ts';
 import { nativeEventsBodySchema, nativeMetricsBodySchema, parseNativeEvents, parseNativeMetrics } from '../../telemetry/parsers/native.ts';
 import { parseOtlpMetrics } from '../../telemetry/parsers/otlp.ts';
+import { batchIdMessage, batchIdPattern, isBatchId } from '../../telemetry/batch-id.ts';
 import { parsePrometheusText } from '../../telemetry/parsers/prometheus-text.ts';
 import { HeartbeatAck, HeartbeatBody } from './heartbeat.ts';
 import { IngestService } from './service.ts';
@@ -35,8 +36,6 @@ export const WriteAck = z
   })
   .openapi('IngestAck');
 
-const batchIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
-
 const utf8 = new TextDecoder();
 
 async function readJson(c: Context<AppEnv>): Promise<unknown> {
@@ -60,7 +59,7 @@ async function readJson(c: Context<AppEnv>): Promise<unknown> {
 function batchIdQuery(c: Context<AppEnv>): string | null {
   const value = c.req.query('batchId');
   if (value === undefined) return null;
-  if (!batchIdPattern.test(value)) throw invalid('batchId must be 1–128 characters of [A-Za-z0-9._:-]', { field: 'batchId' });
+  if (!isBatchId(value)) throw invalid(batchIdMessage, { field: 'batchId' });
   return value;
 }
 
