@@ -3,7 +3,7 @@
 // both drive these with observations.
 import { createHash } from 'node:crypto';
 import type { Tier } from '../../drizzle/schema/enums.ts';
-import type { ComparisonOp, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
+import type { ComparisonOp, RateParams, Rule, RuleCommon, StateParams, ThresholdParams } from './rules.ts';
 
 export interface ApplianceFacts {
   id: string;
@@ -17,7 +17,7 @@ export interface ApplianceFacts {
   hypervisorVersion: string | null;
 }
 
-export function selectorMatches(rule: Rule, appliance: ApplianceFacts, labels: Record<string, string>): boolean {
+export function selectorMatches(rule: Pick<RuleCommon, 'selector'>, appliance: ApplianceFacts, labels: Record<string, string>): boolean {
   const s = rule.selector;
   if (s.tiers?.length && !s.tiers.includes(appliance.tier)) return false;
   if (s.customerIds?.length && !s.customerIds.includes(appliance.customerId)) return false;
@@ -27,7 +27,7 @@ export function selectorMatches(rule: Rule, appliance: ApplianceFacts, labels: R
 }
 
 /** `componentFrom: {label:'pool', kind:'pool'}` → `pool:<value>`, the heartbeat topology's id. */
-export function componentOf(rule: Rule, labels: Record<string, string>, fallback: string | null = null): string | null {
+export function componentOf(rule: Pick<RuleCommon, 'componentFrom'>, labels: Record<string, string>, fallback: string | null = null): string | null {
   const from = rule.componentFrom;
   if (!from) return fallback;
   if (!from.label) return `${from.kind}:${from.kind === 'system' ? 'appliance' : from.kind}`;
