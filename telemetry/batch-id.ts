@@ -8,6 +8,7 @@ export const batchIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 /** The message of a batch id that breaks the pattern, the same on every route. */
 export const batchIdMessage = 'batchId must be 1–128 characters of [A-Za-z0-9._:-]';
 
+/** Whether `value` is a batch id by `batchIdPattern`; anything not a string is not. */
 export function isBatchId(value: unknown): value is string {
   return typeof value === 'string' && batchIdPattern.test(value);
 }

@@ -98,6 +98,7 @@ export function stateHolds(params: StateParams, value: number): boolean {
 
 export type Aggregate = 'sum' | 'min' | 'max' | 'avg' | 'count';
 
+/** The aggregate of the appliance's latest values of a metric (`avg` of none is NaN; callers pass at least one). */
 export function aggregateOf(kind: Aggregate, values: readonly number[]): number {
   switch (kind) {
     case 'sum':
