@@ -6,4 +6,5 @@ export * from './telemetry.ts';
 export * from './engine.ts';
 export * from './tickets.ts';
 export * from './operations.ts';
+export * from './integrations.ts';
 export * from './releases.ts';

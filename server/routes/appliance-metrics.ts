@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { checkUtf8MetricName, parseRfc3339 } from '../../collector/parsers/common.ts';
-import { defaultLimits } from '../../collector/parsers/types.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import { checkUtf8MetricName, parseRfc3339 } from '../../telemetry/parsers/common.ts';
+import { defaultLimits } from '../../telemetry/parsers/types.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { invalid } from '../lib/errors.ts';
 import { errorResponses, IdParam, jsonResponse } from '../schemas/common.ts';

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { releaseProducts } from '../../drizzle/schema/index.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
 import { createRelease, deleteRelease, getRelease, listReleases, updateRelease } from '../services/releases.ts';

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseRfc3339 } from '../../collector/parsers/index.ts';
-import { checkUtf8LabelName, fitLabelValue, isKeptResourceAttribute, readLenientLabels, sampleTimeSkip } from '../../collector/parsers/common.ts';
-import { defaultLimits } from '../../collector/parsers/types.ts';
+import { parseRfc3339 } from '../../telemetry/parsers/index.ts';
+import { checkUtf8LabelName, fitLabelValue, isKeptResourceAttribute, readLenientLabels, sampleTimeSkip } from '../../telemetry/parsers/common.ts';
+import { defaultLimits } from '../../telemetry/parsers/types.ts';
 
 describe('parseRfc3339', () => {
   it.each([
