@@ -174,12 +174,15 @@ export interface TicketActionBodies {
   'request-info': { body: string };
   'contact-attempt': { channel: 'email' | 'phone' | 'chat' | 'other'; note?: string };
   reply: { body: string };
+  'customer-answered': { channel: 'email' | 'phone' | 'chat' | 'other'; body: string };
   priority: { priority: Priority; reason?: string };
   'diagnosis-complete': { note?: string };
   resolve: { resolution: string };
   confirm: Record<string, never>;
   reject: { reason: string };
-  close: { reason: 'closed_without_resolution'; note?: string };
+  'propose-close': { reason: string };
+  'agree-close': { note?: string };
+  close: { reason: 'closed_without_resolution'; customerAgreement: string; channel: 'email' | 'phone' | 'chat' | 'other'; note?: string };
   reopen: { reason: string };
   'request-remote-access': { reason: string };
 }
@@ -247,6 +250,8 @@ export const api = {
   tickets: (q: TicketQuery, s?: Sig) => fetchAll<Ticket>('/tickets', { ...q }, { limit: 500, maxPages: 2, ...(s ?? {}) }),
   ticket: (id: string, s?: Sig) => request<TicketDetail>('GET', `/tickets/${enc(id)}`, withSignal({}, s)),
   createTicket: (body: NewTicket) => request<Ticket>('POST', '/tickets', { body }),
+  updateCaseInfo: (id: string, caseInfo: Partial<Ticket['caseInfo']>) =>
+    request<TicketDetail>('PATCH', `/tickets/${enc(id)}`, { body: { caseInfo } }),
   ticketAction: <A extends TicketAction>(id: string, action: A, body: TicketActionBodies[A]) =>
     request<Ticket | TicketDetail | undefined>('POST', `/tickets/${enc(id)}/${action}`, { body }),
   rootCauseVerdict: (ticketId: string, candidateId: string, verdict: 'accepted' | 'rejected') =>
