@@ -1,6 +1,7 @@
 ALTER TABLE "surveys" ADD COLUMN "token" text;--> statement-breakpoint
 ALTER TABLE "tickets" ADD COLUMN "response_outcome" text;--> statement-breakpoint
 ALTER TABLE "tickets" ADD COLUMN "response_outcome_due_at" timestamp (3) with time zone;--> statement-breakpoint
+ALTER TABLE "tickets" ADD COLUMN "response_outcome_priority" text;--> statement-breakpoint
 ALTER TABLE "tickets" ADD COLUMN "response_missed_by_seconds" integer;--> statement-breakpoint
 ALTER TABLE "tickets" ADD COLUMN "waiting_reminder_at" timestamp (3) with time zone;--> statement-breakpoint
 ALTER TABLE "tickets" ADD COLUMN "close_proposed_at" timestamp (3) with time zone;--> statement-breakpoint

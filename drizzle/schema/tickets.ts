@@ -58,6 +58,7 @@ export const tickets = pgTable(
     // Later priority changes recompute responseDueAt but never these (SPEC §2.4).
     responseOutcome: text('response_outcome', { enum: responseOutcomes }),
     responseOutcomeDueAt: timestamp('response_outcome_due_at', { withTimezone: true, precision: 3 }),
+    responseOutcomePriority: text('response_outcome_priority', { enum: priorities }),
     responseMissedBySeconds: integer('response_missed_by_seconds'),
     atRiskAt: timestamp('at_risk_at', { withTimezone: true, precision: 3 }),
     breachedAt: timestamp('breached_at', { withTimezone: true, precision: 3 }),

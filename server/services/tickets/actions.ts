@@ -54,6 +54,7 @@ export function firstResponseChanges(ticket: TicketRow, now: Date): TicketChange
     firstResponseAt: now,
     responseOutcome: met ? 'met' : 'missed',
     responseOutcomeDueAt: dueAt,
+    responseOutcomePriority: ticket.responseOutcome === 'missed' && ticket.responseOutcomePriority ? ticket.responseOutcomePriority : ticket.priority,
     responseMissedBySeconds: met ? null : Math.ceil((now.getTime() - dueAt.getTime()) / 1000),
   };
 }

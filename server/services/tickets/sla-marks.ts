@@ -46,7 +46,7 @@ export async function markSlaRisks(db: Db, calendar: SlaCalendar, now: Date): Pr
     const breached = await tx
       .update(tickets)
       // The miss is history from here on (SPEC §2.4): a later priority change cannot undo it.
-      .set({ breachedAt: now, responseOutcome: 'missed', responseOutcomeDueAt: sql`${tickets.responseDueAt}`, updatedAt: now })
+      .set({ breachedAt: now, responseOutcome: 'missed', responseOutcomeDueAt: sql`${tickets.responseDueAt}`, responseOutcomePriority: sql`${tickets.priority}`, updatedAt: now })
       .where(and(waiting, isNull(tickets.breachedAt), lt(tickets.responseDueAt, now)))
       .returning();
 
