@@ -328,4 +328,18 @@ describe.each(backends)('support process (issue 17) on %s', (backend) => {
       expect(detail).toMatchObject({ source: 'appliance', openedAt: '2026-03-09T09:00:00.000Z', caseInfo: { unavailableSince: '2026-03-08T22:00:00.000Z', serialNumber: b.serial } });
     });
   });
+
+  describe('item 8: maintenance windows', () => {
+    it('refuses a window whose only scope is an empty label set (it would silence the whole fleet), and accepts `timezone`', async () => {
+      const base = { name: p.unique('window'), startsAt: '2026-03-10T08:00:00Z', endsAt: '2026-03-10T10:00:00Z' };
+      const empty = await p.json('POST', '/api/v1/maintenance-windows', { body: { ...base, labels: {} } });
+      expect(empty.status).toBe(400);
+      expect(JSON.stringify(empty.body.error)).toContain('labels');
+      const camel = await p.json('POST', '/api/v1/maintenance-windows', { body: { ...base, labels: { site: 'Milano' }, timeZone: 'Europe/Rome' } });
+      expect(camel.status).toBe(400);
+      const ok = await p.json('POST', '/api/v1/maintenance-windows', { body: { ...base, labels: { site: 'Milano' }, timezone: 'Europe/Rome' } });
+      expect(ok.status).toBe(201);
+      expect(ok.body).toMatchObject({ labels: { site: 'Milano' }, timezone: 'Europe/Rome' });
+    });
+  });
 });
