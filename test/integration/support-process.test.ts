@@ -342,4 +342,31 @@ describe.each(backends)('support process (issue 17) on %s', (backend) => {
       expect(ok.body).toMatchObject({ labels: { site: 'Milano' }, timezone: 'Europe/Rome' });
     });
   });
+
+  describe('item 8: administering users and account managers', () => {
+    it('an admin edits a user’s name and senior flag, disables and re-enables it; others get 404', async () => {
+      const someone = await f.user('engineer');
+      const edited = await p.json('PATCH', `/api/v1/users/${someone.user.id}`, { body: { name: 'Giulia Bianchi', senior: true } });
+      expect(edited.status).toBe(200);
+      expect(edited.body).toMatchObject({ name: 'Giulia Bianchi', senior: true, disabledAt: null });
+      const disabled = await p.json('PATCH', `/api/v1/users/${someone.user.id}`, { body: { disabled: true } });
+      expect(disabled.body.disabledAt).not.toBeNull();
+      expect((await p.json('GET', '/api/v1/tickets', { key: someone.apiKey })).status).toBe(401);
+      expect((await p.json('PATCH', `/api/v1/users/${someone.user.id}`, { body: { disabled: false } })).body.disabledAt).toBeNull();
+      expect((await p.json('PATCH', `/api/v1/users/${someone.user.id}`, { body: {} })).status).toBe(400);
+      expect((await p.json('PATCH', `/api/v1/users/${someone.user.id}`, { key: engineer.apiKey, body: { name: 'x' } })).status).toBe(404);
+      const customerUser = await f.user('customer', { customerId: (await f.customer()).id });
+      expect((await p.json('PATCH', `/api/v1/users/${customerUser.user.id}`, { body: { senior: true } })).status).toBe(400);
+    });
+
+    it('assigning an account manager to a customer lets them see it', async () => {
+      const am = await f.user('account_manager');
+      const customer = await f.customer();
+      expect((await p.json('GET', `/api/v1/customers/${customer.id}`, { key: am.apiKey })).status).toBe(404);
+      const assigned = await p.json('PATCH', `/api/v1/customers/${customer.id}`, { body: { accountManagerId: am.user.id } });
+      expect(assigned.status).toBe(200);
+      expect(assigned.body.accountManagerId).toBe(am.user.id);
+      expect((await p.json('GET', `/api/v1/customers/${customer.id}`, { key: am.apiKey })).status).toBe(200);
+    });
+  });
 });

@@ -227,6 +227,9 @@ export const api = {
 
   customers: (s?: Sig) => fetchAll<Customer>('/customers', {}, s ?? {}),
   customer: (id: string) => request<Customer>('GET', `/customers/${enc(id)}`),
+  updateCustomer: (id: string, body: { accountManagerId?: string | null; name?: string; tier?: Tier; serenity?: boolean }) =>
+    request<Customer>('PATCH', `/customers/${enc(id)}`, { body }),
+  updateUser: (id: string, body: { name?: string; senior?: boolean; disabled?: boolean }) => request<User>('PATCH', `/users/${enc(id)}`, { body }),
   createCustomer: (body: { name: string; tier: Tier; serenity: boolean }) =>
     request<Customer>('POST', '/customers', { body }),
 
