@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobs } from '../../server/jobs/index.ts';
 import { startJobs, type JobRunner } from '../../server/jobs/runner.ts';
+import { ensureFirstAdmin } from '../../server/services/bootstrap.ts';
 import { autoCloseWaitingTickets } from '../../server/services/tickets/auto-close.ts';
 import { box, createRule, pushEvents, pushSamples, ticketsOf, uniqueMetric } from './engine-helpers.ts';
 import { backends, createTestPlatform, type TestPlatform } from './harness.ts';
@@ -367,6 +368,14 @@ describe.each(backends)('support process (issue 17) on %s', (backend) => {
       expect(assigned.status).toBe(200);
       expect(assigned.body.accountManagerId).toBe(am.user.id);
       expect((await p.json('GET', `/api/v1/customers/${customer.id}`, { key: am.apiKey })).status).toBe(200);
+    });
+  });
+
+  describe('item 8: ADMIN_TOKEN on a database that already has an admin', () => {
+    it('is reported as ignored, unless it is already one of the admin keys', async () => {
+      expect(await ensureFirstAdmin(p.deps.database, `vk_${'x'.repeat(30)}`)).toEqual({ created: false, adminTokenIgnored: true });
+      expect(await ensureFirstAdmin(p.deps.database, p.adminKey)).toEqual({ created: false });
+      expect(await ensureFirstAdmin(p.deps.database, undefined)).toEqual({ created: false });
     });
   });
 });
