@@ -3,7 +3,6 @@ import { invalid } from '../../lib/errors.ts';
 import { isAtRisk, replacementDueAt, responseDueAt, type SlaCalendar } from '../../sla/index.ts';
 import type { TicketRow, TimelineEntry } from './core.ts';
 import type { NotificationEffect, TicketChanges, TicketEffect, TicketOutcome } from './effects.ts';
-import type { TicketAction } from './lifecycle.ts';
 
 /** How the customer's side was reached or answered outside the portal. */
 export const contactChannels = ['email', 'phone', 'chat', 'other'] as const;
@@ -85,6 +84,14 @@ export function planAction(ticket: TicketRow, to: TicketStatus, input: ActionBod
     effects.push({ kind: 'notification', ticketId: ticket.id, message, recipients, actorId: actor.id, body: body ?? null });
   let change: string = input.action;
   let firstResponse = false;
+  // Both parties agreed (SPEC §2.4); `agreement` says who recorded it and how.
+  const closeWithoutResolution = (note: string | undefined, agreement: Record<string, unknown>) => {
+    Object.assign(changes, { closedAt: now, closeReason: 'closed_without_resolution', waitingSince: null, waitingReminderAt: null });
+    entry.type = 'closed';
+    entry.reason = 'closed_without_resolution';
+    entry.body = note ?? null;
+    entry.data = { agreement };
+  };
 
   switch (input.action) {
     case 'acknowledge':
@@ -207,19 +214,11 @@ export function planAction(ticket: TicketRow, to: TicketStatus, input: ActionBod
       notify('close.proposed', 'requester', input.reason);
       break;
     case 'agree-close':
-      Object.assign(changes, { closedAt: now, closeReason: 'closed_without_resolution', waitingSince: null, waitingReminderAt: null });
-      entry.type = 'closed';
-      entry.reason = 'closed_without_resolution';
-      entry.body = input.note ?? null;
-      entry.data = { agreement: { by: 'customer', channel: 'portal', proposedAt: ticket.closeProposedAt?.toISOString() ?? null } };
+      closeWithoutResolution(input.note, { by: 'customer', channel: 'portal', proposedAt: ticket.closeProposedAt?.toISOString() ?? null });
       break;
     case 'close':
       // The engineer records the customer's agreement, quoting it (SPEC §2.4: one party alone cannot close).
-      Object.assign(changes, { closedAt: now, closeReason: 'closed_without_resolution', waitingSince: null, waitingReminderAt: null });
-      entry.type = 'closed';
-      entry.reason = 'closed_without_resolution';
-      entry.body = input.note ?? null;
-      entry.data = { agreement: { by: 'engineer', channel: input.channel, quote: input.customerAgreement } };
+      closeWithoutResolution(input.note, { by: 'engineer', channel: input.channel, quote: input.customerAgreement });
       effects.push({ kind: 'audit', action: 'ticket.close_without_resolution', details: { channel: input.channel, quote: input.customerAgreement } });
       break;
     case 'reopen':
@@ -261,6 +260,3 @@ export function planAction(ticket: TicketRow, to: TicketStatus, input: ActionBod
     ],
   };
 }
-
-/** Which actions change the SLA facts the planner reads from the calendar. */
-export const actionsNeedingCalendar: ReadonlySet<TicketAction> = new Set(['priority', 'diagnosis-complete']);
