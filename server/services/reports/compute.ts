@@ -90,12 +90,13 @@ export async function computeHealthReports(
       ),
       // Recorded outcomes are history (SPEC §2.4): a target counts with the outcome, the due
       // instant and the priority recorded when it was answered or passed, never as a later
-      // priority change recomputed it. A target passed unanswered and not yet recorded is a miss.
+      // priority change recomputed it. A target passed unanswered and not yet recorded is a miss;
+      // a response without a recorded outcome (written before outcomes were) is judged as it stands.
       q(
         `select customer_id, coalesce(response_outcome_priority, priority) as priority,
-                count(*) filter (where response_outcome is not null or response_due_at <= $4::timestamptz)::int as due,
-                count(*) filter (where response_outcome = 'met')::int as met,
-                count(*) filter (where response_outcome is null and response_due_at > $4::timestamptz)::int as pending,
+                count(*) filter (where response_outcome is not null or first_response_at is not null or response_due_at <= $4::timestamptz)::int as due,
+                count(*) filter (where coalesce(response_outcome = 'met', first_response_at <= response_due_at))::int as met,
+                count(*) filter (where response_outcome is null and first_response_at is null and response_due_at > $4::timestamptz)::int as pending,
                 count(first_response_at)::int as responded,
                 coalesce(sum(extract(epoch from first_response_at - opened_at)), 0)::float8 as response_seconds
            from tickets
