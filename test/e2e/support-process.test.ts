@@ -73,6 +73,23 @@ describe('support process in Chromium against a real server', () => {
     expect(after.survey).toMatchObject({ url: null, rating: 4 });
   });
 
+  it("the customer's default ticket list keeps resolved tickets, which wait for their confirmation (issue 17 item 8)", async () => {
+    const { ticket, customer } = await customerTicket();
+    await api.ok('POST', `/tickets/${ticket.id}/acknowledge`, { message: 'Looking into it' });
+    await api.ok('POST', `/tickets/${ticket.id}/resolve`, { resolution: 'Firmware updated' });
+    const password = 'customer-pass-654321';
+    const someone = await api.user('customer', { customerId: customer.id, password });
+    const w = await openPage(browser, server.url);
+    try {
+      await loginWithPassword(w.page, someone.user.email, password);
+      await w.page.goto('/#/queue');
+      await w.page.getByTestId(`ticket-row-${ticket.number}`).waitFor({ timeout: 10_000 });
+      expect(w.problems.errors).toEqual([]);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('the customer finds the survey link on their own closed ticket and follows it', async () => {
     const { user, ticket } = await customerTicket();
     await api.ok('POST', `/tickets/${ticket.id}/close`, { reason: 'closed_without_resolution', customerAgreement: 'Please close it, solved on our side', channel: 'email' });
