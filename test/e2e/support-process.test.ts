@@ -119,14 +119,14 @@ describe('support process in Chromium against a real server', () => {
     const w = await openPage(browser, server.url);
     try {
       await loginWithKey(w.page, engineer.apiKey);
-      const steps: { state: string; then?: () => Promise<unknown> }[] = [
-        { state: 'new', then: () => api.ok('POST', `/tickets/${ticket.id}/acknowledge`, {}, engineer.apiKey) },
-        { state: 'acknowledged', then: () => api.ok('POST', `/tickets/${ticket.id}/assign`, { assigneeId: engineer.user.id }, engineer.apiKey) },
-        { state: 'in_progress', then: () => api.ok('POST', `/tickets/${ticket.id}/request-info`, { body: 'zpool status please' }, engineer.apiKey) },
-        { state: 'waiting_on_customer', then: () => api.ok('POST', `/tickets/${ticket.id}/comment`, { body: 'All ONLINE', public: true }, user.apiKey) },
-        { state: 'in_progress', then: () => api.ok('POST', `/tickets/${ticket.id}/diagnosis-complete`, {}, engineer.apiKey) },
-        { state: 'in_progress', then: () => api.ok('POST', `/tickets/${ticket.id}/resolve`, { resolution: 'Replaced the cable' }, engineer.apiKey) },
-        { state: 'resolved', then: () => api.ok('POST', `/tickets/${ticket.id}/confirm`, {}, user.apiKey) },
+      const steps: { state: string; next?: () => Promise<unknown> }[] = [
+        { state: 'new', next: () => api.ok('POST', `/tickets/${ticket.id}/acknowledge`, {}, engineer.apiKey) },
+        { state: 'acknowledged', next: () => api.ok('POST', `/tickets/${ticket.id}/assign`, { assigneeId: engineer.user.id }, engineer.apiKey) },
+        { state: 'in_progress', next: () => api.ok('POST', `/tickets/${ticket.id}/request-info`, { body: 'zpool status please' }, engineer.apiKey) },
+        { state: 'waiting_on_customer', next: () => api.ok('POST', `/tickets/${ticket.id}/comment`, { body: 'All ONLINE', public: true }, user.apiKey) },
+        { state: 'in_progress', next: () => api.ok('POST', `/tickets/${ticket.id}/diagnosis-complete`, {}, engineer.apiKey) },
+        { state: 'in_progress', next: () => api.ok('POST', `/tickets/${ticket.id}/resolve`, { resolution: 'Replaced the cable' }, engineer.apiKey) },
+        { state: 'resolved', next: () => api.ok('POST', `/tickets/${ticket.id}/confirm`, {}, user.apiKey) },
         { state: 'closed' },
       ];
       for (const step of steps) {
@@ -138,7 +138,7 @@ describe('support process in Chromium against a real server', () => {
         await expect.poll(() => offeredActions(w.page), { timeout: 10_000 }).toEqual(view.allowedActions);
         if (step.state === 'new') expect(view.allowedActions).not.toContain('contact-attempt');
         if (step.state === 'waiting_on_customer') expect(view.allowedActions).not.toContain('diagnosis-complete');
-        await step.then?.();
+        await step.next?.();
       }
       await screenshot(w.page, 'ticket-closed-actions');
       expect(w.problems.errors).toEqual([]);

@@ -13,7 +13,7 @@ import type {
 import type { FleetSummary as FleetSummarySchema } from '../../../server/routes/fleet.ts';
 import type { HealthHistoryAnswer as HealthHistorySchema } from '../../../server/routes/appliance-health.ts';
 import type { slaView } from '../../../server/services/tickets/core.ts';
-import type { TicketAction } from '../../../server/services/tickets/lifecycle.ts';
+import type { TicketAction } from './api.ts';
 import type { CaseInfo as StoredCaseInfo } from '../../../drizzle/schema/tickets.ts';
 import type * as ServerLive from '../../../server/live/events.ts';
 import {
