@@ -57,7 +57,7 @@ module.exports = {
       from: { path: '^dashboard/' },
       to: {
         path: '^server/',
-        pathNot: '^server/(schemas/resources|routes/fleet|routes/appliance-health|services/tickets/core|live/events)\\.ts$',
+        pathNot: '^server/(schemas/resources|routes/fleet|routes/appliance-health|services/tickets/core|services/tickets/lifecycle|live/events)\\.ts$',
       },
     },
     {

@@ -1,5 +1,3 @@
-import { serve } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../drizzle/client.ts';
 import { applianceTokens, appliances, customers, releases, users, type ReleaseProduct, type Role, type Tier } from '../drizzle/schema/index.ts';
@@ -7,6 +5,9 @@ import { formatProgress, runSimulation, type SimAppliance } from '../collector/s
 import { baselineHypervisorVersion, baselineOsVersion, regressionOsVersion, type ScenarioName } from '../collector/simulator/scenarios.ts';
 import { APPLIANCE_TOKEN_PREFIX, hashPassword, hashSecret, newSecret, secretPrefix } from './auth/credentials.ts';
 import { ConfigError, parseConfig } from './env.ts';
+import { ListenError, listenFirst } from './listen.ts';
+import { attachLiveHub } from './live/hub.ts';
+import { adminKeyMessage } from './startup-messages.ts';
 import type { Clock } from './lib/clock.ts';
 import { startPlatform } from './platform.ts';
 
@@ -137,16 +138,15 @@ async function main(): Promise<void> {
     process.stderr.write('npm run demo needs ROLE=all (the simulator pushes to this process)\n');
     process.exit(1);
   }
+  // The port first: a second demo on a port in use stops here, before it touches the database.
+  const { server, info, serve } = await listenFirst(config.PORT, config.HOST);
   const platform = await startPlatform(config);
   const { logger } = platform.deps;
-  if (platform.generatedAdminKey) {
-    process.stdout.write(`\n  First admin created. Its API key (shown only this once):\n\n    ${platform.generatedAdminKey}\n`);
-  }
+  process.stdout.write(adminKeyMessage(platform));
   const fleet = await seedDemo(platform.deps.database.db, platform.deps.clock);
-  const info = await new Promise<AddressInfo>((resolve) => {
-    const s = serve({ fetch: platform.app.fetch, port: config.PORT, hostname: config.HOST }, (i) => resolve(i));
-    servers.push(s);
-  });
+  serve(platform.app.fetch);
+  // The dashboard's live updates, as `npm start` has them.
+  const hub = await attachLiveHub(server, platform.deps);
   const host = config.HOST === '0.0.0.0' ? 'localhost' : config.HOST;
   const localUrl = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${info.port}`;
   process.stdout.write(
@@ -178,7 +178,10 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
     await simulation.stop();
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await hub.close();
+    await closed;
     await platform.stop();
     process.exit(0);
   };
@@ -186,9 +189,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-const servers: ReturnType<typeof serve>[] = [];
-
 main().catch((err: unknown) => {
+  if (err instanceof ListenError) {
+    process.stderr.write(`Vigil demo failed to start: ${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`Vigil demo failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -1,9 +1,8 @@
-import { serve } from '@hono/node-server';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ConfigError, parseConfig } from './env.ts';
+import { ListenError, listenFirst } from './listen.ts';
 import { startPlatform } from './platform.ts';
 import { attachLiveHub } from './live/hub.ts';
+import { adminKeyMessage } from './startup-messages.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -16,21 +15,16 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // The port first: a second start on a port in use stops here, before it touches the database.
+  const { server, info, serve } = await listenFirst(config.PORT, config.HOST);
   const platform = await startPlatform(config);
   const { logger } = platform.deps;
-  if (platform.generatedAdminKey) {
-    // Shown once: only its hash is stored.
-    process.stdout.write(
-      `\n  First admin created. Its API key (shown only this once):\n\n    ${platform.generatedAdminKey}\n\n` +
-        `  Use it as "Authorization: Bearer <key>" or paste it on the dashboard's login page.\n\n`,
-    );
-  }
-  const server = serve({ fetch: platform.app.fetch, port: config.PORT, hostname: config.HOST }, (info: AddressInfo) => {
-    logger.info(
-      { port: info.port, role: config.ROLE, database: platform.deps.database.kind, dataDir: config.DATABASE_URL ? undefined : config.DATA_DIR },
-      `Vigil listening on http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${info.port}`,
-    );
-  });
+  process.stdout.write(adminKeyMessage(platform));
+  serve(platform.app.fetch);
+  logger.info(
+    { port: info.port, role: config.ROLE, database: platform.deps.database.kind, dataDir: config.DATABASE_URL ? undefined : config.DATA_DIR },
+    `Vigil listening on http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${info.port}`,
+  );
 
   // The collector role only ingests (and evaluates what it ingests); the hub lives on servers.
   // The scheduler is the platform's own (platform.jobs), started there for every role but collector.
@@ -54,7 +48,7 @@ async function main(): Promise<void> {
     // Stop accepting at once; in-flight requests (ingest batches included) finish and get
     // their answer, idle keep-alive connections close now.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    (server as Server).closeIdleConnections();
+    server.closeIdleConnections();
     await Promise.all([hub?.close(), platform.jobs.stop()]);
     await closed;
     // Engine, jobs in flight and the database pool, in that order.
@@ -67,6 +61,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof ListenError) {
+    process.stderr.write(`Vigil failed to start: ${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`Vigil failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

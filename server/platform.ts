@@ -20,6 +20,8 @@ export interface Platform {
   jobs: JobRunner;
   /** Set when the first admin's key was generated here and must be shown once. */
   generatedAdminKey?: string;
+  /** ADMIN_TOKEN was set but the database already has an admin that does not use it. */
+  adminTokenIgnored?: boolean;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function startPlatform(
     engine,
     jobs: runner,
     ...(bootstrap.generatedKey ? { generatedAdminKey: bootstrap.generatedKey } : {}),
+    ...(bootstrap.adminTokenIgnored ? { adminTokenIgnored: true } : {}),
     async stop() {
       await runner.stop();
       await engine.stop();

@@ -60,6 +60,10 @@ export const closeReasons = [
 ] as const;
 export type CloseReason = (typeof closeReasons)[number];
 
+/** A response target's recorded outcome (SPEC §2.4: history, never rewritten). */
+export const responseOutcomes = ['met', 'missed'] as const;
+export type ResponseOutcome = (typeof responseOutcomes)[number];
+
 export const candidateKinds = ['topology', 'change', 'fleet'] as const;
 export type CandidateKind = (typeof candidateKinds)[number];
 

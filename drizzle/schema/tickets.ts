@@ -12,7 +12,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
-import { candidateKinds, closeReasons, priorities, ticketSources, ticketStatuses, tiers, verdicts } from './enums.ts';
+import { candidateKinds, closeReasons, priorities, responseOutcomes, ticketSources, ticketStatuses, tiers, verdicts } from './enums.ts';
 import { appliances } from './appliances.ts';
 import { customers } from './customers.ts';
 import { users } from './users.ts';
@@ -53,11 +53,23 @@ export const tickets = pgTable(
     assigneeId: uuid('assignee_id').references(() => users.id, { onDelete: 'set null' }),
     responseDueAt: timestamp('response_due_at', { withTimezone: true, precision: 3 }).notNull(),
     firstResponseAt: timestamp('first_response_at', { withTimezone: true, precision: 3 }),
+    // The response target's outcome, recorded when the first public response is given (or the
+    // target passes unanswered): the target then in force, met or missed and by how many seconds.
+    // Later priority changes recompute responseDueAt but never these (SPEC §2.4).
+    responseOutcome: text('response_outcome', { enum: responseOutcomes }),
+    responseOutcomeDueAt: timestamp('response_outcome_due_at', { withTimezone: true, precision: 3 }),
+    responseOutcomePriority: text('response_outcome_priority', { enum: priorities }),
+    responseMissedBySeconds: integer('response_missed_by_seconds'),
     atRiskAt: timestamp('at_risk_at', { withTimezone: true, precision: 3 }),
     breachedAt: timestamp('breached_at', { withTimezone: true, precision: 3 }),
     diagnosedAt: timestamp('diagnosed_at', { withTimezone: true, precision: 3 }),
     replacementDueAt: timestamp('replacement_due_at', { withTimezone: true, precision: 3 }),
     waitingSince: timestamp('waiting_since', { withTimezone: true, precision: 3 }),
+    // The day-3 reminder of the current waiting period was sent (cleared when waiting ends).
+    waitingReminderAt: timestamp('waiting_reminder_at', { withTimezone: true, precision: 3 }),
+    // Support proposed closing without a resolution; the customer's agreement closes it.
+    closeProposedAt: timestamp('close_proposed_at', { withTimezone: true, precision: 3 }),
+    closeProposedBy: uuid('close_proposed_by').references(() => users.id, { onDelete: 'set null' }),
     allAlertsClearedAt: timestamp('all_alerts_cleared_at', { withTimezone: true, precision: 3 }),
     suggestedResolution: text('suggested_resolution'),
     resolution: text('resolution'),
@@ -148,6 +160,9 @@ export const surveys = pgTable('surveys', {
     .unique()
     .references(() => tickets.id, { onDelete: 'cascade' }),
   tokenHash: text('token_hash').notNull().unique(),
+  // The link's token, kept so the customer's own view of the ticket can show the link again;
+  // it is never put on the timeline nor shown to staff (SPEC §2.4 survey integrity).
+  token: text('token'),
   createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
   answeredAt: timestamp('answered_at', { withTimezone: true, precision: 3 }),

@@ -6,7 +6,10 @@ import { DomainError, type ErrorCode } from '../lib/errors.ts';
 export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_request: 400,
   unauthorized: 401,
-  // Only for refused cross-site requests; scope and role failures are 404 (SPEC §1).
+  // A ticket action the caller may not take on a ticket it can see (SPEC §2.4); listed before
+  // `forbidden` so a bare 403 still reads as `forbidden`.
+  forbidden_action: 403,
+  // Refused cross-site requests, staff answering a survey; scope failures are 404 (SPEC §1).
   forbidden: 403,
   not_found: 404,
   conflict: 409,

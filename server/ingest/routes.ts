@@ -239,7 +239,7 @@ export function collectorRoutes(deps: AppDeps) {
     async (c) => {
       const appliance = currentAppliance(c);
       service.charge(appliance, 1);
-      const ack = await openSupportRequest(deps.database.db, appliance, deps.clock.now(), deps.config.REPLACEMENT_CUTOFF, c.req.valid('json'));
+      const ack = await openSupportRequest(deps.database.db, appliance, deps.clock.now(), deps.config.REPLACEMENT_CUTOFF, c.req.valid('json'), deps.metrics.ticketsOpened);
       return c.json(ack, 201);
     },
   );

@@ -5,7 +5,7 @@ import { appliances, attachments } from '../../drizzle/schema/index.ts';
 import { priorities } from '../../drizzle/schema/enums.ts';
 import { DomainError, invalid, notFound } from '../lib/errors.ts';
 import { loadCalendar } from '../services/calendar.ts';
-import { insertTicket } from '../services/tickets/core.ts';
+import { openTicket, type OpenTicketPorts } from '../services/tickets/open.ts';
 import { parseRfc3339 } from '../../telemetry/parsers/common.ts';
 
 /** The decoded log bundle may be this large; the request body limit (5 MB) bounds the rest. */
@@ -69,6 +69,7 @@ export async function openSupportRequest(
   at: Date,
   replacementCutoff: string,
   input: SupportRequestInput,
+  ticketsOpened?: OpenTicketPorts['ticketsOpened'],
 ) {
   if (input.logs !== undefined) {
     if (input.logs.length % 4 !== 0) throw invalid('request validation failed', [{ path: 'logs', message: 'must be base64 (length a multiple of 4)' }]);
@@ -81,24 +82,19 @@ export async function openSupportRequest(
     const [row] = await tx.select().from(appliances).where(eq(appliances.id, appliance.applianceId)).limit(1);
     if (!row) throw notFound('appliance');
     const calendar = await loadCalendar(tx, replacementCutoff);
-    const ticket = await insertTicket(tx, calendar, {
-      customerId: row.customerId,
-      applianceId: row.id,
-      priority: input.priority,
-      source: 'appliance',
-      summary: input.summary,
-      description: input.description,
-      caseInfo: {
-        serialNumber: row.serial,
-        hardwareId: row.hardwareId,
-        osVersion: row.osVersion,
-        hypervisorVersion: row.hypervisorVersion,
-        unavailableSince: input.unavailableSince ? new Date(parseRfc3339(input.unavailableSince)!).toISOString() : null,
-        reproducible: input.reproducible ?? null,
-        stepsTaken: input.stepsTaken ?? null,
+    const { row: ticket } = await openTicket(
+      tx,
+      { receivedAt: at, calendar, ticketsOpened },
+      {
+        source: 'appliance',
+        applianceId: row.id,
+        priority: input.priority,
+        summary: input.summary,
+        description: input.description,
+        caseInfo: { reproducible: input.reproducible ?? null, stepsTaken: input.stepsTaken ?? null },
+        unavailableSince: input.unavailableSince ? new Date(parseRfc3339(input.unavailableSince)!) : null,
       },
-      openedAt: at,
-    });
+    );
     let attachmentId: string | null = null;
     if (input.logs !== undefined && input.logs.length > 0) {
       const stamp = at.toISOString().replace(/[:.]/g, '-');

@@ -3,6 +3,7 @@ export const errorCodes = [
   'invalid_request',
   'unauthorized',
   'forbidden',
+  'forbidden_action',
   'not_found',
   'conflict',
   'payload_too_large',

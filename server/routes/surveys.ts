@@ -49,10 +49,16 @@ export function surveyRoutes(deps: AppDeps) {
       responses: {
         201: jsonResponse(z.object({ rating: z.number().nullable(), comment: z.string().nullable(), answeredAt: z.string() }), 'Thank you'),
         ...errorResponses,
+        403: { description: 'Signed in as staff: only the customer answers' },
         409: { description: 'Already answered' },
       },
     }),
-    async (c) => c.json(await answerSurvey(db, c.req.valid('param').token, deps.clock.now(), c.req.valid('json')), 201),
+    async (c) => {
+      // No login needed; but a signed-in caller must be the customer's side (SPEC §2.4).
+      const principal = c.get('principal');
+      const caller = principal?.kind === 'user' ? { role: principal.role, customerId: principal.customerId } : null;
+      return c.json(await answerSurvey(db, c.req.valid('param').token, deps.clock.now(), c.req.valid('json'), caller), 201);
+    },
   );
   return app;
 }

@@ -12,9 +12,11 @@ import {
   listAssignees,
   listTickets,
   performAction,
+  updateCaseInfo,
   type ActionBody,
   type TicketContext,
 } from '../services/tickets/service.ts';
+import { contactChannels } from '../services/tickets/actions.ts';
 import type { TicketAction } from '../services/tickets/lifecycle.ts';
 
 const Priority = z.enum(priorities);
@@ -40,6 +42,10 @@ const Sla = z
     breached: z.boolean(),
     remainingSeconds: z.number(),
     replacementDueAt: z.string().nullable(),
+    outcome: z
+      .object({ result: z.enum(['met', 'missed']), dueAt: z.string().nullable(), missedBySeconds: z.number().nullable() })
+      .nullable()
+      .openapi({ description: 'The response target’s recorded outcome: history, never rewritten by a later priority change' }),
     atRisk: z.boolean(),
     clockRunning: z.boolean(),
   })
@@ -88,8 +94,15 @@ const Ticket = TicketSummary.extend({
   ),
   timeline: z.array(TimelineEntry),
   attachments: z.array(z.object({ id: z.string(), name: z.string(), contentType: z.string(), sizeBytes: z.number(), createdAt: z.string() })),
-  survey: z.object({ token: z.string(), url: z.string(), expiresAt: z.string() }).optional(),
+  waitingReminderAt: z.string().nullable(),
+  closeProposedAt: z.string().nullable(),
+  survey: z
+    .object({ url: z.string().nullable(), expiresAt: z.string(), answeredAt: z.string().nullable(), rating: z.number().nullable() })
+    .optional()
+    .openapi({ description: 'Only on the customer’s own view: the survey link while unanswered' }),
 }).openapi('Ticket');
+
+const CaseInfoPatch = z.object({ caseInfo: CaseInfo }).strict().openapi('CaseInfoPatch');
 
 const CreateTicket = z
   .object({
@@ -119,14 +132,24 @@ const actionBodies = {
   assign: z.object({ assigneeId: z.uuid(), reason: text(2_000).optional() }).strict(),
   comment: z.object({ body: text(20_000), public: z.boolean() }).strict(),
   'request-info': z.object({ body: text(20_000) }).strict(),
-  'contact-attempt': z.object({ channel: z.enum(['email', 'phone', 'chat', 'other']), note: text(2_000).optional() }).strict(),
+  'contact-attempt': z.object({ channel: z.enum(contactChannels), note: text(2_000).optional() }).strict(),
   reply: z.object({ body: text(20_000) }).strict(),
+  'customer-answered': z.object({ channel: z.enum(contactChannels), body: text(20_000) }).strict(),
   priority: z.object({ priority: Priority, reason: text(2_000).optional() }).strict(),
   'diagnosis-complete': z.object({ note: text(2_000).optional() }).strict(),
   resolve: z.object({ resolution: text(20_000) }).strict(),
   confirm: empty,
   reject: z.object({ reason: text(2_000) }).strict(),
-  close: z.object({ reason: z.literal('closed_without_resolution'), note: text(2_000).optional() }).strict(),
+  'propose-close': z.object({ reason: text(2_000) }).strict(),
+  'agree-close': z.object({ note: text(2_000).optional() }).strict(),
+  close: z
+    .object({
+      reason: z.literal('closed_without_resolution'),
+      customerAgreement: text(5_000).openapi({ description: 'The customer’s message agreeing to close, quoted' }),
+      channel: z.enum(contactChannels),
+      note: text(2_000).optional(),
+    })
+    .strict(),
   reopen: z.object({ reason: text(2_000) }).strict(),
   'request-remote-access': z.object({ reason: text(2_000) }).strict(),
 } satisfies Record<TicketAction, z.ZodType>;
@@ -138,12 +161,15 @@ const actionSummaries: Record<TicketAction, string> = {
   'request-info': 'Ask the customer for information: waiting on customer',
   'contact-attempt': 'Log an attempt to reach the customer while waiting on them',
   reply: 'The customer answers an information request',
+  'customer-answered': 'The engineer records the customer’s answer given by phone, chat or mail: back to in progress',
   priority: 'Confirm or change the priority; the response target is recomputed from the opening time',
   'diagnosis-complete': 'Diagnosis complete: starts the hardware-replacement clock',
   resolve: 'Propose a resolution',
   confirm: 'The customer confirms the resolution: closed, with a survey invitation',
   reject: 'The customer rejects the resolution: back to in progress',
-  close: 'Close without resolution by mutual agreement',
+  'propose-close': 'Support proposes closing without a resolution; the customer’s agreement closes it',
+  'agree-close': 'The customer agrees to close without a resolution',
+  close: 'Close without resolution, quoting the customer’s agreement',
   reopen: 'Reopen a closed ticket',
   'request-remote-access': 'Ask the customer to enable the remote tunnel',
 };
@@ -157,7 +183,12 @@ const AttachmentParams = z.object({
 export function ticketRoutes(deps: AppDeps) {
   const app = newRouter();
   const { db } = deps.database;
-  const context = (): TicketContext => ({ now: deps.clock.now(), replacementCutoff: deps.config.REPLACEMENT_CUTOFF, publicUrl: deps.config.PUBLIC_URL });
+  const context = (): TicketContext => ({
+    now: deps.clock.now(),
+    replacementCutoff: deps.config.REPLACEMENT_CUTOFF,
+    publicUrl: deps.config.PUBLIC_URL,
+    ticketsOpened: deps.metrics.ticketsOpened,
+  });
   app.use('*', requireUser());
 
   app.openapi(
@@ -201,8 +232,21 @@ export function ticketRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const calendar = await loadCalendar(db, deps.config.REPLACEMENT_CUTOFF);
-      return c.json(await getTicketDetail(db, currentUser(c), calendar, deps.clock.now(), c.req.valid('param').id), 200);
+      return c.json(await getTicketDetail(db, currentUser(c), calendar, deps.clock.now(), c.req.valid('param').id, deps.config.PUBLIC_URL), 200);
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/{id}',
+      tags: ['tickets'],
+      summary: 'Edit the case information (the customer and engineers; audited)',
+      middleware: [requireUser('customer', 'engineer', 'admin')] as const,
+      request: { params: TicketParam, body: jsonBody(CaseInfoPatch) },
+      responses: { 200: jsonResponse(Ticket, 'The ticket'), ...errorResponses, 403: { description: 'The ticket is closed: `forbidden_action`' } },
+    }),
+    async (c) => c.json(await updateCaseInfo(db, currentUser(c), context(), c.req.valid('param').id, c.req.valid('json')), 200),
   );
 
   app.openapi(
@@ -261,7 +305,7 @@ export function ticketRoutes(deps: AppDeps) {
   for (const action of Object.keys(actionBodies) as TicketAction[]) {
     const schema = actionBodies[action];
     // Actions without fields accept an empty body or none at all.
-    const bodyOptional = action === 'confirm' || action === 'diagnosis-complete' || action === 'acknowledge';
+    const bodyOptional = action === 'confirm' || action === 'diagnosis-complete' || action === 'acknowledge' || action === 'agree-close';
     app.openapi(
       createRoute({
         method: 'post',
@@ -272,13 +316,13 @@ export function ticketRoutes(deps: AppDeps) {
         responses: {
           200: jsonResponse(Ticket, 'The ticket after the action'),
           ...errorResponses,
-          409: { description: 'Not allowed in the ticket’s status; details list the allowed actions' },
+          403: { description: '`forbidden_action`: the caller sees the ticket but may not take this action now; details list the allowed actions' },
         },
       }),
       async (c) => {
         const body = (c.req.valid('json') ?? {}) as Record<string, unknown>;
         const result = await performAction(db, currentUser(c), context(), c.req.valid('param').id, { ...body, action } as ActionBody);
-        return c.json(result.survey ? { ...result.ticket, survey: result.survey } : result.ticket, 200);
+        return c.json(result.ticket, 200);
       },
     );
   }

@@ -4,7 +4,7 @@ import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
 import { CreateUser, Role, User, UserWithKey } from '../schemas/resources.ts';
-import { createUser, getUser, listUsers, rotateApiKey, setUserDisabled } from '../services/users.ts';
+import { createUser, getUser, listUsers, rotateApiKey, updateUser } from '../services/users.ts';
 
 export function userRoutes(deps: AppDeps) {
   const app = newRouter();
@@ -61,11 +61,19 @@ export function userRoutes(deps: AppDeps) {
       method: 'patch',
       path: '/{id}',
       tags: ['admin'],
-      summary: 'Disable or re-enable a user; disabling revokes its keys and sessions at once',
-      request: { params: IdParam, body: jsonBody(z.object({ disabled: z.boolean() })) },
+      summary: 'Edit a user (name, senior) or disable / re-enable it; disabling revokes its keys and sessions at once',
+      request: {
+        params: IdParam,
+        body: jsonBody(
+          z
+            .object({ disabled: z.boolean().optional(), name: z.string().trim().min(1).max(200).optional(), senior: z.boolean().optional() })
+            .strict()
+            .refine((b) => Object.keys(b).length > 0, 'name at least one of disabled, name, senior'),
+        ),
+      },
       responses: { 200: jsonResponse(User, 'The user'), ...errorResponses },
     }),
-    async (c) => c.json(await setUserDisabled(db, currentUser(c), deps.clock.now(), c.req.valid('param').id, c.req.valid('json').disabled), 200),
+    async (c) => c.json(await updateUser(db, currentUser(c), deps.clock.now(), c.req.valid('param').id, c.req.valid('json')), 200),
   );
   return app;
 }

@@ -78,6 +78,7 @@ export const User = z
     customerId: z.string().nullable(),
     senior: z.boolean(),
     createdAt: z.string(),
+    disabledAt: z.string().nullable(),
   })
   .openapi('User');
 

@@ -14,7 +14,8 @@ import { isEntitled } from './entitlement.ts';
 import { coveringWindow, windowsOfApplianceSql } from './maintenance.ts';
 import { recomputeCandidates } from './rca/index.ts';
 import { recomputeHealth } from './health.ts';
-import { addTimelineEvent, insertTicket, liveTicket, raisePriority, type TicketRow } from './tickets/core.ts';
+import { addTimelineEvent, liveTicket, raisePriority, type TicketRow } from './tickets/core.ts';
+import { openTicket } from './tickets/open.ts';
 
 export type AlertRow = typeof alerts.$inferSelect;
 
@@ -296,34 +297,32 @@ async function routeFiringAlert(tx: Tx, deps: CoreDeps, subject: AlertSubject, r
 
   const ticket = await tracer.startActiveSpan('engine.ticket.open', async (span) => {
     try {
-      return await insertTicket(tx, await calendar(), {
-        customerId: appliance.customerId,
-        applianceId: appliance.id,
-        priority: row.priority,
-        proposedPriority: row.priority,
-        source: 'auto',
-        summary: subject.title,
-        description: [
-          `Detected by rule "${subject.rule.name}"${row.component ? ` on ${row.component}` : ''}.`,
-          row.value !== null ? `Observed value: ${row.value}.` : '',
-          subject.rule.remediationUrl ? `Remediation: ${subject.rule.remediationUrl}` : '',
-        ]
-          .filter(Boolean)
-          .join('\n'),
-        caseInfo: {
-          serialNumber: appliance.serial,
-          hardwareId: appliance.hardwareId,
-          osVersion: appliance.osVersion,
-          hypervisorVersion: appliance.hypervisorVersion,
-          ...(row.priority === 'P1' ? { unavailableSince: row.startsAt.toISOString() } : {}),
+      // Opened when Vigil receives the alert (the clock's now), never at the alert's own start,
+      // which may be days old or stamped ahead; the start is the case's "unavailable since".
+      const opened = await openTicket(
+        tx,
+        { receivedAt: deps.clock.now(), calendar, ticketsOpened: deps.metrics.ticketsOpened, publicUrl: deps.config.PUBLIC_URL },
+        {
+          source: 'auto',
+          applianceId: appliance.id,
+          priority: row.priority,
+          proposedPriority: row.priority,
+          summary: subject.title,
+          description: [
+            `Detected by rule "${subject.rule.name}"${row.component ? ` on ${row.component}` : ''}.`,
+            row.value !== null ? `Observed value: ${row.value}.` : '',
+            subject.rule.remediationUrl ? `Remediation: ${subject.rule.remediationUrl}` : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
+          unavailableSince: row.startsAt,
         },
-        openedAt: at,
-      });
+      );
+      return opened.row;
     } finally {
       span.end();
     }
   });
-  deps.metrics.ticketsOpened.inc({ source: 'auto', priority: row.priority });
   const updated = await setAlert({ ticketId: ticket.id });
   await recomputeCandidates(tx, ticket.id, at, { rows: false });
   await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });

@@ -36,6 +36,8 @@ export const MaintenanceWindowInput = z
     if (w.startsAt && w.endsAt && new Date(w.endsAt) <= new Date(w.startsAt)) ctx.addIssue({ code: 'custom', path: ['endsAt'], message: 'endsAt must be after startsAt' });
     if (w.recurrence && w.recurrence.start === w.recurrence.end) ctx.addIssue({ code: 'custom', path: ['recurrence', 'end'], message: 'end must differ from start' });
     if (!w.customerId && !w.applianceId && !w.labels) ctx.addIssue({ code: 'custom', path: ['customerId'], message: 'scope the window to a customer, an appliance or labels' });
+    // An empty label set matches every appliance: it would silence the whole fleet.
+    if (w.labels && Object.keys(w.labels).length === 0) ctx.addIssue({ code: 'custom', path: ['labels'], message: 'name at least one label, or use null for no label scope' });
   })
   .openapi('MaintenanceWindowInput');
 export type MaintenanceWindowInput = z.infer<typeof MaintenanceWindowInput>;
@@ -99,6 +101,10 @@ export function windowScopeMatches(
   window: Pick<WindowRow, 'customerId' | 'applianceId' | 'labels'>,
   target: { customerId: string; applianceId: string; labels: Record<string, string> },
 ): boolean {
+  // A window with no scope at all (an empty label set stored before that was refused) would
+  // silence the whole fleet: it matches nothing instead.
+  const scoped = Boolean(window.customerId || window.applianceId || (window.labels && Object.keys(window.labels).length > 0));
+  if (!scoped) return false;
   if (window.customerId && window.customerId !== target.customerId) return false;
   if (window.applianceId && window.applianceId !== target.applianceId) return false;
   if (window.labels) for (const [k, v] of Object.entries(window.labels)) if (target.labels[k] !== v) return false;

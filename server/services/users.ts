@@ -20,6 +20,7 @@ export function userView(row: UserRow) {
     customerId: row.customerId,
     senior: row.senior,
     createdAt: row.createdAt.toISOString(),
+    disabledAt: row.disabledAt?.toISOString() ?? null,
   };
 }
 
@@ -85,20 +86,41 @@ export async function rotateApiKey(db: Db, actor: UserPrincipal, at: Date, userI
 }
 
 /** Disables or re-enables a user; disabling revokes every key and session at once. */
-export async function setUserDisabled(db: Db, actor: UserPrincipal, at: Date, userId: string, disabled: boolean) {
-  if (disabled && actor.id === userId) throw invalid('an admin cannot disable their own account');
+/**
+ * Edits a user (admin): name, the senior flag (engineers; Mission Critical routing) and
+ * whether the account is disabled — disabling revokes its API keys and sessions at once, and
+ * an admin cannot disable their own account. One audit entry per kind of change.
+ */
+export async function updateUser(
+  db: Db,
+  actor: UserPrincipal,
+  at: Date,
+  userId: string,
+  patch: { disabled?: boolean | undefined; name?: string | undefined; senior?: boolean | undefined },
+) {
+  if (patch.disabled && actor.id === userId) throw invalid('an admin cannot disable their own account');
   return db.transaction(async (tx) => {
+    const [current] = await tx.select().from(users).where(eq(users.id, userId)).limit(1);
+    if (!current) throw notFound('user');
+    if (patch.senior !== undefined && patch.senior && current.role !== 'engineer' && current.role !== 'admin') {
+      throw invalid('only engineers and admins can be senior', { field: 'senior' });
+    }
+    const details = { ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.senior !== undefined ? { senior: patch.senior } : {}) };
     const [row] = await tx
       .update(users)
-      .set({ disabledAt: disabled ? at : null })
+      .set({ ...details, ...(patch.disabled !== undefined ? { disabledAt: patch.disabled ? (current.disabledAt ?? at) : null } : {}) })
       .where(eq(users.id, userId))
       .returning();
-    if (!row) throw notFound('user');
-    if (disabled) {
-      await tx.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
-      await tx.update(sessions).set({ revokedAt: at }).where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+    if (Object.keys(details).length > 0) {
+      await recordAudit(tx, actor, at, { action: 'user.update', targetType: 'user', targetId: userId, customerId: row!.customerId, details });
     }
-    await recordAudit(tx, actor, at, { action: disabled ? 'user.disable' : 'user.enable', targetType: 'user', targetId: userId, customerId: row.customerId });
-    return userView(row);
+    if (patch.disabled !== undefined) {
+      if (patch.disabled) {
+        await tx.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
+        await tx.update(sessions).set({ revokedAt: at }).where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+      }
+      await recordAudit(tx, actor, at, { action: patch.disabled ? 'user.disable' : 'user.enable', targetType: 'user', targetId: userId, customerId: row!.customerId });
+    }
+    return userView(row!);
   });
 }

@@ -35,15 +35,17 @@ export interface RunningServer {
  * Starts the real server (`server/main.ts`) as a child process on a free port, with
  * PGlite in a fresh temporary DATA_DIR and a known first-admin key, and waits for /readyz.
  */
-export async function startServer(options: { readyTimeoutMs?: number } = {}): Promise<RunningServer> {
+export async function startServer(
+  options: { readyTimeoutMs?: number; /** `server/demo.ts` runs `npm run demo`'s process. */ entry?: 'server/main.ts' | 'server/demo.ts'; env?: Record<string, string> } = {},
+): Promise<RunningServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-e2e-'));
   const adminKey = `e2e_${randomBytes(18).toString('hex')}`;
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_TOKEN: adminKey, LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, ADMIN_TOKEN: adminKey, LOG_LEVEL: 'warn', ...options.env };
   // The browser tests run the embedded database, whatever the surrounding shell points at.
   delete env.DATABASE_URL;
   delete env.ROLE;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', options.entry ?? 'server/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-20_000);

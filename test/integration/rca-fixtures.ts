@@ -10,7 +10,7 @@ import {
 } from '../../drizzle/schema/index.ts';
 import { loadCalendar } from '../../server/services/calendar.ts';
 import { recomputeCandidates } from '../../server/services/rca/index.ts';
-import { insertTicket } from '../../server/services/tickets/core.ts';
+import { openTicket } from '../../server/services/tickets/open.ts';
 import type { TestPlatform } from './harness.ts';
 
 /**
@@ -88,17 +88,11 @@ export function incidentKit(p: TestPlatform) {
     async ticket(appliance: { id: string; customerId: string }, alertIds: string[], priority: Priority = 'P2') {
       const calendar = await loadCalendar(db);
       return db.transaction(async (tx) => {
-        const ticket = await insertTicket(tx, calendar, {
-          customerId: appliance.customerId,
-          applianceId: appliance.id,
-          priority,
-          proposedPriority: priority,
-          source: 'auto',
-          summary: p.unique('Incident'),
-          description: '',
-          caseInfo: {},
-          openedAt: p.clock.now(),
-        });
+        const { row: ticket } = await openTicket(
+          tx,
+          { receivedAt: p.clock.now(), calendar },
+          { source: 'auto', applianceId: appliance.id, priority, proposedPriority: priority, summary: p.unique('Incident'), description: '' },
+        );
         if (alertIds.length) await tx.update(alerts).set({ ticketId: ticket.id }).where(inArray(alerts.id, alertIds));
         await recomputeCandidates(tx, ticket.id, p.clock.now());
         return ticket;

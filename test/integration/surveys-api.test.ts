@@ -13,13 +13,55 @@ describe.each(backends)('satisfaction surveys on %s', (backend) => {
   });
   afterAll(async () => p?.stop());
 
+  /** A ticket the customer opened, answered and confirmed; the link as the customer's view shows it. */
   async function closedTicket() {
     const customer = await f.customer();
     const { appliance } = await f.appliance(customer.id);
-    const ticket = (await p.json('POST', '/api/v1/tickets', { body: { applianceId: appliance.id, summary: 'Question', description: 'How do I…' } })).body;
-    const closed = await p.json('POST', `/api/v1/tickets/${ticket.id}/close`, { body: { reason: 'closed_without_resolution', note: 'answered by phone' } });
-    return { ticket, token: closed.body.survey.token as string };
+    const user = await f.user('customer', { customerId: customer.id });
+    const ticket = (await p.json('POST', '/api/v1/tickets', { key: user.apiKey, body: { applianceId: appliance.id, summary: 'Question', description: 'How do I…' } })).body;
+    await p.json('POST', `/api/v1/tickets/${ticket.id}/acknowledge`, { body: { message: 'Looking' } });
+    await p.json('POST', `/api/v1/tickets/${ticket.id}/resolve`, { body: { resolution: 'See the guide, chapter 4' } });
+    const confirmed = await p.json('POST', `/api/v1/tickets/${ticket.id}/confirm`, { key: user.apiKey, body: {} });
+    expect(confirmed.status).toBe(200);
+    const url = confirmed.body.survey.url as string;
+    return { ticket, user, customer, url, token: url.split('/survey/')[1]! };
   }
+
+  it('the link goes only to the requester: staff see neither the link nor the token (issue 17 item 3)', async () => {
+    const { ticket, token } = await closedTicket();
+    const engineer = await f.user('engineer');
+    const staffView = await p.json('GET', `/api/v1/tickets/${ticket.id}`, { key: engineer.apiKey });
+    expect(staffView.status).toBe(200);
+    expect(staffView.body.survey).toBeUndefined();
+    expect(JSON.stringify(staffView.body)).not.toContain(token);
+    const admin = await p.json('GET', `/api/v1/tickets/${ticket.id}`);
+    expect(JSON.stringify(admin.body)).not.toContain(token);
+    expect(staffView.body.timeline.some((e: { type: string }) => e.type === 'survey_invited')).toBe(true);
+  });
+
+  it('refuses an answer from a signed-in engineer (403) and from another customer (404); the customer then answers (issue 17 item 3)', async () => {
+    const { ticket, user, token } = await closedTicket();
+    const engineer = await f.user('engineer');
+    const staff = await p.json('POST', `/api/v1/surveys/${token}`, { key: engineer.apiKey, body: { rating: 5 } });
+    expect(staff.status).toBe(403);
+    expect(staff.body.error.code).toBe('forbidden');
+    const outsider = await f.user('customer', { customerId: (await f.customer()).id });
+    expect((await p.json('POST', `/api/v1/surveys/${token}`, { key: outsider.apiKey, body: { rating: 5 } })).status).toBe(404);
+    const mine = await p.json('POST', `/api/v1/surveys/${token}`, { key: user.apiKey, body: { rating: 2, comment: 'Slow' } });
+    expect(mine.status).toBe(201);
+    const after = await p.json('GET', `/api/v1/tickets/${ticket.id}`, { key: user.apiKey });
+    expect(after.body.survey).toMatchObject({ url: null, rating: 2 });
+    const seen = await p.json('GET', `/api/v1/tickets/${ticket.id}`, { key: engineer.apiKey });
+    expect(seen.body.timeline.find((e: { type: string }) => e.type === 'survey_answered').data).toMatchObject({ rating: 2, comment: 'Slow' });
+  });
+
+  it('serves the survey form at <PUBLIC_URL>/survey/<token>, a real path (issue 17 item 3)', async () => {
+    const { url, token } = await closedTicket();
+    expect(url.endsWith(`/survey/${token}`)).toBe(true);
+    const page = await p.call('GET', `/survey/${token}`, { key: null });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+  });
 
   it('accepts one answer without login; the second is 409', async () => {
     const { ticket, token } = await closedTicket();

@@ -53,13 +53,14 @@ describe.each(backends)('tickets API on %s', (backend) => {
     expect((await p.json('POST', '/api/v1/tickets', { body: { summary: 'x' } })).status).toBe(400);
   });
 
-  it('lists the queue by time left to the response target, scoped and paginated', async () => {
+  it('lists the queue by due instant, then priority — business-hours and 24/7 targets compared correctly (issue 17 item 4) — scoped and keyset-paginated', async () => {
     const mc = await f.customer({ tier: 'mission_critical' });
     const basic = await f.customer({ tier: 'basic' });
     const mcBox = (await f.appliance(mc.id)).appliance;
     const basicBox = (await f.appliance(basic.id)).appliance;
     // Friday 6 March 16:00 Rome. Basic P1 (4 business hours) is due Monday 12:00, after the
-    // Mission Critical P4 (8 elapsed hours, due Saturday 00:00), yet it has less time left.
+    // Mission Critical P4 (8 elapsed hours, due tonight, Saturday 00:00), though on its own
+    // clock it has less time left (3 h 50 min of business time against 7 h 50 min).
     p.clock.set('2026-03-06T15:00:00.000Z');
     const open = (applianceId: string, priority: string) =>
       p.json('POST', '/api/v1/tickets', { body: { applianceId, summary: priority, description: '', priority, source: 'email' } }).then((r) => r.body.id as string);
@@ -73,7 +74,7 @@ describe.each(backends)('tickets API on %s', (backend) => {
     const mine = [mcP3, basicP1, mcP1, answered];
     const all = await p.json('GET', `/api/v1/tickets?open=true&limit=500`, { key: engineer.apiKey });
     const order = all.body.items.map((t: { id: string }) => t.id).filter((id: string) => mine.includes(id));
-    expect(order).toEqual([mcP1, basicP1, mcP3, answered]);
+    expect(order).toEqual([mcP1, mcP3, basicP1, answered]);
 
     const page1 = await p.json('GET', `/api/v1/tickets?customerId=${mc.id}&limit=2`);
     expect(page1.body.items.map((t: { id: string }) => t.id)).toEqual([mcP1, mcP3]);

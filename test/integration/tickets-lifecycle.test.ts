@@ -98,38 +98,41 @@ describe.each(backends)('ticket lifecycle on %s', (backend) => {
     expect(rejected.body.status).toBe('in_progress');
     expect(rejected.body.timeline.at(-1)).toMatchObject({ type: 'resolution_rejected', reason: 'Still slow', from: 'resolved', to: 'in_progress' });
 
-    const closed = await act(ticket.id, 'close', engineer.apiKey, { reason: 'closed_without_resolution', note: 'Agreed by phone' });
+    const closed = await act(ticket.id, 'close', engineer.apiKey, { reason: 'closed_without_resolution', customerAgreement: 'Fine to close, thanks', channel: 'phone', note: 'Agreed by phone' });
     expect(closed.body).toMatchObject({ status: 'closed', closeReason: 'closed_without_resolution' });
     const reopened = await act(ticket.id, 'reopen', user.apiKey, { reason: 'It happened again' });
     expect(reopened.body).toMatchObject({ status: 'in_progress', closeReason: null, closedAt: null });
     const staffReopen = await act((await setup()).ticket.id, 'reopen', engineer.apiKey, { reason: 'x' });
-    expect(staffReopen.status).toBe(409);
+    expect(staffReopen.status).toBe(403);
   });
 
-  it('refuses forbidden transitions with 409 listing the allowed actions, changing nothing', async () => {
+  it('refuses actions not allowed in the ticket’s state with 403 forbidden_action listing the allowed actions, changing nothing', async () => {
     const { ticket, user } = await setup();
     const confirm = await act(ticket.id, 'confirm', user.apiKey);
-    expect(confirm.status).toBe(409);
-    expect(confirm.body.error.code).toBe('conflict');
+    expect(confirm.status).toBe(403);
+    expect(confirm.body.error.code).toBe('forbidden_action');
     expect(confirm.body.error.details.allowedActions).toEqual(['comment']);
     const staffAllowed = (await act(ticket.id, 'contact-attempt', engineer.apiKey, { channel: 'email' })).body.error.details.allowedActions;
     expect(staffAllowed).toEqual(expect.arrayContaining(['acknowledge', 'assign', 'request-info', 'priority', 'close']));
     expect(staffAllowed).not.toContain('resolve');
-    expect((await act(ticket.id, 'reply', user.apiKey, { body: 'hi' })).status).toBe(409);
-    expect((await act(ticket.id, 'reopen', user.apiKey, { reason: 'x' })).status).toBe(409);
-    expect((await act(ticket.id, 'resolve', engineer.apiKey, { resolution: 'x' })).status).toBe(409);
+    expect((await act(ticket.id, 'reply', user.apiKey, { body: 'hi' })).status).toBe(403);
+    expect((await act(ticket.id, 'reopen', user.apiKey, { reason: 'x' })).status).toBe(403);
+    expect((await act(ticket.id, 'resolve', engineer.apiKey, { resolution: 'x' })).status).toBe(403);
     await act(ticket.id, 'acknowledge', engineer.apiKey);
-    expect((await act(ticket.id, 'acknowledge', engineer.apiKey)).status).toBe(409);
+    expect((await act(ticket.id, 'acknowledge', engineer.apiKey)).status).toBe(403);
     expect((await row(ticket.id)).status).toBe('acknowledged');
   });
 
-  it('answers wrong roles with 404, no credentials with 401 and another customer’s ticket with 404', async () => {
+  it('answers wrong roles on a visible ticket with 403 forbidden_action (issue 17 item 7), no credentials with 401 and another customer’s ticket with 404', async () => {
     const { ticket, user, outsider } = await setup();
-    expect((await act(ticket.id, 'acknowledge', user.apiKey)).status).toBe(404);
-    expect((await act(ticket.id, 'resolve', user.apiKey, { resolution: 'x' })).status).toBe(404);
+    const ack = await act(ticket.id, 'acknowledge', user.apiKey);
+    expect(ack.status).toBe(403);
+    expect(ack.body.error).toMatchObject({ code: 'forbidden_action', details: { allowedActions: ['comment'] } });
+    expect((await act(ticket.id, 'resolve', user.apiKey, { resolution: 'x' })).status).toBe(403);
+    expect((await act(ticket.id, 'reply', engineer.apiKey, { body: 'x' })).status).toBe(403);
+    expect((await act(ticket.id, 'confirm', engineer.apiKey)).status).toBe(403);
+    // The account manager of another customer does not see the ticket at all.
     expect((await act(ticket.id, 'comment', manager.apiKey, { body: 'x', public: true })).status).toBe(404);
-    expect((await act(ticket.id, 'reply', engineer.apiKey, { body: 'x' })).status).toBe(404);
-    expect((await act(ticket.id, 'confirm', engineer.apiKey)).status).toBe(404);
     expect((await act(ticket.id, 'comment', outsider.apiKey, { body: 'x', public: true })).status).toBe(404);
     expect((await p.json('GET', `/api/v1/tickets/${ticket.id}`, { key: outsider.apiKey })).status).toBe(404);
     const anonymous = await p.json('POST', `/api/v1/tickets/${ticket.id}/acknowledge`, { key: null, body: {} });
@@ -264,22 +267,28 @@ describe.each(backends)('ticket lifecycle on %s', (backend) => {
     expect(res.status).toBe(200);
     expect(res.body.sla.replacementDueAt).toBe('2026-03-03T16:00:00.000Z');
     expect(res.body.diagnosedAt).toBe('2026-03-02T13:00:00.000Z');
-    expect((await act(ticket.id, 'diagnosis-complete', engineer.apiKey)).status).toBe(409);
+    const again = await act(ticket.id, 'diagnosis-complete', engineer.apiKey);
+    expect(again.status).toBe(403);
+    expect(again.body.error.details.allowedActions).not.toContain('diagnosis-complete');
+    expect(res.body.allowedActions).not.toContain('diagnosis-complete');
   });
 
   it('closing creates exactly one survey; reopening and closing again does not create another', async () => {
     const { ticket, user } = await setup();
-    const closed = await act(ticket.id, 'close', engineer.apiKey, { reason: 'closed_without_resolution', note: 'duplicate' });
-    expect(closed.body.survey.token).toMatch(/^vs_/);
-    await act(ticket.id, 'reopen', user.apiKey, { reason: 'not a duplicate' });
-    const again = await act(ticket.id, 'close', engineer.apiKey, { reason: 'closed_without_resolution' });
-    expect(again.body.survey).toBeUndefined();
-    expect(await p.deps.database.db.$count(surveys, eq(surveys.ticketId, ticket.id))).toBe(1);
-    const [stored] = await p.deps.database.db.select().from(surveys).where(eq(surveys.ticketId, ticket.id));
-    expect(stored!.tokenHash).not.toContain(closed.body.survey.token);
-    // The customer finds the link on the closed ticket.
+    const closed = await act(ticket.id, 'close', engineer.apiKey, { reason: 'closed_without_resolution', customerAgreement: 'Yes, please close it — M. Rossi', channel: 'phone' });
+    expect(closed.status).toBe(200);
+    // Staff never see the link (issue 17 item 3): not on their answer, not on the timeline.
+    expect(closed.body.survey).toBeUndefined();
+    expect(JSON.stringify(closed.body)).not.toContain('/survey/');
     const mine = await p.json('GET', `/api/v1/tickets/${ticket.id}`, { key: user.apiKey });
-    expect(mine.body.timeline.find((e: { type: string }) => e.type === 'survey_invited').data.surveyUrl).toBe(closed.body.survey.url);
+    const url = mine.body.survey.url as string;
+    expect(url).toMatch(/\/survey\/vs_[\w-]+$/);
+    expect(JSON.stringify(mine.body.timeline)).not.toContain('/survey/');
+    await act(ticket.id, 'reopen', user.apiKey, { reason: 'not a duplicate' });
+    await act(ticket.id, 'close', engineer.apiKey, { reason: 'closed_without_resolution', customerAgreement: 'Yes, please close it — M. Rossi', channel: 'phone' });
+    expect(await p.deps.database.db.$count(surveys, eq(surveys.ticketId, ticket.id))).toBe(1);
+    const again = await p.json('GET', `/api/v1/tickets/${ticket.id}`, { key: user.apiKey });
+    expect(again.body.survey.url).toBe(url);
   });
 
   it('request-remote-access notifies the customer on the timeline and live', async () => {
@@ -295,6 +304,6 @@ describe.each(backends)('ticket lifecycle on %s', (backend) => {
     await unlisten();
     const events = heard.map((h) => JSON.parse(h) as { type: string; data: { id: string; change?: string } });
     expect(events).toContainEqual(expect.objectContaining({ type: 'ticket.updated', data: expect.objectContaining({ id: ticket.id, change: 'remote_access_requested' }) }));
-    expect((await act(ticket.id, 'request-remote-access', user.apiKey, { reason: 'x' })).status).toBe(404);
+    expect((await act(ticket.id, 'request-remote-access', user.apiKey, { reason: 'x' })).status).toBe(403);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareByTimeLeft, responseClockRunning, responseSecondsLeft } from '../../dashboard/src/lib/sla.ts';
+import { compareQueueOrder, responseClockRunning, responseSecondsLeft } from '../../dashboard/src/lib/sla.ts';
 import type { Sla, Ticket } from '../../dashboard/src/lib/types.ts';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
@@ -9,6 +9,7 @@ function sla(overrides: Partial<Sla> = {}): Sla {
     responseDueAt: '2026-03-02T10:30:00.000Z',
     firstResponseAt: null,
     breached: false,
+    outcome: null,
     remainingSeconds: 1800,
     replacementDueAt: null,
     atRisk: false,
@@ -88,33 +89,40 @@ describe('responseSecondsLeft', () => {
   });
 });
 
-describe('compareByTimeLeft (queue order)', () => {
-  const sortQueue = (list: Ticket[], now = T0) => list.toSorted((a, b) => compareByTimeLeft(a, b, () => T0, now)).map((t) => t.summary);
+describe('compareQueueOrder (the queue order of the server)', () => {
+  const sortQueue = (list: Ticket[]) => list.toSorted(compareQueueOrder).map((t) => t.summary);
 
-  it('puts the least time left first, overdue before everything', () => {
+  it('puts the earliest due instant first, overdue before everything', () => {
     const list = [
-      ticket({ summary: 'later' }, { remainingSeconds: 7200 }),
-      ticket({ summary: 'overdue' }, { remainingSeconds: -60, breached: true }),
-      ticket({ summary: 'soon' }, { remainingSeconds: 120 }),
+      ticket({ summary: 'later' }, { responseDueAt: '2026-03-02T12:00:00.000Z' }),
+      ticket({ summary: 'overdue' }, { responseDueAt: '2026-03-02T09:59:00.000Z', breached: true }),
+      ticket({ summary: 'soon' }, { responseDueAt: '2026-03-02T10:02:00.000Z' }),
     ];
     expect(sortQueue(list)).toEqual(['overdue', 'soon', 'later']);
   });
 
-  it('puts answered tickets after waiting ones, by priority then age', () => {
-    const answered = { firstResponseAt: '2026-03-02T09:10:00.000Z' };
-    const list = [
-      ticket({ summary: 'answered P3', priority: 'P3' }, answered),
-      ticket({ summary: 'answered P1 newer', priority: 'P1', openedAt: '2026-03-02T09:30:00.000Z' }, answered),
-      ticket({ summary: 'answered P1 older', priority: 'P1', openedAt: '2026-03-02T08:00:00.000Z' }, answered),
-      ticket({ summary: 'waiting' }, { remainingSeconds: 99_999 }),
-    ];
-    expect(sortQueue(list)).toEqual(['waiting', 'answered P1 older', 'answered P1 newer', 'answered P3']);
+  it('ranks a 24/7 ticket due tonight above a business-hours one due Monday, whatever time each has left on its own clock (issue 17 item 4)', () => {
+    // Friday 16:50 Rome: the Basic P1 has 13 800 business seconds left but is due Monday 12:45;
+    // the Mission Critical P3 has 14 400 elapsed seconds left and is due tonight 20:50.
+    const basic = ticket({ summary: 'basic, due Monday', tier: 'basic', priority: 'P1' }, { responseDueAt: '2026-12-07T11:45:00.000Z', remainingSeconds: 13_800, clockRunning: true });
+    const mc = ticket({ summary: 'mission critical, due tonight', priority: 'P3' }, { responseDueAt: '2026-12-04T19:50:00.000Z', remainingSeconds: 14_400 });
+    expect(sortQueue([basic, mc])).toEqual(['mission critical, due tonight', 'basic, due Monday']);
   });
 
-  it('lets a running 24/7 clock overtake a paused business-hours one as time passes', () => {
-    const running = ticket({ summary: 'mission critical' }, { remainingSeconds: 1200, clockRunning: true });
-    const paused = ticket({ summary: 'pro, after hours', tier: 'pro' }, { remainingSeconds: 900, clockRunning: false });
-    expect(sortQueue([running, paused], T0)).toEqual(['pro, after hours', 'mission critical']);
-    expect(sortQueue([running, paused], T0 + 600_000)).toEqual(['mission critical', 'pro, after hours']);
+  it('breaks a tie on the due instant by priority, then number', () => {
+    const due = { responseDueAt: '2026-03-02T12:00:00.000Z' };
+    const list = [ticket({ summary: 'P3', priority: 'P3' }, due), ticket({ summary: 'P2 second', priority: 'P2' }, due), ticket({ summary: 'P1', priority: 'P1' }, due)];
+    expect(sortQueue(list)).toEqual(['P1', 'P2 second', 'P3']);
+  });
+
+  it('puts answered tickets after waiting ones, and resolved or closed ones last, newest first', () => {
+    const answered = { firstResponseAt: '2026-03-02T09:10:00.000Z' };
+    const list = [
+      ticket({ summary: 'closed older', status: 'closed', openedAt: '2026-03-01T08:00:00.000Z' }),
+      ticket({ summary: 'answered', priority: 'P1' }, { ...answered, responseDueAt: '2026-03-02T09:00:00.000Z' }),
+      ticket({ summary: 'closed newer', status: 'resolved', openedAt: '2026-03-02T08:00:00.000Z' }),
+      ticket({ summary: 'waiting' }, { responseDueAt: '2026-03-09T10:00:00.000Z' }),
+    ];
+    expect(sortQueue(list)).toEqual(['waiting', 'answered', 'closed newer', 'closed older']);
   });
 });

@@ -175,12 +175,15 @@ export interface TicketActionBodies {
   'request-info': { body: string };
   'contact-attempt': { channel: 'email' | 'phone' | 'chat' | 'other'; note?: string };
   reply: { body: string };
+  'customer-answered': { channel: 'email' | 'phone' | 'chat' | 'other'; body: string };
   priority: { priority: Priority; reason?: string };
   'diagnosis-complete': { note?: string };
   resolve: { resolution: string };
   confirm: Record<string, never>;
   reject: { reason: string };
-  close: { reason: 'closed_without_resolution'; note?: string };
+  'propose-close': { reason: string };
+  'agree-close': { note?: string };
+  close: { reason: 'closed_without_resolution'; customerAgreement: string; channel: 'email' | 'phone' | 'chat' | 'other'; note?: string };
   reopen: { reason: string };
   'request-remote-access': { reason: string };
 }
@@ -225,6 +228,9 @@ export const api = {
 
   customers: (s?: Sig) => fetchAll<Customer>('/customers', {}, s ?? {}),
   customer: (id: string) => request<Customer>('GET', `/customers/${enc(id)}`),
+  updateCustomer: (id: string, body: { accountManagerId?: string | null; name?: string; tier?: Tier; serenity?: boolean }) =>
+    request<Customer>('PATCH', `/customers/${enc(id)}`, { body }),
+  updateUser: (id: string, body: { name?: string; senior?: boolean; disabled?: boolean }) => request<User>('PATCH', `/users/${enc(id)}`, { body }),
   createCustomer: (body: { name: string; tier: Tier; serenity: boolean }) =>
     request<Customer>('POST', '/customers', { body }),
 
@@ -248,6 +254,8 @@ export const api = {
   tickets: (q: TicketQuery, s?: Sig) => fetchAll<Ticket>('/tickets', { ...q }, { limit: 500, maxPages: 2, ...(s ?? {}) }),
   ticket: (id: string, s?: Sig) => request<TicketDetail>('GET', `/tickets/${enc(id)}`, withSignal({}, s)),
   createTicket: (body: NewTicket) => request<Ticket>('POST', '/tickets', { body }),
+  updateCaseInfo: (id: string, caseInfo: Partial<Ticket['caseInfo']>) =>
+    request<TicketDetail>('PATCH', `/tickets/${enc(id)}`, { body: { caseInfo } }),
   ticketAction: <A extends TicketAction>(id: string, action: A, body: TicketActionBodies[A]) =>
     request<Ticket | TicketDetail | undefined>('POST', `/tickets/${enc(id)}/${action}`, { body }),
   rootCauseVerdict: (ticketId: string, candidateId: string, verdict: 'accepted' | 'rejected') =>

@@ -29,13 +29,14 @@ class Directory {
     return this.customersLoaded;
   }
 
-  loadUsers(): Promise<void> {
+  /** `reload`: after an admin edited a user. */
+  loadUsers(reload = false): Promise<void> {
     // The user directory is an admin resource; other roles see ids (and the ticket's assignee picker).
     if (!session.isAdmin) {
       this.usersAvailable = false;
       return Promise.resolve();
     }
-    if (!this.usersLoaded) {
+    if (!this.usersLoaded || reload) {
       this.usersLoaded = api
         .users()
         .then((r) => {

@@ -45,7 +45,12 @@ function match(path: string): Route {
   return { name: 'not-found', params: {} };
 }
 
+// Links that leave the product by e-mail are real paths (SPEC §2.4: `<PUBLIC_URL>/survey/<token>`);
+// the server answers every path with the app, and the app reads such a path before the hash.
+const PATH_ROUTES = /^\/survey\/[^/]+\/?$/;
+
 function readHash(): { path: string; query: URLSearchParams } {
+  if (!location.hash && PATH_ROUTES.test(location.pathname)) return { path: location.pathname, query: new URLSearchParams(location.search) };
   const raw = location.hash.replace(/^#/, '') || '/';
   const [path = '/', qs = ''] = raw.split('?', 2);
   return { path, query: new URLSearchParams(qs) };

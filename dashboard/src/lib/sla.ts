@@ -27,22 +27,25 @@ export function responseSecondsLeft(
 
 const PRIORITY_RANK = { P1: 0, P2: 1, P3: 2, P4: 3 } as const;
 
+function queueGroup(t: Ticket): number {
+  if (t.status === 'resolved' || t.status === 'closed') return 2;
+  return t.sla.firstResponseAt ? 1 : 0;
+}
+
 /**
- * Queue order: tickets still waiting for a first response by time left (overdue
- * first), then the answered ones by priority and age.
+ * Queue order, the server's (SPEC §2.4): open tickets waiting for a first response by due
+ * instant, then priority; then answered open tickets the same way; then resolved and closed
+ * ones, newest first. Due instants compare business-hours and 24/7 targets correctly, where
+ * "time left" on each ticket's own clock would not (a business-hours ticket due Monday has
+ * little business time left on Friday evening, yet is due after a 24/7 one due tonight).
  */
-export function compareByTimeLeft(
-  a: Ticket,
-  b: Ticket,
-  fetchedAt: (t: Ticket) => number,
-  now: number,
-): number {
-  const la = responseSecondsLeft(a, fetchedAt(a), now);
-  const lb = responseSecondsLeft(b, fetchedAt(b), now);
-  if (la !== null && lb !== null && la !== lb) return la - lb;
-  if (la !== null && lb === null) return -1;
-  if (la === null && lb !== null) return 1;
+export function compareQueueOrder(a: Ticket, b: Ticket): number {
+  const g = queueGroup(a) - queueGroup(b);
+  if (g !== 0) return g;
+  const instant = (t: Ticket) => (queueGroup(t) === 2 ? -Date.parse(t.openedAt) : Date.parse(t.sla.responseDueAt));
+  const d = instant(a) - instant(b);
+  if (d !== 0) return d;
   const p = PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority];
   if (p !== 0) return p;
-  return Date.parse(a.openedAt) - Date.parse(b.openedAt);
+  return a.number - b.number;
 }

@@ -13,6 +13,7 @@ import type {
 import type { FleetSummary as FleetSummarySchema } from '../../../server/routes/fleet.ts';
 import type { HealthHistoryAnswer as HealthHistorySchema } from '../../../server/routes/appliance-health.ts';
 import type { slaView } from '../../../server/services/tickets/core.ts';
+import type { TicketAction } from '../../../server/services/tickets/lifecycle.ts';
 import type { CaseInfo as StoredCaseInfo } from '../../../drizzle/schema/tickets.ts';
 import type * as ServerLive from '../../../server/live/events.ts';
 import {
@@ -156,6 +157,12 @@ export interface TicketDetail extends Ticket {
   alerts: Alert[];
   rootCauseCandidates: RootCauseCandidate[];
   timeline: TimelineEvent[];
+  /** What the signed-in user may do now, from the server's lifecycle table (SPEC §2.4). */
+  allowedActions: TicketAction[];
+  missingCaseInfo?: string[];
+  closeProposedAt?: string | null;
+  /** Only on the customer's own view: the survey link while unanswered. */
+  survey?: { url: string | null; expiresAt: string; answeredAt: string | null; rating: number | null };
 }
 
 export interface Finding {

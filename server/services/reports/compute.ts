@@ -89,17 +89,22 @@ export async function computeHealthReports(
           where customer_id ${inCustomers} and opened_at >= $2::timestamptz and opened_at < $3::timestamptz
           group by customer_id, priority`,
       ),
-      // A target counts once it has passed or been answered; unanswered past it is a miss.
+      // Recorded outcomes are history (SPEC §2.4): a target counts with the outcome, the due
+      // instant and the priority recorded when it was answered or passed, never as a later
+      // priority change recomputed it. A target passed unanswered and not yet recorded is a miss;
+      // a response without a recorded outcome (written before outcomes were) is judged as it stands.
       q(
-        `select customer_id, priority,
-                count(*) filter (where first_response_at is not null or response_due_at <= $4::timestamptz)::int as due,
-                count(*) filter (where first_response_at is not null and first_response_at <= response_due_at)::int as met,
-                count(*) filter (where first_response_at is null and response_due_at > $4::timestamptz)::int as pending,
+        `select customer_id, coalesce(response_outcome_priority, priority) as priority,
+                count(*) filter (where response_outcome is not null or first_response_at is not null or response_due_at <= $4::timestamptz)::int as due,
+                count(*) filter (where coalesce(response_outcome = 'met', first_response_at <= response_due_at))::int as met,
+                count(*) filter (where response_outcome is null and first_response_at is null and response_due_at > $4::timestamptz)::int as pending,
                 count(first_response_at)::int as responded,
                 coalesce(sum(extract(epoch from first_response_at - opened_at)), 0)::float8 as response_seconds
            from tickets
-          where customer_id ${inCustomers} and response_due_at >= $2::timestamptz and response_due_at < $3::timestamptz
-          group by customer_id, priority`,
+          where customer_id ${inCustomers}
+            and coalesce(response_outcome_due_at, response_due_at) >= $2::timestamptz
+            and coalesce(response_outcome_due_at, response_due_at) < $3::timestamptz
+          group by customer_id, coalesce(response_outcome_priority, priority)`,
         [ids, from, to, ref],
       ),
       q(

@@ -1,15 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { rawQuery, type Db, type Tx } from '../../../drizzle/client.ts';
-import {
-  customers,
-  tickets,
-  type Priority,
-  type TicketSource,
-} from '../../../drizzle/schema/index.ts';
-import type { CaseInfo } from '../../../drizzle/schema/tickets.ts';
+import { tickets, type Priority } from '../../../drizzle/schema/index.ts';
 import { publishLive, type LiveTicket } from '../../live/events.ts';
-import { invalid } from '../../lib/errors.ts';
-import { enqueueWebhooks } from '../webhooks.ts';
 import {
   isAtRisk,
   isBusinessTime,
@@ -20,66 +12,6 @@ import {
 } from '../../sla/index.ts';
 
 export type TicketRow = typeof tickets.$inferSelect;
-
-export interface OpenTicketInput {
-  customerId: string;
-  applianceId: string | null;
-  priority: Priority;
-  /** The engine's proposal, for automatic tickets; an engineer confirms or changes it. */
-  proposedPriority?: Priority | null;
-  source: TicketSource;
-  summary: string;
-  description: string;
-  caseInfo: CaseInfo;
-  openedAt: Date;
-  openedBy?: string | null;
-}
-
-/**
- * Opens a ticket inside the caller's transaction: the response target follows the
- * customer's tier at opening on the support calendar; the timeline starts with `opened`;
- * `ticket.opened` reaches the live hub when the transaction commits.
- */
-export async function insertTicket(tx: Db | Tx, calendar: SlaCalendar, input: OpenTicketInput): Promise<TicketRow> {
-  const [customer] = await tx.select({ tier: customers.tier }).from(customers).where(eq(customers.id, input.customerId)).limit(1);
-  if (!customer) throw invalid('customer does not exist');
-  const [row] = await tx
-    .insert(tickets)
-    .values({
-      customerId: input.customerId,
-      applianceId: input.applianceId,
-      tier: customer.tier,
-      priority: input.priority,
-      proposedPriority: input.proposedPriority ?? null,
-      status: 'new',
-      source: input.source,
-      summary: input.summary,
-      description: input.description,
-      caseInfo: input.caseInfo,
-      openedAt: input.openedAt,
-      openedBy: input.openedBy ?? null,
-      responseDueAt: responseDueAt(customer.tier, input.priority, input.openedAt, calendar),
-      updatedAt: input.openedAt,
-    })
-    .returning();
-  const ticket = row!;
-  const live = liveTicket(ticket);
-  // Three independent statements of the same transaction, sent together.
-  await Promise.all([
-    addTimelineEvent(tx, ticket.id, {
-      at: input.openedAt,
-      actorId: input.openedBy ?? null,
-      type: 'opened',
-      toStatus: 'new',
-      public: true,
-      body: input.summary,
-      data: { source: input.source, priority: input.priority },
-    }),
-    publishLive(tx, { type: 'ticket.opened', customerId: ticket.customerId, data: live }),
-    enqueueWebhooks(tx, input.openedAt, [{ event: 'ticket.opened', customerId: ticket.customerId, payload: { ticket: live } }]),
-  ]);
-  return ticket;
-}
 
 export interface TimelineEntry {
   at: Date;
@@ -142,7 +74,11 @@ export function slaView(row: TicketRow, calendar: SlaCalendar, now: Date) {
   return {
     responseDueAt: row.responseDueAt.toISOString(),
     firstResponseAt: row.firstResponseAt?.toISOString() ?? null,
-    breached: row.firstResponseAt ? row.firstResponseAt > row.responseDueAt : now > row.responseDueAt,
+    // A recorded outcome is history (SPEC §2.4); before the response, a passed target is a miss.
+    breached: row.responseOutcome ? row.responseOutcome === 'missed' : row.breachedAt !== null || now > row.responseDueAt,
+    outcome: row.responseOutcome
+      ? { result: row.responseOutcome, dueAt: row.responseOutcomeDueAt?.toISOString() ?? null, missedBySeconds: row.responseMissedBySeconds }
+      : null,
     remainingSeconds: Math.round(remaining),
     replacementDueAt: row.replacementDueAt?.toISOString() ?? null,
     atRisk: !responded && open && isAtRisk(row.tier, row.priority, row.openedAt, row.responseDueAt, now, calendar),

@@ -1,8 +1,8 @@
 import type { Role, TicketStatus } from '../../../drizzle/schema/index.ts';
 
 // The ticket lifecycle of SPEC §2.4 as data: which role may take which action from which
-// status, and where it leads. Everything else (who may see the ticket, side effects) lives
-// in the service; this module only answers "is this move allowed, and to what".
+// status (and, for a few actions, which fact about the ticket), and where it leads. Who may
+// see the ticket is the scope's job; what an action changes is in actions.ts.
 
 export const ticketActions = [
   'acknowledge',
@@ -11,11 +11,14 @@ export const ticketActions = [
   'request-info',
   'contact-attempt',
   'reply',
+  'customer-answered',
   'priority',
   'diagnosis-complete',
   'resolve',
   'confirm',
   'reject',
+  'propose-close',
+  'agree-close',
   'close',
   'reopen',
   'request-remote-access',
@@ -31,11 +34,20 @@ export function actorOf(role: Role): Actor | null {
   return null;
 }
 
+/** The facts of a ticket the table's guards read, besides its status. */
+export interface TicketFacts {
+  status: TicketStatus;
+  diagnosedAt?: Date | null;
+  closeProposedAt?: Date | null;
+}
+
 interface Transition {
   action: TicketAction;
   actors: readonly Actor[];
   from: TicketStatus;
   to: TicketStatus;
+  /** A condition on the ticket besides its status; absent means always. */
+  when?: (t: TicketFacts) => boolean;
 }
 
 const STAFF = ['staff'] as const;
@@ -44,10 +56,16 @@ const ANYONE = ['staff', 'customer'] as const;
 const notClosed: TicketStatus[] = ['new', 'acknowledged', 'in_progress', 'waiting_on_customer', 'resolved'];
 const working: TicketStatus[] = ['new', 'acknowledged', 'in_progress', 'waiting_on_customer'];
 
-const row = (action: TicketAction, actors: readonly Actor[], from: TicketStatus, to: TicketStatus): Transition => ({ action, actors, from, to });
-const stays = (action: TicketAction, actors: readonly Actor[], statuses: TicketStatus[]) => statuses.map((s) => row(action, actors, s, s));
+const row = (action: TicketAction, actors: readonly Actor[], from: TicketStatus, to: TicketStatus, when?: Transition['when']): Transition =>
+  when ? { action, actors, from, to, when } : { action, actors, from, to };
+const stays = (action: TicketAction, actors: readonly Actor[], statuses: TicketStatus[], when?: Transition['when']) =>
+  statuses.map((s) => row(action, actors, s, s, when));
 
-/** action × from-status × actor → to-status. A missing row is a forbidden transition. */
+const notDiagnosed = (t: TicketFacts) => !t.diagnosedAt;
+const closeProposed = (t: TicketFacts) => Boolean(t.closeProposedAt);
+const noCloseProposal = (t: TicketFacts) => !t.closeProposedAt;
+
+/** action × from-status × actor (× guard) → to-status. A missing row is a forbidden action. */
 export const transitions: readonly Transition[] = [
   row('acknowledge', STAFF, 'new', 'acknowledged'),
 
@@ -56,20 +74,27 @@ export const transitions: readonly Transition[] = [
   row('assign', STAFF, 'acknowledged', 'in_progress'),
   ...stays('assign', STAFF, ['in_progress', 'waiting_on_customer', 'resolved']),
 
-  ...stays('comment', ANYONE, notClosed),
+  // Any public message from the customer's side on a waiting ticket is an answer (SPEC §2.4).
+  ...stays('comment', STAFF, notClosed),
+  ...stays('comment', CUSTOMER, ['new', 'acknowledged', 'in_progress', 'resolved']),
+  row('comment', CUSTOMER, 'waiting_on_customer', 'in_progress'),
 
   row('request-info', STAFF, 'new', 'waiting_on_customer'),
   row('request-info', STAFF, 'acknowledged', 'waiting_on_customer'),
   row('request-info', STAFF, 'in_progress', 'waiting_on_customer'),
 
+  // Attempts count toward auto-close only while waiting on the customer (SPEC §2.4).
   row('contact-attempt', STAFF, 'waiting_on_customer', 'waiting_on_customer'),
 
   row('reply', CUSTOMER, 'waiting_on_customer', 'in_progress'),
+  // The customer answered outside the portal (phone, chat): the engineer records it.
+  row('customer-answered', STAFF, 'waiting_on_customer', 'in_progress'),
 
   ...stays('priority', STAFF, notClosed),
 
-  row('diagnosis-complete', STAFF, 'acknowledged', 'in_progress'),
-  row('diagnosis-complete', STAFF, 'in_progress', 'in_progress'),
+  // The hardware-replacement clock starts once, while the engineer works the case.
+  row('diagnosis-complete', STAFF, 'acknowledged', 'in_progress', notDiagnosed),
+  row('diagnosis-complete', STAFF, 'in_progress', 'in_progress', notDiagnosed),
 
   row('resolve', STAFF, 'acknowledged', 'resolved'),
   row('resolve', STAFF, 'in_progress', 'resolved'),
@@ -78,8 +103,11 @@ export const transitions: readonly Transition[] = [
   row('confirm', CUSTOMER, 'resolved', 'closed'),
   row('reject', CUSTOMER, 'resolved', 'in_progress'),
 
-  // By mutual agreement, without a resolution.
-  ...notClosed.map((s) => row('close', STAFF, s, 'closed')),
+  // Closing without a resolution takes both parties (SPEC §2.4): support proposes and the
+  // customer agrees, or the engineer closes quoting the customer's agreement.
+  ...stays('propose-close', STAFF, working, noCloseProposal),
+  ...working.map((s) => row('agree-close', CUSTOMER, s, 'closed', closeProposed)),
+  ...working.map((s) => row('close', STAFF, s, 'closed')),
 
   row('reopen', ANYONE, 'closed', 'in_progress'),
 
@@ -88,23 +116,31 @@ export const transitions: readonly Transition[] = [
 
 export type TransitionCheck =
   | { ok: true; to: TicketStatus }
-  | { ok: false; reason: 'role' }
-  | { ok: false; reason: 'status'; allowedActions: TicketAction[] };
+  | { ok: false; reason: 'role' | 'status'; allowedActions: TicketAction[] };
 
-/** Whether `role` may take `action` on a ticket in `from`; a role never allowed the action gets 'role'. */
-export function checkTransition(action: TicketAction, from: TicketStatus, role: Role): TransitionCheck {
+const asFacts = (t: TicketStatus | TicketFacts): TicketFacts => (typeof t === 'string' ? { status: t } : t);
+
+/**
+ * Whether `role` may take `action` on the ticket: 'role' when the role never may, 'status'
+ * when not in the ticket's present state; both carry the actions the caller may take.
+ */
+export function checkTransition(action: TicketAction, ticket: TicketStatus | TicketFacts, role: Role): TransitionCheck {
+  const facts = asFacts(ticket);
   const actor = actorOf(role);
   const forAction = transitions.filter((t) => t.action === action && actor !== null && t.actors.includes(actor));
-  if (forAction.length === 0) return { ok: false, reason: 'role' };
-  const match = forAction.find((t) => t.from === from);
-  if (!match) return { ok: false, reason: 'status', allowedActions: allowedActions(from, role) };
+  if (forAction.length === 0) return { ok: false, reason: 'role', allowedActions: allowedActions(facts, role) };
+  const match = forAction.find((t) => t.from === facts.status && (!t.when || t.when(facts)));
+  if (!match) return { ok: false, reason: 'status', allowedActions: allowedActions(facts, role) };
   return { ok: true, to: match.to };
 }
 
-/** The actions `role` may take on a ticket in `status`, in the order of `ticketActions`. */
-export function allowedActions(status: TicketStatus, role: Role): TicketAction[] {
+/** The actions `role` may take on the ticket now, in the order of `ticketActions`. */
+export function allowedActions(ticket: TicketStatus | TicketFacts, role: Role): TicketAction[] {
+  const facts = asFacts(ticket);
   const actor = actorOf(role);
   if (!actor) return [];
-  const allowed = new Set(transitions.filter((t) => t.from === status && t.actors.includes(actor)).map((t) => t.action));
+  const allowed = new Set(
+    transitions.filter((t) => t.from === facts.status && t.actors.includes(actor) && (!t.when || t.when(facts))).map((t) => t.action),
+  );
   return ticketActions.filter((a) => allowed.has(a));
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../../drizzle/client.ts';
 import {
   alerts,
@@ -15,23 +15,24 @@ import {
 import type { CaseInfo } from '../../../drizzle/schema/tickets.ts';
 import type { UserPrincipal } from '../../auth/principal.ts';
 import { customerScope, isStaff } from '../../auth/scope.ts';
-import { publishLive } from '../../live/events.ts';
-import { conflict, DomainError, invalid, notFound } from '../../lib/errors.ts';
-import { isAtRisk, remainingSeconds, replacementDueAt, responseDueAt, type SlaCalendar } from '../../sla/index.ts';
-import { recordAudit } from '../audit.ts';
+import { DomainError, invalid, notFound } from '../../lib/errors.ts';
+import type { SlaCalendar } from '../../sla/index.ts';
 import { loadCalendar } from '../calendar.ts';
-import { enqueueWebhooks, type OutboundEvent } from '../webhooks.ts';
-import { addTimelineEvent, insertTicket, liveTicket, ticketSummaryView, type TicketRow } from './core.ts';
-import { allowedActions, checkTransition } from './lifecycle.ts';
 import { alertView } from '../alerts.ts';
 import { candidateView, listCandidates } from '../rca/index.ts';
-import { createSurveyInvitation, type SurveyInvitation } from './surveys.ts';
+import { planAction, type ActionBody } from './actions.ts';
+import { ticketSummaryView, type TicketRow } from './core.ts';
+import { applyTicketOutcome, type NotificationEffect, type TicketOutcome } from './effects.ts';
+import { allowedActions, checkTransition, type TicketAction } from './lifecycle.ts';
+import { openTicket, type OpenTicketPorts } from './open.ts';
+import { surveyForViewer } from './surveys.ts';
 
 /** What ticket operations need besides the database: the instant and two settings. */
 export interface TicketContext {
   now: Date;
   replacementCutoff: string;
   publicUrl?: string | undefined;
+  ticketsOpened?: OpenTicketPorts['ticketsOpened'];
 }
 
 const closedStatuses: TicketStatus[] = ['resolved', 'closed'];
@@ -68,78 +69,82 @@ export interface TicketFilter {
   cursor?: string | undefined;
 }
 
-function decodeOffset(cursor: string | undefined): number {
-  if (!cursor) return 0;
-  const match = /^o:(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match) throw invalid('cursor is not valid');
-  return Number(match[1]);
+/**
+ * The queue's position of a ticket: its group (0 open and unanswered, 1 open and answered,
+ * 2 resolved or closed), a sort instant in epoch milliseconds (the response due instant for
+ * open tickets, minus the opening instant for the rest so the newest come first), the
+ * priority and the number. Tuples compare in this order.
+ */
+type QueueKey = [group: number, instant: number, priority: string, number: number];
+
+function decodeQueueCursor(cursor: string | undefined): QueueKey | null {
+  if (!cursor) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid('cursor is not valid', { field: 'cursor' });
+  }
+  const ok =
+    Array.isArray(parsed) &&
+    parsed.length === 4 &&
+    Number.isInteger(parsed[0]) &&
+    Number.isFinite(parsed[1]) &&
+    typeof parsed[2] === 'string' &&
+    /^P[1-4]$/.test(parsed[2]) &&
+    Number.isSafeInteger(parsed[3]);
+  if (!ok) throw invalid('cursor is not valid', { field: 'cursor' });
+  return parsed as QueueKey;
 }
 
-const encodeOffset = (offset: number) => Buffer.from(`o:${offset}`).toString('base64url');
+const encodeQueueCursor = (key: QueueKey) => Buffer.from(JSON.stringify(key)).toString('base64url');
+
+const queueGroup = sql<number>`(case when ${tickets.status} in ('resolved', 'closed') then 2 when ${tickets.firstResponseAt} is null then 0 else 1 end)`;
+const queueInstant = sql<number>`(case when ${tickets.status} in ('resolved', 'closed')
+  then -floor(extract(epoch from ${tickets.openedAt}) * 1000) else floor(extract(epoch from ${tickets.responseDueAt}) * 1000) end)::float8`;
 
 /**
- * The queue: tickets still waiting for their first response come first, by time left on
- * their own clock (business seconds for Basic and Pro, elapsed for Mission Critical, overdue
- * ones most overdue first); then other open tickets by due time; then resolved and closed
- * ones, newest first. Time left is calendar maths, so the first group is ordered here
- * rather than in SQL; the rest is paged by the database.
+ * The queue, keyset-paged in the database (SPEC §2.4 queue order): open tickets still waiting
+ * for their first response by due instant — so a business-hours target due tonight comes
+ * before a 24/7 one due Monday — then priority; then answered open tickets the same way; then
+ * resolved and closed ones, newest first. The cursor is the last row's queue key.
  */
 export async function listTickets(db: Db, user: UserPrincipal, calendar: SlaCalendar, now: Date, filter: TicketFilter) {
-  const offset = decodeOffset(filter.cursor);
-  const base = and(
-    customerScope(user, tickets.customerId),
-    filter.status ? eq(tickets.status, filter.status) : undefined,
-    filter.priority ? eq(tickets.priority, filter.priority) : undefined,
-    filter.customerId ? eq(tickets.customerId, filter.customerId) : undefined,
-    filter.applianceId ? eq(tickets.applianceId, filter.applianceId) : undefined,
-    filter.assigneeId ? eq(tickets.assigneeId, filter.assigneeId) : undefined,
-    filter.tier ? eq(tickets.tier, filter.tier) : undefined,
-    filter.open === true ? notInArray(tickets.status, closedStatuses) : filter.open === false ? inArray(tickets.status, closedStatuses) : undefined,
-  );
-  const waiting = and(notInArray(tickets.status, closedStatuses), isNull(tickets.firstResponseAt));
-  const queue = await db
-    .select({ id: tickets.id, number: tickets.number, tier: tickets.tier, priority: tickets.priority, responseDueAt: tickets.responseDueAt })
+  const after = decodeQueueCursor(filter.cursor);
+  const rows = await db
+    .select({ ticket: tickets, group: queueGroup, instant: queueInstant })
     .from(tickets)
-    .where(and(base, waiting));
-  const ranked = queue
-    .map((t) => ({ id: t.id, number: t.number, left: remainingSeconds(t.tier, t.priority, t.responseDueAt, now, calendar) }))
-    .sort((a, b) => a.left - b.left || a.number - b.number);
-
-  const fromQueue = ranked.slice(offset, offset + filter.limit + 1).map((t) => t.id);
-  const restOffset = Math.max(0, offset - ranked.length);
-  const restLimit = filter.limit + 1 - fromQueue.length;
-  const [queueRows, restRows] = await Promise.all([
-    fromQueue.length ? db.select().from(tickets).where(inArray(tickets.id, fromQueue)) : Promise.resolve([] as TicketRow[]),
-    restLimit > 0
-      ? db
-          .select()
-          .from(tickets)
-          .where(and(base, sql`not (${waiting})`))
-          .orderBy(
-            sql`case when ${tickets.status} in ('resolved', 'closed') then 1 else 0 end`,
-            sql`case when ${tickets.status} not in ('resolved', 'closed') then ${tickets.responseDueAt} end asc`,
-            desc(tickets.openedAt),
-            asc(tickets.id),
-          )
-          .offset(restOffset)
-          .limit(restLimit)
-      : Promise.resolve([] as TicketRow[]),
-  ]);
-  const byId = new Map(queueRows.map((r) => [r.id, r]));
-  const rows = [...fromQueue.map((id) => byId.get(id)).filter((r): r is TicketRow => r !== undefined), ...restRows];
-  const more = rows.length > filter.limit;
-  const items = rows.slice(0, filter.limit).map((r) => ticketSummaryView(r, calendar, now));
-  return more ? { items, nextCursor: encodeOffset(offset + filter.limit) } : { items };
+    .where(
+      and(
+        customerScope(user, tickets.customerId),
+        filter.status ? eq(tickets.status, filter.status) : undefined,
+        filter.priority ? eq(tickets.priority, filter.priority) : undefined,
+        filter.customerId ? eq(tickets.customerId, filter.customerId) : undefined,
+        filter.applianceId ? eq(tickets.applianceId, filter.applianceId) : undefined,
+        filter.assigneeId ? eq(tickets.assigneeId, filter.assigneeId) : undefined,
+        filter.tier ? eq(tickets.tier, filter.tier) : undefined,
+        filter.open === true ? sql`${tickets.status} not in ('resolved', 'closed')` : filter.open === false ? inArray(tickets.status, closedStatuses) : undefined,
+        after ? sql`(${queueGroup}, ${queueInstant}, ${tickets.priority}, ${tickets.number}) > (${after[0]}::int, ${after[1]}::float8, ${after[2]}::text, ${after[3]}::bigint)` : undefined,
+      ),
+    )
+    .orderBy(queueGroup, queueInstant, asc(tickets.priority), asc(tickets.number))
+    .limit(filter.limit + 1);
+  const page = rows.slice(0, filter.limit);
+  const items = page.map((r) => ticketSummaryView(r.ticket, calendar, now));
+  const last = page.at(-1);
+  return rows.length > filter.limit && last
+    ? { items, nextCursor: encodeQueueCursor([Number(last.group), Number(last.instant), last.ticket.priority, last.ticket.number]) }
+    : { items };
 }
 
-export async function getTicketDetail(db: Db, user: UserPrincipal, calendar: SlaCalendar, now: Date, id: string) {
+export async function getTicketDetail(db: Db, user: UserPrincipal, calendar: SlaCalendar, now: Date, id: string, publicUrl?: string) {
   const row = await ticketInScope(db, user, id);
-  return detailView(db, user, calendar, now, row);
+  return detailView(db, user, calendar, now, row, publicUrl);
 }
 
-async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalendar, now: Date, row: TicketRow) {
+async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalendar, now: Date, row: TicketRow, publicUrl?: string) {
   const staff = isStaff(user);
-  const [alertRows, candidates, timeline, files] = await Promise.all([
+  const [alertRows, candidates, timeline, files, survey] = await Promise.all([
     db.select().from(alerts).where(eq(alerts.ticketId, row.id)).orderBy(asc(alerts.startsAt)),
     listCandidates(db, row.id),
     db
@@ -153,6 +158,7 @@ async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalenda
       .from(attachments)
       .where(eq(attachments.ticketId, row.id))
       .orderBy(asc(attachments.createdAt)),
+    surveyForViewer(db, row.id, user.role, publicUrl),
   ]);
   return {
     ...ticketSummaryView(row, calendar, now),
@@ -162,8 +168,12 @@ async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalenda
     diagnosedAt: row.diagnosedAt?.toISOString() ?? null,
     waitingSince: row.waitingSince?.toISOString() ?? null,
     remoteAccessRequestedAt: row.remoteAccessRequestedAt?.toISOString() ?? null,
+    waitingReminderAt: row.waitingReminderAt?.toISOString() ?? null,
+    closeProposedAt: row.closeProposedAt?.toISOString() ?? null,
     missingCaseInfo: missingCaseInfo(row.caseInfo),
-    allowedActions: allowedActions(row.status, user.role),
+    allowedActions: allowedActions(row, user.role),
+    // Only on the customer's own view: the link while unanswered (SPEC §2.4 survey integrity).
+    ...(survey ? { survey } : {}),
     alerts: alertRows.map(alertView),
     rootCauseCandidates: candidates.map(candidateView),
     timeline: timeline.map(({ event: e, actorName }) => ({
@@ -249,252 +259,116 @@ export async function createTicket(db: Db, user: UserPrincipal, ctx: TicketConte
   if (customer && source !== 'portal') throw invalid('customers open tickets from the portal', { field: 'source' });
   const row = await db.transaction(async (tx) => {
     const [appliance] = await tx
-      .select()
+      .select({ id: appliances.id })
       .from(appliances)
       .where(and(eq(appliances.id, input.applianceId), customerScope(user, appliances.customerId)))
       .limit(1);
     if (!appliance) throw notFound('appliance');
-    const given = input.caseInfo ?? {};
-    const caseInfo: CaseInfo = {
-      ...given,
-      serialNumber: given.serialNumber ?? appliance.serial,
-      hardwareId: given.hardwareId ?? appliance.hardwareId,
-      osVersion: given.osVersion ?? appliance.osVersion,
-      hypervisorVersion: given.hypervisorVersion ?? appliance.hypervisorVersion,
-    };
     const calendar = await loadCalendar(tx, ctx.replacementCutoff);
-    return insertTicket(tx, calendar, {
-      customerId: appliance.customerId,
-      applianceId: appliance.id,
-      priority: input.priority ?? 'P3',
-      source,
-      summary: input.summary,
-      description: input.description,
-      caseInfo,
-      openedAt: ctx.now,
-      openedBy: user.id,
-    });
+    const given = input.caseInfo ?? {};
+    const opened = await openTicket(
+      tx,
+      { receivedAt: ctx.now, calendar, ticketsOpened: ctx.ticketsOpened, publicUrl: ctx.publicUrl },
+      {
+        source,
+        applianceId: appliance.id,
+        priority: input.priority ?? 'P3',
+        summary: input.summary,
+        description: input.description,
+        caseInfo: given,
+        openedBy: user.id,
+      },
+    );
+    return opened.row;
   });
   const calendar = await loadCalendar(db, ctx.replacementCutoff);
-  return detailView(db, user, calendar, ctx.now, row);
+  return detailView(db, user, calendar, ctx.now, row, ctx.publicUrl);
 }
 
 // ---------------------------------------------------------------------------------------
 // The lifecycle
 
-export type ActionBody =
-  | { action: 'acknowledge'; message?: string | undefined }
-  | { action: 'assign'; assigneeId: string; reason?: string | undefined }
-  | { action: 'comment'; body: string; public: boolean }
-  | { action: 'request-info'; body: string }
-  | { action: 'contact-attempt'; channel: string; note?: string | undefined }
-  | { action: 'reply'; body: string }
-  | { action: 'priority'; priority: Priority; reason?: string | undefined }
-  | { action: 'diagnosis-complete'; note?: string | undefined }
-  | { action: 'resolve'; resolution: string }
-  | { action: 'confirm' }
-  | { action: 'reject'; reason: string }
-  | { action: 'close'; reason: 'closed_without_resolution'; note?: string | undefined }
-  | { action: 'reopen'; reason: string }
-  | { action: 'request-remote-access'; reason: string };
+export type { ActionBody } from './actions.ts';
 
 export interface ActionResult {
   ticket: TicketDetail;
-  survey?: SurveyInvitation;
+  /** The notifications the action applied (the outbox sends them). */
+  notifications: NotificationEffect[];
 }
 
-type TicketChanges = Partial<typeof tickets.$inferInsert>;
+/** 403 `forbidden_action`: the caller sees the ticket but may not take this action now (SPEC §2.4). */
+function forbiddenAction(action: TicketAction, ticket: TicketRow, allowed: TicketAction[]): DomainError {
+  return new DomainError('forbidden_action', `you cannot ${action} this ticket while it is ${ticket.status}`, {
+    status: ticket.status,
+    action,
+    allowedActions: allowed,
+  });
+}
 
 /**
- * Takes one lifecycle action on a ticket: checks the role and the status against the
- * transition table, applies the action's changes, records the timeline (actor, time, from,
- * to, reason), publishes `ticket.updated` and queues outbound webhooks, all in one
- * transaction on the locked ticket row.
+ * Takes one lifecycle action on a ticket: the lifecycle table decides (403 `forbidden_action`
+ * with the allowed actions when it says no), `planAction` returns the changes and effects, and
+ * `applyTicketOutcome` writes them — all in one transaction on the locked ticket row.
  */
 export async function performAction(db: Db, user: UserPrincipal, ctx: TicketContext, ticketId: string, input: ActionBody): Promise<ActionResult> {
   const { now } = ctx;
-  const staff = isStaff(user);
-  const { row, survey } = await db.transaction(async (tx) => {
+  const applied = await db.transaction(async (tx) => {
     const ticket = await ticketInScope(tx, user, ticketId, true);
-    const check = checkTransition(input.action, ticket.status, user.role);
-    if (!check.ok) {
-      if (check.reason === 'role') throw notFound('ticket');
-      throw new DomainError('conflict', `cannot ${input.action} a ticket that is ${ticket.status}`, {
-        status: ticket.status,
-        action: input.action,
-        allowedActions: check.allowedActions,
-      });
-    }
-    const to = check.to;
+    const check = checkTransition(input.action, ticket, user.role);
+    if (!check.ok) throw forbiddenAction(input.action, ticket, check.allowedActions);
     const calendar = await loadCalendar(tx, ctx.replacementCutoff);
-    const changes: TicketChanges = {};
-    let firstResponse = false;
-    let change: string = input.action;
-    let survey: SurveyInvitation | null = null;
-    const webhookEvents: OutboundEvent['event'][] = ['ticket.updated'];
-    const event = {
-      at: now,
-      actorId: user.id,
-      type: input.action.replace(/-/g, '_'),
-      fromStatus: ticket.status,
-      toStatus: to,
-      reason: null as string | null,
-      body: null as string | null,
-      public: true,
-      data: {} as Record<string, unknown>,
-    };
-
-    switch (input.action) {
-      case 'acknowledge':
-        event.type = 'acknowledged';
-        if (input.message) {
-          event.body = input.message;
-          firstResponse = true;
-        }
-        break;
-      case 'assign': {
-        const [assignee] = await tx
-          .select({ id: users.id, role: users.role, name: users.name, senior: users.senior, disabledAt: users.disabledAt })
-          .from(users)
-          .where(eq(users.id, input.assigneeId))
-          .limit(1);
-        if (!assignee || assignee.disabledAt || (assignee.role !== 'engineer' && assignee.role !== 'admin')) {
-          throw invalid('assigneeId must name an active engineer', { field: 'assigneeId' });
-        }
-        const reassignment = ticket.assigneeId !== null && ticket.assigneeId !== assignee.id;
-        if (reassignment && !input.reason) throw invalid('a reassignment needs a reason', { field: 'reason' });
-        changes.assigneeId = assignee.id;
-        event.type = reassignment ? 'reassigned' : 'assigned';
-        event.reason = input.reason ?? null;
-        event.public = false;
-        event.data = { fromAssigneeId: ticket.assigneeId, toAssigneeId: assignee.id, assigneeName: assignee.name, senior: assignee.senior };
-        break;
-      }
-      case 'comment': {
-        const isPublic = !staff || input.public;
-        event.type = isPublic ? 'comment' : 'note';
-        event.body = input.body;
-        event.public = isPublic;
-        firstResponse = staff && isPublic;
-        break;
-      }
-      case 'request-info':
-        event.type = 'info_requested';
-        event.body = input.body;
-        changes.waitingSince = now;
-        firstResponse = true;
-        break;
-      case 'contact-attempt':
-        event.type = 'contact_attempt';
-        event.body = input.note ?? null;
-        event.public = false;
-        event.data = { channel: input.channel };
-        break;
-      case 'reply':
-        event.type = 'customer_reply';
-        event.body = input.body;
-        changes.waitingSince = null;
-        break;
-      case 'priority': {
-        if (input.priority !== ticket.priority && !input.reason) throw invalid('changing the priority needs a reason', { field: 'reason' });
-        const due = responseDueAt(ticket.tier, input.priority, ticket.openedAt, calendar);
-        const responded = ticket.firstResponseAt !== null;
-        const breached = responded ? ticket.firstResponseAt! > due : now > due;
-        const atRisk = !responded && !breached && isAtRisk(ticket.tier, input.priority, ticket.openedAt, due, now, calendar);
-        Object.assign(changes, {
-          priority: input.priority,
-          priorityConfirmedAt: now,
-          responseDueAt: due,
-          breachedAt: breached ? (ticket.breachedAt ?? now) : null,
-          atRiskAt: atRisk || breached ? (ticket.atRiskAt ?? now) : null,
-        });
-        event.type = input.priority === ticket.priority ? 'priority_confirmed' : 'priority_changed';
-        event.reason = input.reason ?? null;
-        event.data = { fromPriority: ticket.priority, toPriority: input.priority, proposedPriority: ticket.proposedPriority, responseDueAt: due.toISOString() };
-        change = 'priority';
-        await recordAudit(tx, user, now, {
-          action: 'ticket.priority',
-          targetType: 'ticket',
-          targetId: ticket.id,
-          customerId: ticket.customerId,
-          details: { from: ticket.priority, to: input.priority, proposed: ticket.proposedPriority, reason: input.reason ?? null, responseDueAt: due.toISOString() },
-        });
-        break;
-      }
-      case 'diagnosis-complete': {
-        if (ticket.diagnosedAt) throw conflict('diagnosis is already complete', { diagnosedAt: ticket.diagnosedAt.toISOString() });
-        const due = replacementDueAt(ticket.tier, now, calendar);
-        changes.diagnosedAt = now;
-        changes.replacementDueAt = due;
-        event.type = 'diagnosis_complete';
-        event.body = input.note ?? null;
-        event.data = { replacementDueAt: due.toISOString() };
-        break;
-      }
-      case 'resolve':
-        changes.resolution = input.resolution;
-        changes.resolvedAt = now;
-        changes.waitingSince = null;
-        event.type = 'resolved';
-        event.body = input.resolution;
-        break;
-      case 'confirm':
-        changes.closedAt = now;
-        changes.closeReason = 'resolution_confirmed';
-        event.type = 'closed';
-        event.reason = 'resolution_confirmed';
-        webhookEvents.push('ticket.closed');
-        break;
-      case 'reject':
-        changes.resolvedAt = null;
-        event.type = 'resolution_rejected';
-        event.reason = input.reason;
-        break;
-      case 'close':
-        changes.closedAt = now;
-        changes.closeReason = 'closed_without_resolution';
-        changes.waitingSince = null;
-        event.type = 'closed';
-        event.reason = 'closed_without_resolution';
-        event.body = input.note ?? null;
-        webhookEvents.push('ticket.closed');
-        break;
-      case 'reopen':
-        Object.assign(changes, { closedAt: null, closeReason: null, resolvedAt: null });
-        event.type = 'reopened';
-        event.reason = input.reason;
-        break;
-      case 'request-remote-access':
-        changes.remoteAccessRequestedAt = now;
-        event.type = 'remote_access_requested';
-        event.reason = input.reason;
-        event.body = `Remote access requested: ${input.reason}`;
-        change = 'remote_access_requested';
-        webhookEvents.push('ticket.remote_access_requested');
-        break;
-    }
-
-    // The response target is met only by a public response from support, and only once.
-    if (firstResponse && staff && ticket.firstResponseAt === null) {
-      changes.firstResponseAt = now;
-      event.data = { ...event.data, firstResponse: true };
-    }
-    changes.status = to;
-    changes.updatedAt = now;
-    const [updated] = await tx.update(tickets).set(changes).where(eq(tickets.id, ticket.id)).returning();
-    await addTimelineEvent(tx, ticket.id, event);
-    if (to === 'closed') survey = await createSurveyInvitation(tx, ticket.id, now, ctx.publicUrl);
-    const live = liveTicket(updated!, change);
-    await publishLive(tx, { type: 'ticket.updated', customerId: updated!.customerId, data: live });
-    await enqueueWebhooks(
-      tx,
-      now,
-      webhookEvents.map((e) => ({ event: e, customerId: updated!.customerId, payload: { ticket: live, change, reason: event.reason } })),
-    );
-    return { row: updated!, survey };
+    const assignee =
+      input.action === 'assign'
+        ? ((
+            await tx
+              .select({ id: users.id, role: users.role, name: users.name, senior: users.senior, disabledAt: users.disabledAt })
+              .from(users)
+              .where(eq(users.id, input.assigneeId))
+              .limit(1)
+          )[0] ?? null)
+        : null;
+    const outcome = planAction(ticket, check.to, input, { id: user.id, staff: isStaff(user) }, now, { calendar, assignee });
+    return applyTicketOutcome(tx, ticket, outcome, now, user, ctx.publicUrl);
   });
   const calendar = await loadCalendar(db, ctx.replacementCutoff);
-  const ticket = await detailView(db, user, calendar, now, row);
-  return survey ? { ticket, survey } : { ticket };
+  const ticket = await detailView(db, user, calendar, now, applied.row, ctx.publicUrl);
+  return { ticket, notifications: applied.notifications };
 }
 
+export interface CaseInfoPatch {
+  caseInfo: CaseInfo;
+}
+
+/**
+ * Edits a ticket's case information (SPEC §2.4): the customer and engineers, on any ticket not
+ * closed. Given keys replace, `null` clears, absent keys stay. Audited with before and after;
+ * a public timeline entry lists the fields changed. A patch that changes nothing writes nothing.
+ */
+export async function updateCaseInfo(db: Db, user: UserPrincipal, ctx: TicketContext, ticketId: string, patch: CaseInfoPatch) {
+  const { now } = ctx;
+  const row = await db.transaction(async (tx) => {
+    const ticket = await ticketInScope(tx, user, ticketId, true);
+    if (!(isStaff(user) || user.role === 'customer')) throw forbiddenAction('comment', ticket, allowedActions(ticket, user.role));
+    if (ticket.status === 'closed') throw new DomainError('forbidden_action', 'a closed ticket’s case information is final; reopen it first', { status: ticket.status, allowedActions: allowedActions(ticket, user.role) });
+    const before = ticket.caseInfo;
+    const after: CaseInfo = { ...before, ...patch.caseInfo };
+    const changed = caseInfoKeys.filter((k) => k in patch.caseInfo && JSON.stringify(before[k] ?? null) !== JSON.stringify(after[k] ?? null));
+    if (changed.length === 0) return ticket;
+    const outcome: TicketOutcome = {
+      changes: { caseInfo: after },
+      effects: [
+        { kind: 'timeline', entry: { at: now, actorId: user.id, type: 'case_info_updated', public: true, data: { fields: changed } } },
+        { kind: 'audit', action: 'ticket.case_info', details: { fields: changed, before: pick(before, changed), after: pick(after, changed) } },
+        { kind: 'live', event: 'ticket.updated', change: 'case_info' },
+        { kind: 'webhook', event: 'ticket.updated', change: 'case_info' },
+      ],
+    };
+    return (await applyTicketOutcome(tx, ticket, outcome, now, user, ctx.publicUrl)).row;
+  });
+  const calendar = await loadCalendar(db, ctx.replacementCutoff);
+  return detailView(db, user, calendar, now, row, ctx.publicUrl);
+}
+
+function pick(info: CaseInfo, keys: readonly (keyof CaseInfo)[]): Record<string, unknown> {
+  return Object.fromEntries(keys.map((k) => [k, info[k] ?? null]));
+}

@@ -35,7 +35,8 @@ async function announce(tx: Db | Tx, now: Date, rows: TicketRow[], change: 'at_r
 
 /**
  * Marks open tickets still waiting for a first response: at risk when less than 25 % of the
- * target is left, breached once the due time has passed. Each mark is a conditional update
+ * target is left, breached once the due time has passed — recording the miss as the target's
+ * outcome against the target then in force (the first response adds by how long). Each mark is a conditional update
  * (`… is null`), so a mark is set, announced and sent to webhooks once, however many
  * processes run the job.
  */
@@ -44,7 +45,8 @@ export async function markSlaRisks(db: Db, calendar: SlaCalendar, now: Date): Pr
     const waiting = and(notInArray(tickets.status, closed), isNull(tickets.firstResponseAt));
     const breached = await tx
       .update(tickets)
-      .set({ breachedAt: now, updatedAt: now })
+      // The miss is history from here on (SPEC §2.4): a later priority change cannot undo it.
+      .set({ breachedAt: now, responseOutcome: 'missed', responseOutcomeDueAt: sql`${tickets.responseDueAt}`, responseOutcomePriority: sql`${tickets.priority}`, updatedAt: now })
       .where(and(waiting, isNull(tickets.breachedAt), lt(tickets.responseDueAt, now)))
       .returning();
 
