@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Tier } from '../../drizzle/schema/enums.ts';
 import type { ComparisonOp, Rule, StateParams, ThresholdParams } from './rules.ts';
+import { renderTemplate } from './templates.ts';
 
 export interface ApplianceFacts {
   id: string;
@@ -39,27 +40,16 @@ export function fingerprintOf(ruleId: string, applianceId: string, component: st
   return createHash('sha256').update(`${ruleId}\u0000${applianceId}\u0000${component ?? ''}`).digest('hex').slice(0, 32);
 }
 
-/** `{{labels.pool}}`, `{{value}}`, `{{appliance.serial}}`, `{{component}}`; unknown names render empty. */
+/**
+ * A rule's title: `{{labels.pool}}`, `{{value}}`, `{{appliance.serial}}`, `{{component}}`, and
+ * the Prometheus forms `{{ $labels.pool }}`, `{{ $value | humanizePercentage }}` (templates.ts);
+ * unknown names render empty.
+ */
 export function renderTitle(
   template: string,
   input: { labels: Record<string, string>; value: number | null; appliance: ApplianceFacts; component: string | null },
 ): string {
-  return template.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_m, path: string) => {
-    const [head, tail] = path.split('.', 2);
-    if (head === 'labels' && tail) return input.labels[tail] ?? '';
-    if (head === 'value') return input.value === null ? '' : formatValue(input.value);
-    if (head === 'component') return input.component ?? '';
-    if (head === 'appliance' && tail) {
-      const v = (input.appliance as unknown as Record<string, unknown>)[tail];
-      return v === null || v === undefined ? '' : String(v);
-    }
-    return '';
-  });
-}
-
-function formatValue(v: number): string {
-  if (Number.isInteger(v)) return String(v);
-  return String(Math.round(v * 1000) / 1000);
+  return renderTemplate(template, input);
 }
 
 export function compare(value: number, op: ComparisonOp, target: number): boolean {

@@ -52,7 +52,7 @@ export class RuleIndex {
     for (const row of rows) {
       const rule = ruleFromRow(row);
       if (rule.kind === 'event') eventRules.push(rule);
-      else if (rule.kind === 'absence' || rule.kind === 'forecast') scheduledRules.push(rule);
+      else if (rule.kind === 'absence' || rule.kind === 'forecast' || rule.kind === 'promql') scheduledRules.push(rule);
       else if (rule.kind === 'state' && rule.params.attribute) {
         scheduledRules.push(rule);
         heartbeatRules.push(rule);
