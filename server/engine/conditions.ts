@@ -117,7 +117,7 @@ export function secondsToThreshold(fit: { slope: number; intercept: number }, th
 }
 
 // ---------------------------------------------------------------------------------------
-// The alert state machine. `for` is held by the pending alert; keep_firing_for by lastActiveAt.
+// The alert state machine. `for` is held by the pending alert; keep_firing_for by clearedAt.
 
 export interface AlertState {
   status: 'pending' | 'firing';
@@ -163,8 +163,10 @@ export function step(rule: Pick<Rule, 'forSeconds' | 'keepFiringForSeconds'>, cu
     transitions.push({ kind: 'dropped', at, previous: state });
     return { state: null, transitions };
   }
+  // keep_firing_for counts from the first reading that no longer held, as Prometheus counts
+  // from KeepFiringSince (rules/alerting.go), not from the last reading that held.
   const cleared = { ...state, clearedAt: state.clearedAt ?? at, value };
-  if (at - state.lastActiveAt >= rule.keepFiringForSeconds * 1000) {
+  if (at - cleared.clearedAt >= rule.keepFiringForSeconds * 1000) {
     transitions.push({ kind: 'resolved', at, previous: state });
     return { state: null, transitions };
   }

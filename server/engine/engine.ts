@@ -465,7 +465,7 @@ export function createEngine(deps: AppDeps): Engine {
         const expired = await database.query<{ fingerprint: string }>(
           `select a.fingerprint from alerts a join rules r on r.id = a.rule_id
             where a.status = 'firing' and a.cleared_at is not null
-              and a.last_active_at + make_interval(secs => r.keep_firing_for_seconds) <= $1`,
+              and a.cleared_at + make_interval(secs => r.keep_firing_for_seconds) <= $1`,
           [now.toISOString()],
         );
         for (const e of expired) await resolveAlert(deps, e.fingerprint, now, null);

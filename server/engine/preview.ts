@@ -58,8 +58,8 @@ function replay(rule: Rule, readings: Reading[], applianceId: string, component:
     state = result.state;
   }
   // keep_firing_for ran out within the period without a further reading.
-  if (current && state?.clearedAt && state.lastActiveAt + rule.keepFiringForSeconds * 1000 <= until) {
-    current.endsAt = new Date(state.lastActiveAt + rule.keepFiringForSeconds * 1000).toISOString();
+  if (current && state?.clearedAt && state.clearedAt + rule.keepFiringForSeconds * 1000 <= until) {
+    current.endsAt = new Date(state.clearedAt + rule.keepFiringForSeconds * 1000).toISOString();
   }
   return out;
 }

@@ -38,7 +38,9 @@ describe('alert state machine', () => {
     state = step(r, flap.state, 20_000, true, 1).state;
     expect(state?.clearedAt).toBeNull();
     expect(step(r, state, 200_000, false, 0).transitions).toEqual([]);
-    const done = step(r, step(r, state, 200_000, false, 0).state, 320_000, false, 0);
+    // Counted from the first reading that no longer held (200 s), as Prometheus' KeepFiringSince.
+    expect(step(r, step(r, state, 200_000, false, 0).state, 320_000, false, 0).transitions).toEqual([]);
+    const done = step(r, step(r, state, 200_000, false, 0).state, 500_000, false, 0);
     expect(done.transitions.map((t) => t.kind)).toEqual(['resolved']);
   });
 });
