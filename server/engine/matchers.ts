@@ -12,6 +12,21 @@ export interface Matcher {
   value: string;
   /** Present for `=~` and `!~`. */
   re?: RE2JS;
+  /** Results by label value: values repeat across a fleet (fstype, state), a regex runs once per value. */
+  memo?: Map<string, boolean>;
+}
+
+const MEMO_LIMIT = 4096;
+
+function regexMatches(m: Matcher, value: string): boolean {
+  const memo = (m.memo ??= new Map());
+  let hit = memo.get(value);
+  if (hit === undefined) {
+    hit = m.re!.matches(value);
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(value, hit);
+  }
+  return hit;
 }
 
 /** A regular expression that RE2 refuses (look-around, back-references, bad syntax). */
@@ -62,9 +77,9 @@ export function matches(matcher: Matcher, labels: Readonly<Record<string, string
     case '!=':
       return value !== matcher.value;
     case '=~':
-      return matcher.re!.matches(value);
+      return regexMatches(matcher, value);
     case '!~':
-      return !matcher.re!.matches(value);
+      return !regexMatches(matcher, value);
   }
 }
 

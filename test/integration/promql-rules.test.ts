@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createTestPlatform, type TestPlatform } from './harness.ts';
 import { factories } from './factories.ts';
-import { box, type Box } from './engine-helpers.ts';
+import type { Box } from './engine-helpers.ts';
 
 const MIN = 60_000;
 const fixture = readFileSync(join(import.meta.dirname, '../fixtures/parsers/node-exporter.prom'), 'utf8');
