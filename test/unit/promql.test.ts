@@ -267,3 +267,22 @@ groups:
     expect(readRuleFile('rules: []').errors[0]!.message).toMatch(/groups/);
   });
 });
+
+describe('PromQL parser never fails other than with PromqlError', () => {
+  const tokens = ['sum', 'by', '(', ')', '{', '}', '[5m]', '[', ']', 'rate', 'irate', 'x', 'y', 'a="b"', 'a=~"(?=c)"', 'a!~"["', ',', '+', '-', '>', 'bool', 'on', 'ignoring', 'group_left', 'offset', '1m', '@', '"', "'", '`', '1e309', 'NaN', 'Inf', '0x', '#', '\n', ':', '5m:1m', 'and', 'or', 'unless', 'predict_linear', 'topk', '__name__', '\u0000', '\ud800'];
+  it('on token soups and arbitrary text', async () => {
+    const fc = await import('fast-check');
+    const check = (text: string) => {
+      try {
+        parsePromql(text);
+      } catch (err) {
+        if (!(err instanceof PromqlError)) throw err;
+        expect(err.line).toBeGreaterThanOrEqual(1);
+        expect(err.column).toBeGreaterThanOrEqual(1);
+      }
+      expect(() => RuleInput.safeParse({ kind: 'promql', name: 'r', priority: 'P3', titleTemplate: 't', params: { expr: text } })).not.toThrow();
+    };
+    fc.assert(fc.property(fc.array(fc.constantFrom(...tokens), { maxLength: 25 }).map((t) => t.join(' ')), check), { numRuns: 1000 });
+    fc.assert(fc.property(fc.string({ maxLength: 80 }), check), { numRuns: 1000 });
+  }, 60_000);
+});
