@@ -241,6 +241,28 @@ groups:
       expect(after.map((a) => a.status)).toEqual(['resolved']);
     });
 
+    it('a rule whose evaluation fails on one appliance (many-to-many) leaves its alerts as they are, and others evaluate', async () => {
+      const customer = await f.customer({ tier: 'pro' });
+      const made = [await f.appliance(customer.id), await f.appliance(customer.id)];
+      const [odd, fine] = made.map((m): Box => ({ customerId: customer.id, applianceId: m.appliance.id, token: m.token, serial: m.appliance.serial }));
+      const metric = p.unique('m').replace(/-/g, '_');
+      const limit = `${metric}_limit`;
+      const rule = await p.json('POST', '/api/v1/rules', { body: { ...promqlRule(`${metric} > on(disk) ${limit}`), selector: { customerIds: [customer.id] } } });
+      expect(rule.status).toBe(201);
+      const t0 = p.clock.now().getTime() + 120 * MIN;
+      p.clock.set(new Date(t0));
+      for (const b of [odd!, fine!]) await push(b, `${metric}{disk="sda"} 10\n${limit}{disk="sda"} 5\n`);
+      await p.engine.evaluateScheduled(new Date(t0));
+      expect((await alertsFor(odd!)).map((a) => a.status)).toEqual(['firing']);
+      // A second series with the same `disk` on the right makes the match many-to-many on `odd` only.
+      p.clock.set(new Date(t0 + MIN));
+      await push(odd!, `${metric}{disk="sda"} 1\n${limit}{disk="sda"} 5\n${limit}{disk="sda",kind="spare"} 5\n`);
+      await push(fine!, `${metric}{disk="sda"} 1\n${limit}{disk="sda"} 5\n`);
+      await p.engine.evaluateScheduled(new Date(t0 + MIN));
+      expect((await alertsFor(odd!)).map((a) => a.status)).toEqual(['firing']);
+      expect((await alertsFor(fine!)).map((a) => a.status)).toEqual(['resolved']);
+    });
+
     it('previews a promql rule over stored history', async () => {
       const customer = await f.customer({ tier: 'pro' });
       const made = await f.appliance(customer.id);
