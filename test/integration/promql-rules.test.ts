@@ -58,6 +58,8 @@ describe.each(backends)('PromQL rules on %s', (backend) => {
 
   const promqlRule = (expr: string, extra: Record<string, unknown> = {}) => ({ name: p.unique('promql'), kind: 'promql', params: { expr }, priority: 'P3', titleTemplate: '{{ $labels.mountpoint }}', ...extra });
 
+  const boxOf = (customerId: string, made: { appliance: { id: string; serial: string }; token: string }): Box => ({ customerId, applianceId: made.appliance.id, token: made.token, serial: made.appliance.serial });
+
   async function push(b: Box, text: string) {
     const res = await p.json('POST', '/api/v1/ingest/prometheus', { key: b.token, raw: text, headers: { 'content-type': 'text/plain; version=0.0.4' } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -191,10 +193,8 @@ groups:
   describe('the default pack on a real node_exporter scrape', () => {
     it('fires on real exporter names per appliance, skipping tmpfs, overlay and read-only mounts, and resolves', async () => {
       const customer = await f.customer({ tier: 'mission_critical', serenity: true });
-      const made = await f.appliance(customer.id);
-      const healthyMade = await f.appliance(customer.id);
-      const sick: Box = { customerId: customer.id, applianceId: made.appliance.id, token: made.token, serial: made.appliance.serial };
-      const healthy: Box = { customerId: customer.id, applianceId: healthyMade.appliance.id, token: healthyMade.token, serial: healthyMade.appliance.serial };
+      const sick = boxOf(customer.id, await f.appliance(customer.id));
+      const healthy = boxOf(customer.id, await f.appliance(customer.id));
       const t0 = p.clock.now().getTime();
       // Six scrapes a minute apart: the sick appliance's CPUs never idle, the healthy one idles 90 %.
       for (let m = 0; m <= 5; m++) {
@@ -243,30 +243,29 @@ groups:
 
     it('a rule whose evaluation fails on one appliance (many-to-many) leaves its alerts as they are, and others evaluate', async () => {
       const customer = await f.customer({ tier: 'pro' });
-      const made = [await f.appliance(customer.id), await f.appliance(customer.id)];
-      const [odd, fine] = made.map((m): Box => ({ customerId: customer.id, applianceId: m.appliance.id, token: m.token, serial: m.appliance.serial }));
+      const odd = boxOf(customer.id, await f.appliance(customer.id));
+      const fine = boxOf(customer.id, await f.appliance(customer.id));
       const metric = p.unique('m').replace(/-/g, '_');
       const limit = `${metric}_limit`;
       const rule = await p.json('POST', '/api/v1/rules', { body: { ...promqlRule(`${metric} > on(disk) ${limit}`), selector: { customerIds: [customer.id] } } });
       expect(rule.status).toBe(201);
       const t0 = p.clock.now().getTime() + 120 * MIN;
       p.clock.set(new Date(t0));
-      for (const b of [odd!, fine!]) await push(b, `${metric}{disk="sda"} 10\n${limit}{disk="sda"} 5\n`);
+      for (const b of [odd, fine]) await push(b, `${metric}{disk="sda"} 10\n${limit}{disk="sda"} 5\n`);
       await p.engine.evaluateScheduled(new Date(t0));
-      expect((await alertsFor(odd!)).map((a) => a.status)).toEqual(['firing']);
+      expect((await alertsFor(odd)).map((a) => a.status)).toEqual(['firing']);
       // A second series with the same `disk` on the right makes the match many-to-many on `odd` only.
       p.clock.set(new Date(t0 + MIN));
-      await push(odd!, `${metric}{disk="sda"} 1\n${limit}{disk="sda"} 5\n${limit}{disk="sda",kind="spare"} 5\n`);
-      await push(fine!, `${metric}{disk="sda"} 1\n${limit}{disk="sda"} 5\n`);
+      await push(odd, `${metric}{disk="sda"} 1\n${limit}{disk="sda"} 5\n${limit}{disk="sda",kind="spare"} 5\n`);
+      await push(fine, `${metric}{disk="sda"} 1\n${limit}{disk="sda"} 5\n`);
       await p.engine.evaluateScheduled(new Date(t0 + MIN));
-      expect((await alertsFor(odd!)).map((a) => a.status)).toEqual(['firing']);
-      expect((await alertsFor(fine!)).map((a) => a.status)).toEqual(['resolved']);
+      expect((await alertsFor(odd)).map((a) => a.status)).toEqual(['firing']);
+      expect((await alertsFor(fine)).map((a) => a.status)).toEqual(['resolved']);
     });
 
     it('previews a promql rule over stored history', async () => {
       const customer = await f.customer({ tier: 'pro' });
-      const made = await f.appliance(customer.id);
-      const b: Box = { customerId: customer.id, applianceId: made.appliance.id, token: made.token, serial: made.appliance.serial };
+      const b = boxOf(customer.id, await f.appliance(customer.id));
       const t0 = p.clock.now().getTime() + 60 * MIN;
       for (let m = 0; m <= 3; m++) {
         p.clock.set(new Date(t0 + m * MIN));
