@@ -28,6 +28,7 @@ import { reportRoutes } from './routes/reports.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { maintenanceWindowRoutes } from './routes/maintenance-windows.ts';
 import { ruleRoutes } from './routes/rules.ts';
+import { integrationRoutes } from './routes/integrations.ts';
 import { scopeGuard } from './http/scope-guard.ts';
 import { authorize } from './auth/policy.ts';
 
@@ -121,6 +122,7 @@ export function newApp(deps: AppDeps) {
     app.route('/api/v1/reports', reportRoutes(deps));
     app.route('/api/v1/rules', ruleRoutes(deps));
     app.route('/api/v1/maintenance-windows', maintenanceWindowRoutes(deps));
+    app.route('/api/v1/integrations', integrationRoutes(deps));
     app.route('/api/v1', alertRoutes(deps));
   }
 
