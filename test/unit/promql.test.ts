@@ -228,6 +228,7 @@ groups:
         labels: { priority: p1, severity: info }
       - alert: Plain
         expr: node_load1 > 10
+        for: 0
       - alert: Plain
         expr: node_load5 > 10
         labels: { severity: info }

@@ -47,7 +47,7 @@ export interface RuleFileResult {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function seconds(value: unknown, field: string, problem: (m: string) => void): number {
-  if (value === undefined || value === null) return 0;
+  if (value === undefined || value === null || value === '0' || value === 0) return 0;
   const ms = typeof value === 'string' ? parseDuration(value.trim()) : null;
   if (ms === null || !/^(\d+(y|w|d|h|ms|m|s))+$/.test(String(value).trim())) {
     problem(`\`${field}\` must be a Prometheus duration such as 5m or 1h30m, got ${JSON.stringify(value)}`);
