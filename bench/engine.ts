@@ -5,6 +5,7 @@ import { openDatabase } from '../drizzle/client.ts';
 import { testConfig } from '../server/env.ts';
 import { createLogger } from '../server/lib/logger.ts';
 import { startPlatform } from '../server/platform.ts';
+import { detectPromqlRule } from '../server/engine/promql/store.ts';
 import { startServerProcess } from './lib/server.ts';
 import type { BenchContext, BenchResult, BenchSection } from './lib/types.ts';
 
@@ -233,16 +234,88 @@ async function cycle(ctx: BenchContext, appliances = 10_000): Promise<BenchResul
   }
 }
 
+/**
+ * The default pack's PromQL rules over a fleet scraped by node_exporter: per appliance 4 CPUs'
+ * idle counters with 10 minutes of points (for `rate(...[5m])`), 2 filesystems, 2 ZFS pools,
+ * hwmon and load. Timed: each rule's load + per-appliance evaluation (detectPromqlRule), and
+ * the whole scheduled cycle with them. Healthy values, so no alert is written.
+ */
+async function promql(ctx: BenchContext, appliances = Number(process.env.BENCH_PROMQL_APPLIANCES ?? 10_000)): Promise<BenchResult[]> {
+  const url = await freshDatabase(ctx, 'vigil_bench_engine_promql');
+  const config = testConfig({ DATABASE_URL: url, DB_POOL_SIZE: 8 });
+  const database = openDatabase({ databaseUrl: url, maxConnections: 8 });
+  const platform = await startPlatform(config, { logger: createLogger('silent'), database });
+  try {
+    const now = new Date();
+    const start = new Date(now.getTime() - 9 * 60_000);
+    const sql = postgres(url, { max: 2, onnotice: () => {} });
+    try {
+      await sql`insert into customers (name, tier, serenity) select 'bench-' || g, 'pro', true from generate_series(1, 100) g`;
+      await sql`insert into appliances (customer_id, serial, hardware_id, model, os_version, hypervisor_version, last_heartbeat_at)
+        select c.id, 'PSN-' || g, 'PHW-' || g, 'HYPER-2000', '6.0.3', '2.4.1', ${now}
+          from generate_series(1, ${appliances}) g join lateral (select id from customers where name = 'bench-' || (1 + g % 100)) c on true`;
+      // Gauges: one point (now); counters: ten points a minute apart, idle 0.9 s/s.
+      await sql`insert into series (appliance_id, metric, labels, labels_key, last_ts, last_value)
+        select a.id, m.metric, m.labels, m.key, ${now}, m.value from appliances a cross join (values
+          ('node_filesystem_avail_bytes', '{"device":"/dev/sda1","fstype":"ext4","mountpoint":"/"}'::jsonb, 'device=/dev/sda1,fstype=ext4,mountpoint=/', 5e10::float8),
+          ('node_filesystem_size_bytes', '{"device":"/dev/sda1","fstype":"ext4","mountpoint":"/"}'::jsonb, 'device=/dev/sda1,fstype=ext4,mountpoint=/', 1e11),
+          ('node_filesystem_readonly', '{"device":"/dev/sda1","fstype":"ext4","mountpoint":"/"}'::jsonb, 'device=/dev/sda1,fstype=ext4,mountpoint=/', 0),
+          ('node_filesystem_avail_bytes', '{"device":"tmpfs","fstype":"tmpfs","mountpoint":"/run"}'::jsonb, 'device=tmpfs,fstype=tmpfs,mountpoint=/run', 0),
+          ('node_filesystem_size_bytes', '{"device":"tmpfs","fstype":"tmpfs","mountpoint":"/run"}'::jsonb, 'device=tmpfs,fstype=tmpfs,mountpoint=/run', 1e9),
+          ('node_filesystem_readonly', '{"device":"tmpfs","fstype":"tmpfs","mountpoint":"/run"}'::jsonb, 'device=tmpfs,fstype=tmpfs,mountpoint=/run', 0),
+          ('node_zfs_zpool_state', '{"state":"online","zpool":"tank"}'::jsonb, 'state=online,zpool=tank', 1),
+          ('node_zfs_zpool_state', '{"state":"degraded","zpool":"tank"}'::jsonb, 'state=degraded,zpool=tank', 0),
+          ('node_hwmon_temp_celsius', '{"chip":"platform_coretemp_0","sensor":"temp1"}'::jsonb, 'chip=platform_coretemp_0,sensor=temp1', 45),
+          ('node_hwmon_temp_crit_celsius', '{"chip":"platform_coretemp_0","sensor":"temp1"}'::jsonb, 'chip=platform_coretemp_0,sensor=temp1', 100),
+          ('node_load15', '{}'::jsonb, '', 0.5),
+          ('node_cpu_seconds_total', '{"cpu":"0","mode":"idle"}'::jsonb, 'cpu=0,mode=idle', 1000),
+          ('node_cpu_seconds_total', '{"cpu":"1","mode":"idle"}'::jsonb, 'cpu=1,mode=idle', 1000),
+          ('node_cpu_seconds_total', '{"cpu":"2","mode":"idle"}'::jsonb, 'cpu=2,mode=idle', 1000),
+          ('node_cpu_seconds_total', '{"cpu":"3","mode":"idle"}'::jsonb, 'cpu=3,mode=idle', 1000)
+        ) as m(metric, labels, key, value)`;
+      await sql`insert into sample_chunks (series_id, first_ts, last_ts, point_count, compacted, point_offsets, point_values)
+        select s.id, ${start}, ${now}, 10, false, array(select g * 60000 from generate_series(0, 9) g)::int[],
+               array(select 1000 - (9 - g) * 54 from generate_series(0, 9) g)::float8[]
+          from series s where s.metric = 'node_cpu_seconds_total'`;
+    } finally {
+      await sql.end();
+    }
+    ctx.log(`promql: ${appliances} appliances seeded`);
+    const rules = platform.engine.rules.scheduled.filter((r) => r.kind === 'promql');
+    // Warm: the first cycle prepares statements and parses the expressions.
+    await platform.engine.evaluateScheduled(now);
+    const started = performance.now();
+    let found = 0;
+    for (const rule of rules) found += (await detectPromqlRule(database, rule, now)).findings.length;
+    const evalMs = performance.now() - started;
+    const cycleResult = await platform.engine.evaluateScheduled(now);
+    return [
+      {
+        section: SECTION,
+        name: `PromQL rules of the default pack, ${appliances} appliances`,
+        value: Math.round(evalMs),
+        unit: 'ms',
+        target: '< 1000',
+        pass: evalMs < 1000,
+        notes: `${rules.length} rules, each one query over the fleet then per-appliance evaluation; ${appliances * 15} series, CPU counters with 10 points; ${found} alert elements (healthy fleet: 0 expected)`,
+      },
+      { section: SECTION, name: `scheduled cycle with the PromQL rules, ${appliances} appliances`, value: cycleResult.ms, unit: 'ms', notes: 'every scheduled rule of the pack (absence, forecast, version, PromQL), no other series stored' },
+    ];
+  } finally {
+    await platform.stop();
+  }
+}
+
 function round(v: number): number {
   return Math.round(v * 10) / 10;
 }
 
 export const engineSection: BenchSection = {
   name: 'engine',
-  description: 'alert → ticket.opened WebSocket latency under load; one evaluation cycle of the default pack over 10 000 appliances',
+  description: 'alert → ticket.opened WebSocket latency under load; one evaluation cycle of the default pack over 10 000 appliances; its PromQL rules over 10 000 node_exporter appliances',
   async run(ctx) {
-    // BENCH_ENGINE_PARTS=latency (or cycle) runs one half only.
-    const parts = (process.env.BENCH_ENGINE_PARTS ?? 'latency,cycle').split(',').map((p) => p.trim());
-    return [...(parts.includes('latency') ? await latency(ctx) : []), ...(parts.includes('cycle') ? await cycle(ctx) : [])];
+    // BENCH_ENGINE_PARTS=latency,cycle,promql (any subset) runs only those parts; BENCH_PROMQL_APPLIANCES sizes the PromQL fleet.
+    const parts = (process.env.BENCH_ENGINE_PARTS ?? 'latency,cycle,promql').split(',').map((p) => p.trim());
+    return [...(parts.includes('latency') ? await latency(ctx) : []), ...(parts.includes('cycle') ? await cycle(ctx) : []), ...(parts.includes('promql') ? await promql(ctx) : [])];
   },
 };

@@ -98,7 +98,7 @@ export function newApp(deps: AppDeps) {
   app.use('/api/v1/ingest/*', ingestLimit);
   app.use('/v1/metrics', ingestLimit);
   app.use('/api/v1/*', async (c, next) => (c.req.path.startsWith('/api/v1/ingest/') ? next() : apiLimit(c, next)));
-  app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/prometheus$/]));
+  app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/prometheus$/, /^\/api\/v1\/rules\/import$/]));
   app.use('/api/v1/*', authenticate(deps));
   app.use('/v1/*', authenticate(deps));
   app.use('/api/v1/*', authorize());

@@ -31,7 +31,7 @@ export type EventSeverity = (typeof eventSeverities)[number];
 export const eventStatuses = ['firing', 'resolved'] as const;
 export type EventStatus = (typeof eventStatuses)[number];
 
-export const ruleKinds = ['threshold', 'state', 'absence', 'rate', 'forecast', 'event'] as const;
+export const ruleKinds = ['threshold', 'state', 'absence', 'rate', 'forecast', 'event', 'promql'] as const;
 export type RuleKind = (typeof ruleKinds)[number];
 
 export const alertStatuses = ['pending', 'firing', 'resolved'] as const;

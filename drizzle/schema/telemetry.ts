@@ -35,7 +35,9 @@ export const series = pgTable(
     lastTs: timestamp('last_ts', { withTimezone: true, precision: 3 }),
     lastValue: doublePrecision('last_value'),
   },
-  (t) => [uniqueIndex('series_identity_idx').on(t.applianceId, t.metric, t.labelsKey)],
+  // By metric across the fleet: the scheduled rules (absence, forecast, PromQL) read one or a
+  // few metrics for every appliance. `metric` never changes, so updates stay in-place (HOT).
+  (t) => [uniqueIndex('series_identity_idx').on(t.applianceId, t.metric, t.labelsKey), index('series_metric_idx').on(t.metric)],
 );
 
 /** Every chunk lies within one UTC hour (aligned on the epoch): readers bound their index ranges by it. */

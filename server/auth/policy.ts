@@ -120,6 +120,7 @@ export const routePolicies: readonly RoutePolicy[] = [
 
   r('GET', '/api/v1/rules', STAFF),
   r('POST', '/api/v1/rules', ADMIN),
+  r('POST', '/api/v1/rules/import', ADMIN),
   r('GET', '/api/v1/rules/{id}', STAFF),
   r('PUT', '/api/v1/rules/{id}', ADMIN),
   r('DELETE', '/api/v1/rules/{id}', ADMIN),

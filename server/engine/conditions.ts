@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Tier } from '../../drizzle/schema/enums.ts';
 import type { ComparisonOp, RateParams, Rule, RuleCommon, StateParams, ThresholdParams } from './rules.ts';
+import { renderTemplate } from './templates.ts';
 
 export interface ApplianceFacts {
   id: string;
@@ -39,27 +40,16 @@ export function fingerprintOf(ruleId: string, applianceId: string, component: st
   return createHash('sha256').update(`${ruleId}\u0000${applianceId}\u0000${component ?? ''}`).digest('hex').slice(0, 32);
 }
 
-/** `{{labels.pool}}`, `{{value}}`, `{{appliance.serial}}`, `{{component}}`; unknown names render empty. */
+/**
+ * A rule's title: `{{labels.pool}}`, `{{value}}`, `{{appliance.serial}}`, `{{component}}`, and
+ * the Prometheus forms `{{ $labels.pool }}`, `{{ $value | humanizePercentage }}` (templates.ts);
+ * unknown names render empty.
+ */
 export function renderTitle(
   template: string,
   input: { labels: Record<string, string>; value: number | null; appliance: ApplianceFacts; component: string | null },
 ): string {
-  return template.replace(/\{\{\s*([\w.]+)\s*\}\}/g, (_m, path: string) => {
-    const [head, tail] = path.split('.', 2);
-    if (head === 'labels' && tail) return input.labels[tail] ?? '';
-    if (head === 'value') return input.value === null ? '' : formatValue(input.value);
-    if (head === 'component') return input.component ?? '';
-    if (head === 'appliance' && tail) {
-      const v = (input.appliance as unknown as Record<string, unknown>)[tail];
-      return v === null || v === undefined ? '' : String(v);
-    }
-    return '';
-  });
-}
-
-function formatValue(v: number): string {
-  if (Number.isInteger(v)) return String(v);
-  return String(Math.round(v * 1000) / 1000);
+  return renderTemplate(template, input);
 }
 
 export function compare(value: number, op: ComparisonOp, target: number): boolean {
@@ -194,7 +184,7 @@ export function secondsToThreshold(fit: { slope: number; intercept: number }, th
 }
 
 // ---------------------------------------------------------------------------------------
-// The alert state machine. `for` is held by the pending alert; keep_firing_for by lastActiveAt.
+// The alert state machine. `for` is held by the pending alert; keep_firing_for by clearedAt.
 
 export interface AlertState {
   status: 'pending' | 'firing';
@@ -240,8 +230,10 @@ export function step(rule: Pick<Rule, 'forSeconds' | 'keepFiringForSeconds'>, cu
     transitions.push({ kind: 'dropped', at, previous: state });
     return { state: null, transitions };
   }
+  // keep_firing_for counts from the first reading that no longer held, as Prometheus counts
+  // from KeepFiringSince (rules/alerting.go), not from the last reading that held.
   const cleared = { ...state, clearedAt: state.clearedAt ?? at, value };
-  if (at - state.lastActiveAt >= rule.keepFiringForSeconds * 1000) {
+  if (at - cleared.clearedAt >= rule.keepFiringForSeconds * 1000) {
     transitions.push({ kind: 'resolved', at, previous: state });
     return { state: null, transitions };
   }

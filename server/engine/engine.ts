@@ -24,6 +24,8 @@ import { compareVersions } from '../lib/versions.ts';
 import { labelsKey } from '../../telemetry/series-key.ts';
 import type { HeartbeatInfo, IngestContext, IngestListener } from './listener.ts';
 import { RuleIndex } from './rule-index.ts';
+import { PromqlError } from './promql/parse.ts';
+import { detectPromqlRule } from './promql/store.ts';
 import type { AbsenceParams, EventParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
 
 const tracer = trace.getTracer('vigil');
@@ -325,6 +327,20 @@ export function createEngine(deps: CoreDeps): Engine {
     applianceId: string;
     labels: Record<string, string>;
     value: number | null;
+    component?: string | null;
+  }
+
+  /** A PromQL rule's cycle; appliances whose evaluation failed (or every one, for an expression that no longer parses) keep their alerts. */
+  async function detectPromql(rule: Rule, now: Date): Promise<{ findings: Finding[]; held: Set<string> | 'all' }> {
+    try {
+      const { findings, failed } = await detectPromqlRule(database, rule, now);
+      for (const [applianceId, reason] of failed) logger.warn({ ruleId: rule.id, applianceId, reason }, 'PromQL rule evaluation failed');
+      return { findings, held: new Set(failed.keys()) };
+    } catch (err) {
+      if (!(err instanceof PromqlError)) throw err;
+      logger.error({ ruleId: rule.id, err: err.message }, 'PromQL rule does not parse; skipped');
+      return { findings: [], held: 'all' };
+    }
   }
 
   async function detect(rule: Rule, now: Date): Promise<Finding[]> {
@@ -417,20 +433,23 @@ export function createEngine(deps: CoreDeps): Engine {
       span.setAttribute('vigil.trigger', 'schedule');
       try {
         for (const rule of index.scheduled) {
-          const detected = await detect(rule, now);
+          const { findings: detected, held } = rule.kind === 'promql' ? await detectPromql(rule, now) : { findings: await detect(rule, now), held: new Set<string>() };
           const facts = await factsFor([...new Set(detected.map((d) => d.applianceId))]);
           const observations: Observation[] = [];
           const active = new Set<string>();
           for (const d of detected) {
             const f = facts.get(d.applianceId);
             if (!f || !selectorMatches(rule, f, d.labels)) continue;
-            const o = observe(rule, f, d.labels, now.getTime(), d.value, () => true);
+            const o = observe(rule, f, d.labels, now.getTime(), d.value, () => true, d.component ?? null);
             active.add(o.fingerprint);
             observations.push(o);
           }
-          const open = await database.query<{ fingerprint: string }>(`select fingerprint from alerts where rule_id = $1 and status <> 'resolved'`, [rule.id]);
+          const open = await database.query<{ fingerprint: string; applianceId: string }>(
+            `select fingerprint, appliance_id::text as "applianceId" from alerts where rule_id = $1 and status <> 'resolved'`,
+            [rule.id],
+          );
           for (const o of open) {
-            if (!active.has(o.fingerprint)) observations.push({ rule, fingerprint: o.fingerprint, at: now.getTime(), value: null, holds: () => false });
+            if (!active.has(o.fingerprint) && held !== 'all' && !held.has(o.applianceId)) observations.push({ rule, fingerprint: o.fingerprint, at: now.getTime(), value: null, holds: () => false });
           }
           count += observations.length;
           await advance(observations);
@@ -439,7 +458,7 @@ export function createEngine(deps: CoreDeps): Engine {
         const expired = await database.query<{ fingerprint: string }>(
           `select a.fingerprint from alerts a join rules r on r.id = a.rule_id
             where a.status = 'firing' and a.cleared_at is not null
-              and a.last_active_at + make_interval(secs => r.keep_firing_for_seconds) <= $1`,
+              and a.cleared_at + make_interval(secs => r.keep_firing_for_seconds) <= $1`,
           [now.toISOString()],
         );
         for (const e of expired) await resolveAlert(deps, e.fingerprint, now, null);

@@ -13,7 +13,10 @@ import {
   type ApplianceFacts,
 } from './conditions.ts';
 import { hasForecastEvidence, rSquared } from '../lib/forecast-evidence.ts';
-import type { AbsenceParams, EventParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
+import type { AbsenceParams, EventParams, ForecastParams, PromqlParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
+import { evaluateAlert, memorySource, PromqlEvalError } from './promql/eval.ts';
+import { loadSeries, parseCached, seriesComponent } from './promql/store.ts';
+import { invalid } from '../lib/errors.ts';
 
 export interface PreviewFiring {
   applianceId: string;
@@ -55,8 +58,8 @@ function replay(rule: Rule, readings: Reading[], applianceId: string, component:
     state = result.state;
   }
   // keep_firing_for ran out within the period without a further reading.
-  if (current && state?.clearedAt && state.lastActiveAt + rule.keepFiringForSeconds * 1000 <= until) {
-    current.endsAt = new Date(state.lastActiveAt + rule.keepFiringForSeconds * 1000).toISOString();
+  if (current && state?.clearedAt && state.clearedAt + rule.keepFiringForSeconds * 1000 <= until) {
+    current.endsAt = new Date(state.clearedAt + rule.keepFiringForSeconds * 1000).toISOString();
   }
   return out;
 }
@@ -123,6 +126,8 @@ export async function previewRule(database: Database, rule: Rule, from: Date, to
     }
     return { firings, samplesReplayed: rows.length };
   }
+
+  if (rule.kind === 'promql') return previewPromql(database, rule, facts, from, to);
 
   if (!rule.metric || rule.kind === 'absence' || rule.kind === 'state' && (p as StateParams).attribute) {
     return { firings, samplesReplayed: 0 };
@@ -288,4 +293,50 @@ async function attachDenominators(
 
 function sortFirings(firings: PreviewFiring[]): PreviewFiring[] {
   return firings.sort((a, b) => a.startsAt.localeCompare(b.startsAt));
+}
+
+/** The minute job's cadence: a PromQL rule is replayed at the evaluations it would have had. */
+const PROMQL_STEP_MS = 60_000;
+
+/** A PromQL rule over stored history: evaluated per appliance every minute of the period. */
+async function previewPromql(database: Database, rule: Rule, facts: Map<string, ApplianceFacts>, from: Date, to: Date): Promise<{ firings: PreviewFiring[]; samplesReplayed: number }> {
+  const p = rule.params as PromqlParams;
+  const parsed = { ...parseCached(p.expr), latestOnly: false };
+  const start = from.getTime();
+  const until = to.getTime();
+  const data = await loadSeries(database, parsed, start - parsed.lookbackMs, until);
+  const firings: PreviewFiring[] = [];
+  let samplesReplayed = 0;
+  for (const series of data.values()) for (const s of series) samplesReplayed += s.points.length;
+  if (samplesReplayed > maxPreviewSamples) throw invalid(`the period holds more than ${maxPreviewSamples} samples for this rule; preview a shorter period`);
+  for (const [applianceId, series] of data) {
+    const f = facts.get(applianceId);
+    if (!f) continue;
+    const source = memorySource(series);
+    const readings = new Map<string | null, Reading[]>();
+    const steps: number[] = [];
+    for (let t = start; t <= until; t += PROMQL_STEP_MS) steps.push(t);
+    for (const t of steps) {
+      let samples: { labels: Record<string, string>; value: number }[];
+      try {
+        samples = evaluateAlert(parsed, t, source);
+      } catch (err) {
+        if (err instanceof PromqlEvalError) continue;
+        throw err;
+      }
+      const seen = new Set<string | null>();
+      for (const s of samples) {
+        const labels = { ...s.labels, ...p.labels, alertname: rule.name };
+        if (!selectorMatches(rule, f, labels)) continue;
+        const component = componentOf(rule, labels, seriesComponent(s.labels));
+        seen.add(component);
+        const list = readings.get(component) ?? [];
+        list.push({ at: t, value: s.value, holds: () => true });
+        readings.set(component, list);
+      }
+      for (const [component, list] of readings) if (!seen.has(component)) list.push({ at: t, value: null, holds: () => false });
+    }
+    for (const [component, list] of readings) firings.push(...replay(rule, list, applianceId, component, until));
+  }
+  return { firings, samplesReplayed };
 }

@@ -56,7 +56,7 @@ export class RuleIndex {
         continue;
       }
       if (rule.kind === 'event') eventRules.push(rule);
-      else if (rule.kind === 'absence' || rule.kind === 'forecast') scheduledRules.push(rule);
+      else if (rule.kind === 'absence' || rule.kind === 'forecast' || rule.kind === 'promql') scheduledRules.push(rule);
       else if (rule.kind === 'state' && rule.params.attribute) {
         scheduledRules.push(rule);
         heartbeatRules.push(rule);

@@ -103,3 +103,35 @@ export async function deleteRule(database: Database, actor: UserPrincipal, at: D
 }
 
 export { ruleFromRow };
+
+export interface ImportedRuleRow {
+  key: string;
+  input: RuleInput;
+}
+
+/**
+ * Writes the rules of an imported rule file in one transaction, keyed by their stable import
+ * key: a key seen before is replaced (the file is the source of truth), a new one is created.
+ */
+export async function importRules(database: Database, actor: UserPrincipal, at: Date, imported: readonly ImportedRuleRow[]) {
+  return database.db.transaction(async (tx) => {
+    let created = 0;
+    let updated = 0;
+    const rows: RuleRow[] = [];
+    for (const r of imported) {
+      const [existing] = await tx.select({ id: rules.id }).from(rules).where(eq(rules.key, r.key)).limit(1);
+      if (existing) {
+        const [row] = await tx.update(rules).set(columns(r.input, at)).where(eq(rules.id, existing.id)).returning();
+        rows.push(row!);
+        updated++;
+      } else {
+        const [row] = await tx.insert(rules).values({ ...columns(r.input, at), key: r.key, createdAt: at }).returning();
+        rows.push(row!);
+        created++;
+      }
+    }
+    await recordAudit(tx, actor, at, { action: 'rule.import', targetType: 'rule', details: { created, updated, keys: imported.map((r) => r.key) } });
+    await announce(tx, 'import');
+    return { created, updated, rules: rows.map(ruleView) };
+  });
+}

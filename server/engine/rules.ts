@@ -3,6 +3,7 @@ import { priorities, ruleKinds, tiers, type Priority, type RuleKind } from '../.
 import type { RuleSelector } from '../../drizzle/schema/engine.ts';
 import type { rules } from '../../drizzle/schema/index.ts';
 import { DEFAULT_MIN_HISTORY_SECONDS, DEFAULT_MIN_R2 } from '../lib/forecast-evidence.ts';
+import { parsePromql, PromqlError } from './promql/parse.ts';
 
 export const comparisonOps = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type ComparisonOp = (typeof comparisonOps)[number];
@@ -82,6 +83,33 @@ export const EventParams = z
   })
   .strict();
 
+// A PromQL alerting expression (SPEC §9), evaluated every minute per appliance; every element
+// of its result is an alert. `labels` are added to each alert's labels, as a Prometheus rule's
+// `labels:` are. The expression is parsed on write: a syntax error, an unsupported function or
+// a regex RE2 refuses is a 400 naming the position.
+export const PromqlParams = z
+  .object({
+    expr: z.string().trim().min(1).max(10_000),
+    labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name').max(100), z.string().max(1024)).optional(),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    const problem = promqlProblem(p.expr);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['expr'], message: problem });
+  });
+
+/** Why a PromQL alerting expression cannot be a rule, or null: the parser's message with its position. */
+export function promqlProblem(expr: string): string | null {
+  try {
+    const parsed = parsePromql(expr);
+    if (parsed.metrics.length === 0) return 'the expression reads no series: a rule is evaluated per appliance over its own series';
+    return null;
+  } catch (err) {
+    if (err instanceof PromqlError) return err.message;
+    throw err;
+  }
+}
+
 export const paramsByKind = {
   threshold: ThresholdParams,
   state: StateParams,
@@ -89,6 +117,7 @@ export const paramsByKind = {
   rate: RateParams,
   forecast: ForecastParams,
   event: EventParams,
+  promql: PromqlParams,
 } as const;
 
 export type ThresholdParams = z.infer<typeof ThresholdParams>;
@@ -97,6 +126,7 @@ export type AbsenceParams = z.infer<typeof AbsenceParams>;
 export type RateParams = z.infer<typeof RateParams>;
 export type ForecastParams = z.infer<typeof ForecastParams>;
 export type EventParams = z.infer<typeof EventParams>;
+export type PromqlParams = z.infer<typeof PromqlParams>;
 
 export const Selector = z
   .object({
@@ -137,6 +167,7 @@ export const RuleInput = z
     z.object({ kind: z.literal('rate'), ...common, ...sampleMetric, params: RateParams }).strict(),
     z.object({ kind: z.literal('forecast'), ...common, ...sampleMetric, params: ForecastParams }).strict(),
     z.object({ kind: z.literal('event'), ...common, metric: z.null().default(null), params: EventParams }).strict(),
+    z.object({ kind: z.literal('promql'), ...common, metric: z.null().default(null), params: PromqlParams }).strict(),
   ])
   .superRefine((rule, ctx) => {
     if (rule.kind === 'absence' && rule.params.source === 'metric' && !rule.metric) {
@@ -180,7 +211,8 @@ export type KindParams =
   | { kind: 'absence'; params: AbsenceParams }
   | { kind: 'rate'; params: RateParams }
   | { kind: 'forecast'; params: ForecastParams }
-  | { kind: 'event'; params: EventParams };
+  | { kind: 'event'; params: EventParams }
+  | { kind: 'promql'; params: PromqlParams };
 
 /** A rule as the engine uses it: the row with its parameters parsed and typed by kind. */
 export type Rule = RuleCommon & KindParams;

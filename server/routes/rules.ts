@@ -3,10 +3,11 @@ import { ruleKinds } from '../../drizzle/schema/enums.ts';
 import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
-import { conflict, invalid } from '../lib/errors.ts';
+import { conflict, DomainError, invalid } from '../lib/errors.ts';
+import { readRuleFile } from '../engine/promql/rule-file.ts';
 import { errorResponses, IdParam, isoTime, jsonBody, jsonResponse, listOf } from '../schemas/common.ts';
 import { previewRule } from '../engine/preview.ts';
-import { createRule, deleteRule, getRuleRow, listRules, ruleView, RuleView, updateRule } from '../engine/rule-store.ts';
+import { createRule, deleteRule, getRuleRow, importRules, listRules, ruleView, RuleView, updateRule } from '../engine/rule-store.ts';
 import { ruleFromRow, RuleInput } from '../engine/rules.ts';
 import { retireAlertsOfInactiveRules } from '../services/alerts.ts';
 
@@ -19,6 +20,15 @@ const PreviewResponse = z
     samplesReplayed: z.number(),
   })
   .openapi('RulePreview');
+
+const RuleImportResult = z
+  .object({
+    created: z.number(),
+    updated: z.number(),
+    rules: z.array(RuleView),
+    skipped: z.array(z.object({ group: z.string(), index: z.number(), record: z.string(), reason: z.string() })),
+  })
+  .openapi('RuleImportResult');
 
 const MAX_PREVIEW_DAYS = 31;
 
@@ -52,6 +62,45 @@ export function ruleRoutes(deps: AppDeps) {
     async (c) => {
       const q = c.req.valid('query');
       return c.json(await listRules(database, { kind: q.kind, enabled: q.enabled === undefined ? undefined : q.enabled === 'true' }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/import',
+      tags: ['admin'],
+      summary: 'Import a Prometheus rule file (YAML) as PromQL rules',
+      description:
+        'All or nothing: any invalid alerting rule makes a 400 listing every problem by group and rule, and nothing is written. ' +
+        'Recording rules are reported as skipped. A rule is keyed by group and alert name, so importing the file again updates its rules. ' +
+        'Priority: a `priority` label (P1–P4), else `severity` (critical/page/error → P2, warning → P3, info/none → P4), else P3.',
+      request: {
+        body: {
+          required: true,
+          content: {
+            'application/yaml': { schema: z.string() },
+            'text/yaml': { schema: z.string() },
+            'application/x-yaml': { schema: z.string() },
+            'text/plain': { schema: z.string() },
+          },
+        },
+      },
+      responses: { 200: jsonResponse(RuleImportResult, 'What was created, updated and skipped'), ...errorResponses },
+    }),
+    async (c) => {
+      const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (!['application/yaml', 'text/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain', 'application/json'].includes(type)) {
+        throw new DomainError('unsupported_media_type', 'a rule file is sent as application/yaml (or text/plain)');
+      }
+      const text = await c.req.text();
+      const file = readRuleFile(text);
+      if (file.errors.length) {
+        throw invalid(`the rule file has ${file.errors.length} problem(s); nothing was imported`, file.errors);
+      }
+      const written = await importRules(database, currentUser(c), deps.clock.now(), file.rules);
+      await changed();
+      return c.json({ ...written, skipped: file.skipped }, 200);
     },
   );
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parsePromql } from '../../server/engine/promql/parse.ts';
 import { componentOf, fingerprintOf, linearFit, renderTitle, secondsToThreshold, step, thresholdHolds, type AlertState } from '../../server/engine/conditions.ts';
 import { compareVersions } from '../../server/lib/versions.ts';
 import { defaultPack } from '../../server/engine/default-pack.ts';
@@ -38,7 +39,9 @@ describe('alert state machine', () => {
     state = step(r, flap.state, 20_000, true, 1).state;
     expect(state?.clearedAt).toBeNull();
     expect(step(r, state, 200_000, false, 0).transitions).toEqual([]);
-    const done = step(r, step(r, state, 200_000, false, 0).state, 320_000, false, 0);
+    // Counted from the first reading that no longer held (200 s), as Prometheus' KeepFiringSince.
+    expect(step(r, step(r, state, 200_000, false, 0).state, 320_000, false, 0).transitions).toEqual([]);
+    const done = step(r, step(r, state, 200_000, false, 0).state, 500_000, false, 0);
     expect(done.transitions.map((t) => t.kind)).toEqual(['resolved']);
   });
 });
@@ -116,8 +119,10 @@ describe('rule validation and the default pack', () => {
   it('covers every automatic signal of the support guide with stable keys', () => {
     const keys = new Set(defaultPack.map((r) => r.key));
     expect(keys.size).toBe(defaultPack.length);
-    const metrics = new Set(defaultPack.map((r) => r.metric));
-    for (const m of ['pool_health', 'pool_capacity_ratio', 'psu_ok', 'fan_ok', 'temperature_celsius', 'replication_lag_seconds', 'disk_smart_reallocated_sectors', 'disk_smart_pending_sectors', 'backup_last_success_timestamp_seconds', 'vm_disk_latency_seconds', 'node_filesystem_avail_bytes', 'node_load15', 'node_memory_MemAvailable_bytes']) {
+    // The metrics the pack reads: a rule's metric, or those its PromQL expression names.
+    const metrics = new Set(defaultPack.flatMap((r) => (r.kind === 'promql' ? parsePromql(r.params.expr).metrics : [r.metric])));
+    // Vigil's own names, and real exporters' (node_exporter, smartctl_exporter; SPEC §9).
+    for (const m of ['pool_health', 'pool_capacity_ratio', 'psu_ok', 'fan_ok', 'temperature_celsius', 'replication_lag_seconds', 'disk_smart_reallocated_sectors', 'disk_smart_pending_sectors', 'backup_last_success_timestamp_seconds', 'vm_disk_latency_seconds', 'node_filesystem_avail_bytes', 'node_filesystem_size_bytes', 'node_filesystem_readonly', 'node_load15', 'node_memory_MemAvailable_bytes', 'node_cpu_seconds_total', 'node_zfs_zpool_state', 'node_hwmon_temp_celsius', 'node_hwmon_temp_crit_celsius', 'smartctl_device_attribute', 'smartctl_device_smart_status']) {
       expect(metrics, m).toContain(m);
     }
     const byKey = new Map(defaultPack.map((r) => [r.key, r]));

@@ -1,0 +1,1 @@
+CREATE INDEX "series_metric_idx" ON "series" USING btree ("metric");
