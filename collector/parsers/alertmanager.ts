@@ -1,9 +1,9 @@
 // Alertmanager webhook payload, version "4" (webhook_config receivers).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ProblemList, checkFuture, envelopeError, isRecord, parseRfc3339, readLabels } from './common.ts';
+import { ProblemList, checkFuture, checkLabelValue, envelopeError, isRecord, parseRfc3339 } from './common.ts';
 import { TooManySamplesError, eventStatuses, maxEventsPerBatch, maxSummaryLength } from './types.ts';
-import type { EventSeverity, IngestEvent, ParseContext } from './types.ts';
+import type { EventSeverity, IngestEvent, Limits, ParseContext, SampleProblem } from './types.ts';
 
 /** Go's zero time.Time: Alertmanager sends it as endsAt while an alert fires. */
 const goZeroTimeMs = -62_135_596_800_000; // 0001-01-01T00:00:00Z
@@ -51,11 +51,25 @@ export function severityFromLabel(value: string | undefined): EventSeverity {
   return 'warning';
 }
 
+/** What one notification yields: the valid alerts, and the rest counted and explained. */
+export interface ParsedAlerts {
+  events: IngestEvent[];
+  /** alerts left out, each with at least one entry in `problems` (the first 20 are listed) */
+  skipped: number;
+  problems: SampleProblem[];
+  /** label values cut to the length limit (the alert is kept) */
+  truncated: number;
+}
+
 /**
- * One event per alert, id `am-<fingerprint>`. The whole webhook is rejected if an
- * alert is malformed; Alertmanager logs the 400 and does not retry it.
+ * One event per alert, id `am-<fingerprint>`. Lenient per alert (SPEC §7 "Foreign formats are
+ * lenient, per point"): Alertmanager logs a 4xx and never retries it, so one malformed alert
+ * must not lose its group. Every valid alert is kept; the others are `skipped` with reasons.
+ * Throws a ParseError only when the envelope is wrong or no alert at all is valid (nothing
+ * would be stored), and TooManySamplesError above `maxEventsPerBatch` alerts.
+ * Label names follow Alertmanager ≥ 0.27 (any UTF-8 text, e.g. `host.name`, `café`).
  */
-export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): IngestEvent[] {
+export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): ParsedAlerts {
   if (!isRecord(body)) throw envelopeError('', 'body must be a JSON object');
   if (body.version !== undefined && body.version !== '4') {
     throw envelopeError('version', `unsupported webhook payload version ${JSON.stringify(body.version) ?? ''}; expected "4"`);
@@ -71,6 +85,7 @@ export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): Inge
 
   const problems = new ProblemList();
   const events: IngestEvent[] = [];
+  let truncated = 0;
   rawAlerts.forEach((raw: unknown, index) => {
     const result = alertmanagerAlertSchema.safeParse(raw);
     if (!result.success) {
@@ -88,8 +103,10 @@ export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): Inge
 
     // From the raw object: zod's output silently loses a key named __proto__, which must be rejected.
     const rawAlert = raw as Record<string, unknown>;
-    const { labels, problem } = readLabels(rawAlert.labels, ctx.limits);
-    if (problem !== null) fail(problem.field, problem.message);
+    const read = readAlertLabels(rawAlert.labels, ctx.limits);
+    truncated += read.truncated;
+    if (read.problem !== null) fail(read.problem.field, read.problem.message);
+    const labels = read.labels;
     const name = labels.alertname;
     if (name === undefined) fail('labels.alertname', 'labels.alertname is required');
 
@@ -117,7 +134,7 @@ export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): Inge
       fail('fingerprint', 'fingerprint must be 1–128 characters of [A-Za-z0-9._:-]');
     }
     if (!valid || name === undefined || startsAt === null) return;
-    if (fingerprint === '') fingerprint = fallbackFingerprint(labels, startsAt);
+    if (fingerprint === '') fingerprint = fallbackFingerprint(labels);
 
     const summary = annotation(rawAlert, 'summary') || annotation(rawAlert, 'description') || name;
     events.push({
@@ -132,9 +149,57 @@ export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): Inge
       endsAt,
     });
   });
-  problems.throwIfAny(rawAlerts.length, 'alerts');
-  return events;
+  if (events.length === 0) problems.throwIfAny(rawAlerts.length, 'alerts');
+  return { events, skipped: problems.invalidItems, problems: problems.problems, truncated };
 }
+
+interface AlertLabels {
+  labels: Record<string, string>;
+  problem: { field: string; message: string } | null;
+  truncated: number;
+}
+
+/**
+ * An alert's label map. Names are any UTF-8 text, as Alertmanager ≥ 0.27 accepts them
+ * (`host.name`, `service.name` from OTel-fed Prometheus): only empty names, names beginning
+ * with `__` (reserved, and `__proto__` would corrupt the map), over-long names and text
+ * PostgreSQL cannot hold are refused. A value over the length limit is cut and counted
+ * (SPEC §7), other value problems refuse the alert. Empty values are dropped, as in Prometheus.
+ */
+function readAlertLabels(raw: unknown, limits: Limits): AlertLabels {
+  const labels: Record<string, string> = {};
+  let truncated = 0;
+  const refuse = (field: string, message: string): AlertLabels => ({ labels, problem: { field, message }, truncated });
+  if (raw === undefined || raw === null) return { labels, problem: null, truncated };
+  if (!isRecord(raw)) return refuse('labels', 'labels must be an object of strings');
+  const names = Object.keys(raw);
+  if (names.length > limits.maxLabels * 2) return refuse('labels', `more than ${limits.maxLabels * 2} labels`);
+  for (const name of names) {
+    const field = `labels.${name}`;
+    if (name.length === 0) return refuse(field, 'label name must not be empty');
+    if (name.length > limits.maxLabelNameLength) return refuse(field, `label name is longer than ${limits.maxLabelNameLength} characters`);
+    if (name.startsWith('__')) return refuse(field, 'label names beginning with __ are reserved');
+    if (!isStorableText(name)) return refuse(field, 'label name must be valid UTF-8 without NUL characters');
+    const given = raw[name];
+    if (typeof given !== 'string') return refuse(field, 'label value must be a string');
+    let value = given;
+    if (value.length > limits.maxLabelValueLength) {
+      value = value.slice(0, limits.maxLabelValueLength);
+      truncated++;
+    }
+    const valueProblem = checkLabelValue(value, limits) ?? (isStorableText(value) ? null : 'label value must be valid UTF-8');
+    if (valueProblem !== null) return refuse(field, valueProblem);
+    if (value !== '') labels[name] = value;
+  }
+  return { labels, problem: null, truncated };
+}
+
+/** No NUL (PostgreSQL text cannot hold it) and no lone surrogate (not UTF-8). */
+function isStorableText(text: string): boolean {
+  return !text.includes('\u0000') && !loneSurrogate.test(text);
+}
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function annotation(alert: Record<string, unknown>, key: string): string {
   const annotations = alert.annotations;
@@ -151,14 +216,17 @@ function componentOf(labels: Record<string, string>): string | null {
   return null;
 }
 
-/** Stable across retries of the same alert: its sorted label set and its start. */
-function fallbackFingerprint(labels: Record<string, string>, startsAt: number): string {
+/**
+ * The alert's identity when Alertmanager sent no fingerprint: its sorted label set, as
+ * Alertmanager's own fingerprint is (SPEC §7 "Identity"). A later start of the same label
+ * set is a new occurrence of the same alert, told apart by the start, not by the id.
+ */
+function fallbackFingerprint(labels: Record<string, string>): string {
   const pairs = Object.keys(labels)
     .sort()
     .map((name) => [name, labels[name]]);
   return createHash('sha256')
     .update(JSON.stringify(pairs))
-    .update(`\n${startsAt}`)
     .digest('hex')
     .slice(0, 16);
 }
