@@ -2,7 +2,7 @@
 // alert state machine. No database and no clock: the live engine and the preview replay
 // both drive these with observations.
 import { createHash } from 'node:crypto';
-import type { Tier } from '../../drizzle/schema/enums.ts';
+import type { Priority, Tier } from '../../drizzle/schema/enums.ts';
 import type { ComparisonOp, Rule, StateParams, ThresholdParams } from './rules.ts';
 
 export interface ApplianceFacts {
@@ -179,6 +179,63 @@ export function step(rule: Pick<Rule, 'forSeconds' | 'keepFiringForSeconds'>, cu
     return { state: null, transitions };
   }
   return { state: cleared, transitions };
+}
+
+/**
+ * An event's alert is the event's own identity on its appliance (SPEC §7 "Identity"): the
+ * upstream fingerprint (`am-<fingerprint>`) or the agent's event id. Two upstream alerts never
+ * share an alert, whatever rule or component they map to.
+ */
+export function eventFingerprint(applianceId: string, eventId: string): string {
+  return createHash('sha256').update(`event\u0000${applianceId}\u0000${eventId}`).digest('hex').slice(0, 32);
+}
+
+const priorityRank: Record<Priority, number> = { P1: 0, P2: 1, P3: 2, P4: 3 };
+
+/**
+ * How specific an event rule is, most significant first: the name pattern (exact, then the
+ * longer prefix, then `*`), a severity restriction, label matchers, a scope (customers,
+ * tiers, models). Compared lexicographically; larger is more specific.
+ */
+export function eventRuleSpecificity(rule: Pick<Rule, 'params' | 'selector'>): number[] {
+  const name = typeof rule.params.name === 'string' ? rule.params.name : '';
+  const nameRank = name === '*' ? [0, 0] : name.endsWith('*') ? [1, name.length - 1] : [2, name.length];
+  const severities = Array.isArray(rule.params.severities) ? 1 : 0;
+  const s = rule.selector;
+  const labels = Object.keys(s.labels ?? {}).length;
+  const scope = (s.customerIds?.length ? 1 : 0) + (s.tiers?.length ? 1 : 0) + (s.models?.length ? 1 : 0);
+  return [...nameRank, severities, labels, scope];
+}
+
+/**
+ * The one rule an event answers to among those that match it (SPEC §7: one incoming event
+ * makes one alert; the most specific rule wins; a catch-all `*` applies only when nothing else
+ * does). Ties go to the more urgent priority, then the rule id, so every process picks the same.
+ */
+export function mostSpecificEventRule<R extends Pick<Rule, 'id' | 'params' | 'selector' | 'priority'>>(matching: readonly R[]): R | null {
+  let best: { rule: R; rank: number[] } | null = null;
+  for (const rule of matching) {
+    const rank = [...eventRuleSpecificity(rule), -priorityRank[rule.priority]];
+    if (best === null || compareRanks(rank, best.rank) > 0 || (compareRanks(rank, best.rank) === 0 && rule.id < best.rule.id)) best = { rule, rank };
+  }
+  return best?.rule ?? null;
+}
+
+function compareRanks(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Whether an event rule applies to an event: its name pattern, severities and selector. */
+export function eventRuleMatches(rule: Rule, appliance: ApplianceFacts, event: { name: string; severity: string }, labels: Record<string, string>): boolean {
+  const p = rule.params as { name?: unknown; severities?: unknown };
+  // A rule row written around the API may lack its pattern: it matches nothing.
+  if (typeof p.name !== 'string' || !eventNameMatches(p.name, event.name)) return false;
+  if (Array.isArray(p.severities) && !p.severities.includes(event.severity)) return false;
+  return selectorMatches(rule, appliance, labels);
 }
 
 export function eventNameMatches(pattern: string, name: string): boolean {
