@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createTestPlatform, type TestPlatform } from './harness.ts';
+import { rerouteSuppressedAlerts } from '../../server/services/alerts.ts';
 import { box, createRule, heartbeat, pushEvents, pushSamples, uniqueMetric, type Box } from './engine-helpers.ts';
 
 const MIN = 60_000;
@@ -308,5 +309,37 @@ describe.each(backends)('alert semantics (issue 15) on %s', (backend) => {
       }),
       { numRuns: 12 },
     );
+  });
+});
+
+describe('two engines on one PostgreSQL database (issue 15)', () => {
+  it.runIf(!!process.env.DATABASE_URL)('agree on event alerts and on re-routing: one alert per upstream alert, one ticket', async () => {
+    const a = await createTestPlatform('postgres');
+    const b = await createTestPlatform('postgres');
+    try {
+      for (const x of [a, b]) x.clock.set('2026-11-30T09:00:00Z');
+      const target = await box(a, 'mission_critical');
+      const ts = a.clock.now().getTime();
+      const ctx = { applianceId: target.applianceId, customerId: target.customerId, receivedAt: new Date(ts) };
+      const batch = [
+        { id: 'am-x1', name: 'FilesystemReadOnly', severity: 'critical' as const, status: 'firing' as const, component: 'syn:9100', labels: { instance: 'syn:9100' }, summary: 'ro', startsAt: ts - MIN, endsAt: null },
+        { id: 'am-x2', name: 'HostOutOfMemory', severity: 'critical' as const, status: 'firing' as const, component: 'syn:9100', labels: { instance: 'syn:9100' }, summary: 'oom', startsAt: ts - MIN, endsAt: null },
+      ];
+      await Promise.all([a.engine.onEvents(ctx, batch), b.engine.onEvents(ctx, batch), a.engine.onEvents(ctx, batch), b.engine.onEvents(ctx, batch)]);
+      const open = (await alertsOf(a, target)).filter((r) => r.status === 'firing');
+      expect(open.map((r) => r.name).sort()).toEqual([`FilesystemReadOnly on ${target.serial}`, `HostOutOfMemory on ${target.serial}`]);
+      expect(await ticketsOf(a, target)).toHaveLength(1);
+
+      // A Basic customer's P1 upgraded: both processes re-route at once; one ticket.
+      const basic = await box(a, 'basic');
+      await pushSamples(a, basic, [{ metric: 'pool_health', labels: { pool: 'tank' }, value: 2, ts }]);
+      await a.deps.database.query(`update customers set tier = 'mission_critical' where id = $1::text::uuid`, [basic.customerId]);
+      await Promise.all([rerouteSuppressedAlerts(a.deps, new Date(ts)), rerouteSuppressedAlerts(b.deps, new Date(ts))]);
+      expect(await ticketsOf(a, basic)).toHaveLength(1);
+      expect((await alertsOf(a, basic)).map((r) => r.suppressedBy)).toEqual([null]);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
   });
 });
