@@ -163,7 +163,8 @@ interface AlertLabels {
  * An alert's label map. Names are any UTF-8 text, as Alertmanager ≥ 0.27 accepts them
  * (`host.name`, `service.name` from OTel-fed Prometheus): only empty names, names beginning
  * with `__` (reserved, and `__proto__` would corrupt the map), over-long names and text
- * PostgreSQL cannot hold are refused. A value over the length limit is cut and counted
+ * PostgreSQL cannot hold are refused, as are more than twice the series label limit (an
+ * alert's labels are its identity, not a series, so none is dropped). A value over the length limit is cut and counted
  * (SPEC §7), other value problems refuse the alert. Empty values are dropped, as in Prometheus.
  */
 function readAlertLabels(raw: unknown, limits: Limits): AlertLabels {
