@@ -3,7 +3,7 @@
 // both drive these with observations.
 import { createHash } from 'node:crypto';
 import type { Priority, Tier } from '../../drizzle/schema/enums.ts';
-import type { ComparisonOp, Rule, StateParams, ThresholdParams } from './rules.ts';
+import type { ComparisonOp, RateParams, Rule, RuleCommon, StateParams, ThresholdParams } from './rules.ts';
 
 export interface ApplianceFacts {
   id: string;
@@ -17,7 +17,7 @@ export interface ApplianceFacts {
   hypervisorVersion: string | null;
 }
 
-export function selectorMatches(rule: Rule, appliance: ApplianceFacts, labels: Record<string, string>): boolean {
+export function selectorMatches(rule: Pick<RuleCommon, 'selector'>, appliance: ApplianceFacts, labels: Record<string, string>): boolean {
   const s = rule.selector;
   if (s.tiers?.length && !s.tiers.includes(appliance.tier)) return false;
   if (s.customerIds?.length && !s.customerIds.includes(appliance.customerId)) return false;
@@ -27,7 +27,7 @@ export function selectorMatches(rule: Rule, appliance: ApplianceFacts, labels: R
 }
 
 /** `componentFrom: {label:'pool', kind:'pool'}` → `pool:<value>`, the heartbeat topology's id. */
-export function componentOf(rule: Rule, labels: Record<string, string>, fallback: string | null = null): string | null {
+export function componentOf(rule: Pick<RuleCommon, 'componentFrom'>, labels: Record<string, string>, fallback: string | null = null): string | null {
   const from = rule.componentFrom;
   if (!from) return fallback;
   if (!from.label) return `${from.kind}:${from.kind === 'system' ? 'appliance' : from.kind}`;
@@ -94,6 +94,108 @@ export function thresholdHolds(params: ThresholdParams, value: number, open: boo
 
 export function stateHolds(params: StateParams, value: number): boolean {
   return typeof params.equals === 'number' && value === params.equals;
+}
+
+export type Aggregate = 'sum' | 'min' | 'max' | 'avg' | 'count';
+
+/** The aggregate of the appliance's latest values of a metric (`avg` of none is NaN; callers pass at least one). */
+export function aggregateOf(kind: Aggregate, values: readonly number[]): number {
+  switch (kind) {
+    case 'sum':
+      return values.reduce((a, b) => a + b, 0);
+    case 'min':
+      return Math.min(...values);
+    case 'max':
+      return Math.max(...values);
+    case 'avg':
+      return values.reduce((a, b) => a + b, 0) / values.length;
+    case 'count':
+      return values.length;
+  }
+}
+
+/** What a metric rule's reading is made of besides the sample itself; each read by one kind of rule. */
+export interface ReadingContext {
+  /** rate: the series' first value at or after `ts - windowSeconds` (the sample's own if none). */
+  firstInWindow?: number | undefined;
+  /** divideBy: the latest value, at or before the sample, of the same-labelled denominator series. */
+  denominator?: number | null | undefined;
+  /** aggregate: the latest value of each of the appliance's series of the metric (the sample's own if none). */
+  values?: readonly number[] | undefined;
+  /**
+   * aggregate with `members`: the latest value of each member the appliance declared, or null
+   * when one has not reported (or none is declared) — no reading (`declaredMemberValues`).
+   * A caller that does not know the topology leaves it undefined and `values` is read instead.
+   */
+  memberValues?: readonly number[] | null | undefined;
+}
+
+/**
+ * The latest value of each member an aggregate runs over: the components of `members.kind` the
+ * appliance declared (ids `<kind>:<name>`), each read from the series whose `members.label` is
+ * `<name>`. Null when nothing of the kind is declared or a declared member has not reported yet:
+ * "all power supplies failed" counts the PSUs declared, not the series seen (SPEC §7).
+ */
+export function declaredMemberValues(
+  members: { label: string; kind: string },
+  declared: readonly string[],
+  series: readonly { labels: Record<string, string>; lastValue: number | null }[],
+): number[] | null {
+  if (declared.length === 0) return null;
+  const latest = new Map<string, number>();
+  for (const s of series) {
+    const name = s.labels[members.label];
+    if (name !== undefined && s.lastValue !== null) latest.set(`${members.kind}:${name}`, Number(s.lastValue));
+  }
+  const values: number[] = [];
+  for (const id of declared) {
+    const value = latest.get(id);
+    if (value === undefined) return null;
+    values.push(value);
+  }
+  return values;
+}
+
+/**
+ * The value a threshold, state or rate rule reads from one sample (`ts` in ms): the counter's
+ * increase over the window (a decrease is a reset: the value since), the aggregate of the
+ * appliance's series, the ratio to the denominator, or the sample itself; with `ageSeconds`,
+ * seconds since the Unix time the value names. Null when there is no finite reading (no
+ * denominator, a zero one). The one definition shared by live evaluation and preview.
+ */
+export function ruleReading(rule: Rule, sample: { ts: number; value: number }, context: ReadingContext = {}): number | null {
+  const p = rule.params as ThresholdParams & StateParams;
+  let value: number | null = sample.value;
+  if (rule.kind === 'rate') {
+    const increase = sample.value - (context.firstInWindow ?? sample.value);
+    value = increase < 0 ? sample.value : increase;
+  } else if (p.aggregate && p.members && context.memberValues !== undefined) {
+    if (context.memberValues === null) return null;
+    value = aggregateOf(p.aggregate, context.memberValues);
+  } else if (p.aggregate) {
+    value = aggregateOf(p.aggregate, context.values?.length ? context.values : [sample.value]);
+  } else if (p.divideBy) {
+    value = context.denominator ? sample.value / context.denominator : null;
+  }
+  if (value === null || !Number.isFinite(value)) return null;
+  if (rule.kind === 'threshold' && p.ageSeconds) value = sample.ts / 1000 - value;
+  return value;
+}
+
+/** Whether a threshold, state or rate rule's condition holds for a reading; `open`: its alert is open (hysteresis). */
+export function readingHolds(rule: Rule, value: number, open: boolean): boolean {
+  switch (rule.kind) {
+    case 'threshold':
+      return thresholdHolds(rule.params as ThresholdParams, value, open);
+    case 'state':
+      return stateHolds(rule.params as StateParams, value);
+    case 'rate': {
+      const p = rule.params as RateParams;
+      return compare(value, p.op ?? '>', p.value ?? 0);
+    }
+    default:
+      return false;
+  }
 }
 
 /** Least-squares line through the points: value = slope·t + intercept (t in seconds). */
@@ -198,9 +300,10 @@ const priorityRank: Record<Priority, number> = { P1: 0, P2: 1, P3: 2, P4: 3 };
  * tiers, models). Compared lexicographically; larger is more specific.
  */
 export function eventRuleSpecificity(rule: Pick<Rule, 'params' | 'selector'>): number[] {
-  const name = typeof rule.params.name === 'string' ? rule.params.name : '';
+  const p = rule.params as { name?: unknown; severities?: unknown };
+  const name = typeof p.name === 'string' ? p.name : '';
   const nameRank = name === '*' ? [0, 0] : name.endsWith('*') ? [1, name.length - 1] : [2, name.length];
-  const severities = Array.isArray(rule.params.severities) ? 1 : 0;
+  const severities = Array.isArray(p.severities) ? 1 : 0;
   const s = rule.selector;
   const labels = Object.keys(s.labels ?? {}).length;
   const scope = (s.customerIds?.length ? 1 : 0) + (s.tiers?.length ? 1 : 0) + (s.models?.length ? 1 : 0);

@@ -53,6 +53,10 @@ export class RuleIndex {
     const ruleById = new Map<string, Rule>();
     for (const row of rows) {
       const rule = ruleFromRow(row);
+      if (!rule) {
+        this.logger.warn({ ruleId: row.id, kind: row.kind }, 'rule parameters do not parse for its kind; the rule is not evaluated');
+        continue;
+      }
       ruleById.set(rule.id, rule);
       if (rule.kind === 'event') eventRules.push(rule);
       else if (rule.kind === 'absence' || rule.kind === 'forecast') scheduledRules.push(rule);

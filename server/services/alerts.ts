@@ -4,8 +4,8 @@ import { rawQuery, tableShape, type Db, type Tx } from '../../drizzle/client.ts'
 import { alerts, findings, tickets, type AlertResolution, type AlertStatus, type Priority, type SuppressionReason, type TicketStatus } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { customerScope } from '../auth/scope.ts';
-import type { AppDeps } from '../http/context.ts';
-import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
+import type { CoreDeps } from '../composition.ts';
+import { afterCursor, decodeCursor, page } from '../lib/cursor.ts';
 import { publishLive, publishLiveMany, type LiveAlert } from '../live/events.ts';
 import type { ApplianceFacts, AlertState } from '../engine/conditions.ts';
 import type { Rule } from '../engine/rules.ts';
@@ -102,7 +102,7 @@ export async function dropPendingAlert(db: Db, fingerprint: string): Promise<voi
 
 /** Records the condition still holding (or no longer holding) on open alerts: one statement for many. */
 export async function touchAlerts(
-  database: AppDeps['database'],
+  database: CoreDeps['database'],
   rows: { fingerprint: string; lastActiveAt: number; clearedAt: number | null; value: number | null }[],
 ): Promise<void> {
   if (rows.length === 0) return;
@@ -149,7 +149,7 @@ async function lockAppliance(tx: Tx, applianceId: string): Promise<void> {
  * ticket under dependency suppression, attached to a related open ticket, or a new ticket.
  * Only the process that wins the insert or the promotion does the routing.
  */
-export async function fireAlert(deps: AppDeps, subject: AlertSubject, state: AlertState, fromPending: boolean): Promise<AlertRow | null> {
+export async function fireAlert(deps: CoreDeps, subject: AlertSubject, state: AlertState, fromPending: boolean): Promise<AlertRow | null> {
   return tracer.startActiveSpan('engine.alert.fire', async (span) => {
     span.setAttributes({ 'vigil.rule_id': subject.rule.id, 'vigil.appliance_id': subject.appliance.id, 'vigil.priority': subject.rule.priority });
     try {
@@ -226,13 +226,13 @@ async function promoteAlert(tx: Tx, subject: AlertSubject, state: AlertState): P
  * open before anything is attached to it, so an engineer closing it meanwhile makes the
  * routing decide again rather than attach to a closed ticket.
  */
-async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, row: AlertRow, now: Date): Promise<AlertRow> {
+async function routeFiringAlert(tx: Tx, deps: CoreDeps, subject: AlertSubject, row: AlertRow, now: Date): Promise<AlertRow> {
   const { decision, openTickets } = await decideFor(tx, deps, subject, row, now);
   return applyRoute(tx, deps, subject, row, decision, openTickets, now);
 }
 
 /** Gathers the facts and decides; a decision naming a ticket holds that ticket's row lock, open. */
-async function decideFor(tx: Tx, deps: AppDeps, subject: AlertSubject, row: AlertRow, now: Date) {
+async function decideFor(tx: Tx, deps: CoreDeps, subject: AlertSubject, row: AlertRow, now: Date) {
   const gathered = await gatherRouteFacts(tx, deps, subject.appliance, row);
   const routed: RoutedAlert = { id: row.id, customerId: row.customerId, applianceId: row.applianceId, component: row.component, priority: row.priority, labels: subject.labels, startsAt: row.startsAt };
   let decision = decideRoute(routed, gathered.facts, gathered.related, gathered.windows, now);
@@ -256,7 +256,7 @@ async function decideFor(tx: Tx, deps: AppDeps, subject: AlertSubject, row: Aler
  * add-on, a window edited or deleted); `customerId` narrows it to one customer. An alert whose
  * reason still holds is left as it is. Returns how many alerts moved.
  */
-export async function rerouteSuppressedAlerts(deps: AppDeps, now: Date, customerId: string | null = null): Promise<number> {
+export async function rerouteSuppressedAlerts(deps: CoreDeps, now: Date, customerId: string | null = null): Promise<number> {
   // Candidates in one statement; entitlement as in entitlement.ts (SPEC §2.1).
   const candidates = await deps.database.query<{ id: string; suppressedBy: SuppressionReason; customerId: string; applianceId: string; labels: Record<string, string> }>(
     `select a.id::text as id, a.suppressed_by as "suppressedBy", a.customer_id::text as "customerId", a.appliance_id::text as "applianceId", a.labels
@@ -307,7 +307,7 @@ async function subjectOfRow(tx: Tx, row: AlertRow): Promise<AlertSubject | null>
 }
 
 /** The facts routing reads, in one statement: windows, topology, related alerts, open tickets. */
-async function gatherRouteFacts(tx: Tx, deps: AppDeps, appliance: ApplianceFacts, alert: AlertRow) {
+async function gatherRouteFacts(tx: Tx, deps: CoreDeps, appliance: ApplianceFacts, alert: AlertRow) {
   // The alerts that can matter: the firing ones, and those of the appliance's open tickets.
   const [read] = await rawQuery<{ windows: Record<string, unknown>[]; parts: { id: string; parentId: string | null }[]; others: Record<string, unknown>[]; tickets: Record<string, unknown>[] }>(
     tx,
@@ -341,7 +341,7 @@ async function gatherRouteFacts(tx: Tx, deps: AppDeps, appliance: ApplianceFacts
 }
 
 /** Applies a routing decision to the alert (and the ticket it names), publishing what changed. */
-async function applyRoute(tx: Tx, deps: AppDeps, subject: AlertSubject, row: AlertRow, decision: RouteDecision, openTickets: TicketRow[], now: Date): Promise<AlertRow> {
+async function applyRoute(tx: Tx, deps: CoreDeps, subject: AlertSubject, row: AlertRow, decision: RouteDecision, openTickets: TicketRow[], now: Date): Promise<AlertRow> {
   const at = now;
   const { appliance } = subject;
   const setAlert = async (suppressedBy: SuppressionReason | null, ticketId: string | null) => {
@@ -446,7 +446,7 @@ async function applyRoute(tx: Tx, deps: AppDeps, subject: AlertSubject, row: Ale
 }
 
 /** The support calendar, read only when a response target is computed: a new ticket or a raised priority. */
-function supportCalendar(tx: Tx, deps: AppDeps) {
+function supportCalendar(tx: Tx, deps: CoreDeps) {
   return async () => calendarOf((await rawQuery<{ date: string }>(tx, 'select date::text as date from holidays order by date')).map((h) => h.date), deps.config.REPLACEMENT_CUTOFF);
 }
 
@@ -461,7 +461,7 @@ async function reopenClearedState(tx: Tx, ticketId: string): Promise<TicketRow |
  * suppressed it: `alert_resolved` on the timeline, and once every alert of the ticket has
  * resolved, `all_alerts_cleared` with a suggested resolution (the ticket stays open).
  */
-export async function resolveAlert(deps: AppDeps, fingerprint: string, at: Date, value: number | null, resolution: AlertResolution = 'cleared'): Promise<AlertRow | null> {
+export async function resolveAlert(deps: CoreDeps, fingerprint: string, at: Date, value: number | null, resolution: AlertResolution = 'cleared'): Promise<AlertRow | null> {
   return tracer.startActiveSpan('engine.alert.resolve', async (span) => {
     try {
       const row = await deps.database.db.transaction(async (tx) => {
@@ -491,7 +491,7 @@ export async function resolveAlert(deps: AppDeps, fingerprint: string, at: Date,
  * so they would otherwise stay open for ever. A firing one resolves like any other (its ticket
  * hears of it); a pending one is dropped. Runs after a rule change and in every scheduled cycle.
  */
-export async function retireAlertsOfInactiveRules(deps: AppDeps, at: Date): Promise<number> {
+export async function retireAlertsOfInactiveRules(deps: CoreDeps, at: Date): Promise<number> {
   const open = await deps.database.query<{ fingerprint: string; status: AlertStatus }>(
     `select a.fingerprint, a.status from alerts a left join rules r on r.id = a.rule_id
       where a.status <> 'resolved' and (r.id is null or not r.enabled)`,

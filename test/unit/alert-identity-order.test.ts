@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareNotifications, mergeNotification, type NotificationState } from '../../collector/ingest/events.ts';
-import { eventFingerprint, mostSpecificEventRule } from '../../server/engine/conditions.ts';
-import { memberAggregate } from '../../server/engine/engine.ts';
+import { compareNotifications, mergeNotification, type NotificationState } from '../../server/ingest/events.ts';
+import { declaredMemberValues, eventFingerprint, mostSpecificEventRule, ruleReading } from '../../server/engine/conditions.ts';
 import type { Rule } from '../../server/engine/rules.ts';
 
 describe('notification order (SPEC §7 "Order")', () => {
@@ -45,7 +44,8 @@ describe('notification order (SPEC §7 "Order")', () => {
 });
 
 describe('event alert identity (SPEC §7 "Identity")', () => {
-  const rule = (id: string, name: string, over: Partial<Rule> = {}): Rule => ({
+  const rule = (id: string, name: string, over: Partial<Omit<Rule, 'kind' | 'params'>> & { params?: Record<string, unknown> } = {}): Rule =>
+    ({
     id,
     key: id,
     name: id,
@@ -61,7 +61,7 @@ describe('event alert identity (SPEC §7 "Identity")', () => {
     titleTemplate: '{{labels.alertname}}',
     remediationUrl: null,
     ...over,
-  });
+  }) as Rule;
 
   it('issue 15 item 2: two upstream alerts on one instance are two alerts', () => {
     expect(eventFingerprint('ap1', 'am-aaa')).not.toBe(eventFingerprint('ap1', 'am-bbb'));
@@ -98,13 +98,20 @@ describe('event alert identity (SPEC §7 "Identity")', () => {
 describe('aggregates over declared members (SPEC §7 "Aggregates follow the topology")', () => {
   const psus = { label: 'psu', kind: 'psu' };
   it('issue 15 item 9: psu1 = 0 before psu2 ever reported is no reading of "all failed"', () => {
-    expect(memberAggregate('sum', psus, ['psu:psu1', 'psu:psu2'], [{ labels: { psu: 'psu1' }, lastValue: 0 }])).toBeNull();
-    expect(memberAggregate('sum', psus, ['psu:psu1', 'psu:psu2'], [{ labels: { psu: 'psu1' }, lastValue: 0 }, { labels: { psu: 'psu2' }, lastValue: 1 }])).toBe(1);
-    expect(memberAggregate('sum', psus, ['psu:psu1', 'psu:psu2'], [{ labels: { psu: 'psu1' }, lastValue: 0 }, { labels: { psu: 'psu2' }, lastValue: 0 }])).toBe(0);
+    expect(declaredMemberValues(psus, ['psu:psu1', 'psu:psu2'], [{ labels: { psu: 'psu1' }, lastValue: 0 }])).toBeNull();
+    expect(declaredMemberValues(psus, ['psu:psu1', 'psu:psu2'], [{ labels: { psu: 'psu1' }, lastValue: 0 }, { labels: { psu: 'psu2' }, lastValue: 1 }])).toEqual([0, 1]);
+    expect(declaredMemberValues(psus, ['psu:psu1', 'psu:psu2'], [{ labels: { psu: 'psu1' }, lastValue: 0 }, { labels: { psu: 'psu2' }, lastValue: 0 }])).toEqual([0, 0]);
+  });
+
+  it('the rule reads nothing without every declared member, and the sum of them with', () => {
+    const allFailed = { kind: 'threshold', params: { op: '<=', value: 0, aggregate: 'sum', members: psus } } as unknown as Rule;
+    expect(ruleReading(allFailed, { ts: 0, value: 0 }, { memberValues: null })).toBeNull();
+    expect(ruleReading(allFailed, { ts: 0, value: 0 }, { memberValues: [0, 1] })).toBe(1);
+    expect(ruleReading(allFailed, { ts: 0, value: 0 }, { memberValues: [0, 0] })).toBe(0);
   });
 
   it('nothing declared: no reading; undeclared series are not members', () => {
-    expect(memberAggregate('sum', psus, [], [{ labels: { psu: 'psu1' }, lastValue: 0 }])).toBeNull();
-    expect(memberAggregate('sum', psus, ['psu:psu1'], [{ labels: { psu: 'psu1' }, lastValue: 0 }, { labels: { psu: 'psu9' }, lastValue: 1 }])).toBe(0);
+    expect(declaredMemberValues(psus, [], [{ labels: { psu: 'psu1' }, lastValue: 0 }])).toBeNull();
+    expect(declaredMemberValues(psus, ['psu:psu1'], [{ labels: { psu: 'psu1' }, lastValue: 0 }, { labels: { psu: 'psu9' }, lastValue: 1 }])).toEqual([0]);
   });
 });

@@ -1,5 +1,5 @@
 import type { Database } from '../../drizzle/client.ts';
-import type { EventStatus, IngestEvent } from '../parsers/types.ts';
+import type { EventStatus, IngestEvent } from '../../telemetry/parsers/types.ts';
 
 /** Where one upstream alert stands: the occurrence (its start) and whether it has ended. */
 export interface NotificationState {
