@@ -1,9 +1,9 @@
 // Alertmanager webhook payload, version "4" (webhook_config receivers).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ProblemList, checkFuture, checkLabelValue, envelopeError, isRecord, parseRfc3339 } from './common.ts';
+import { ProblemList, checkFuture, envelopeError, isRecord, parseRfc3339, readLenientLabels } from './common.ts';
 import { TooManySamplesError, eventStatuses, maxEventsPerBatch, maxSummaryLength } from './types.ts';
-import type { EventSeverity, IngestEvent, Limits, ParseContext, SampleProblem } from './types.ts';
+import type { EventSeverity, IngestEvent, ParseContext, SampleProblem } from './types.ts';
 
 /** Go's zero time.Time: Alertmanager sends it as endsAt while an alert fires. */
 const goZeroTimeMs = -62_135_596_800_000; // 0001-01-01T00:00:00Z
@@ -103,7 +103,8 @@ export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): Pars
 
     // From the raw object: zod's output silently loses a key named __proto__, which must be rejected.
     const rawAlert = raw as Record<string, unknown>;
-    const read = readAlertLabels(rawAlert.labels, ctx.limits);
+    // Label names as Alertmanager ≥ 0.27 sends them: any UTF-8 text (`host.name`, `café`).
+    const read = readLenientLabels(rawAlert.labels, ctx.limits);
     truncated += read.truncated;
     if (read.problem !== null) fail(read.problem.field, read.problem.message);
     const labels = read.labels;
@@ -152,55 +153,6 @@ export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): Pars
   if (events.length === 0) problems.throwIfAny(rawAlerts.length, 'alerts');
   return { events, skipped: problems.invalidItems, problems: problems.problems, truncated };
 }
-
-interface AlertLabels {
-  labels: Record<string, string>;
-  problem: { field: string; message: string } | null;
-  truncated: number;
-}
-
-/**
- * An alert's label map. Names are any UTF-8 text, as Alertmanager ≥ 0.27 accepts them
- * (`host.name`, `service.name` from OTel-fed Prometheus): only empty names, names beginning
- * with `__` (reserved, and `__proto__` would corrupt the map), over-long names and text
- * PostgreSQL cannot hold are refused, as are more than twice the series label limit (an
- * alert's labels are its identity, not a series, so none is dropped). A value over the length limit is cut and counted
- * (SPEC §7), other value problems refuse the alert. Empty values are dropped, as in Prometheus.
- */
-function readAlertLabels(raw: unknown, limits: Limits): AlertLabels {
-  const labels: Record<string, string> = {};
-  let truncated = 0;
-  const refuse = (field: string, message: string): AlertLabels => ({ labels, problem: { field, message }, truncated });
-  if (raw === undefined || raw === null) return { labels, problem: null, truncated };
-  if (!isRecord(raw)) return refuse('labels', 'labels must be an object of strings');
-  const names = Object.keys(raw);
-  if (names.length > limits.maxLabels * 2) return refuse('labels', `more than ${limits.maxLabels * 2} labels`);
-  for (const name of names) {
-    const field = `labels.${name}`;
-    if (name.length === 0) return refuse(field, 'label name must not be empty');
-    if (name.length > limits.maxLabelNameLength) return refuse(field, `label name is longer than ${limits.maxLabelNameLength} characters`);
-    if (name.startsWith('__')) return refuse(field, 'label names beginning with __ are reserved');
-    if (!isStorableText(name)) return refuse(field, 'label name must be valid UTF-8 without NUL characters');
-    const given = raw[name];
-    if (typeof given !== 'string') return refuse(field, 'label value must be a string');
-    let value = given;
-    if (value.length > limits.maxLabelValueLength) {
-      value = value.slice(0, limits.maxLabelValueLength);
-      truncated++;
-    }
-    const valueProblem = checkLabelValue(value, limits) ?? (isStorableText(value) ? null : 'label value must be valid UTF-8');
-    if (valueProblem !== null) return refuse(field, valueProblem);
-    if (value !== '') labels[name] = value;
-  }
-  return { labels, problem: null, truncated };
-}
-
-/** No NUL (PostgreSQL text cannot hold it) and no lone surrogate (not UTF-8). */
-function isStorableText(text: string): boolean {
-  return !text.includes('\u0000') && !loneSurrogate.test(text);
-}
-
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function annotation(alert: Record<string, unknown>, key: string): string {
   const annotations = alert.annotations;

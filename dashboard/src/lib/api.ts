@@ -10,6 +10,7 @@ import type {
   FleetSummary,
   HealthHistory,
   Holiday,
+  Release,
   MaintenanceWindow,
   MetricResponse,
   Page,
@@ -286,4 +287,8 @@ export const api = {
   updateHoliday: (id: string, body: { date: string; name: string }) =>
     request<Holiday>('PUT', `/holidays/${enc(id)}`, { body }),
   deleteHoliday: (id: string) => request<void>('DELETE', `/holidays/${enc(id)}`),
+  releases: () => fetchAll<Release>('/releases'),
+  createRelease: (body: Omit<Release, 'id'>) => request<Release>('POST', '/releases', { body }),
+  updateRelease: (id: string, body: Partial<Omit<Release, 'id'>>) => request<Release>('PATCH', `/releases/${enc(id)}`, { body }),
+  deleteRelease: (id: string) => request<void>('DELETE', `/releases/${enc(id)}`),
 };
