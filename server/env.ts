@@ -25,6 +25,8 @@ export const configSchema = z.object({
   SECURE_COOKIES: z.enum(['true', 'false', 'auto']).default('auto'),
   PUBLIC_URL: z.url().optional(),
   CORRELATION_WINDOW_MINUTES: positiveInt.default(30),
+  // A firing metric alert whose series stops arriving resolves as `stale` after this long (SPEC §7 "Time").
+  ALERT_STALE_MINUTES: positiveInt.default(5),
   REPLACEMENT_CUTOFF: z
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM')

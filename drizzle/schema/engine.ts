@@ -1,6 +1,6 @@
 import { boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
-import { alertStatuses, findingStates, priorities, ruleKinds, tiers } from './enums.ts';
+import { alertResolutions, alertStatuses, findingStates, priorities, ruleKinds, suppressionReasons, tiers } from './enums.ts';
 import { appliances } from './appliances.ts';
 import { customers } from './customers.ts';
 
@@ -68,7 +68,9 @@ export const alerts = pgTable(
     // When the condition last stopped holding while firing; null while it holds.
     clearedAt: timestamp('cleared_at', { withTimezone: true, precision: 3 }),
     // Why no ticket was opened: maintenance, dependency, not_covered.
-    suppressedBy: text('suppressed_by'),
+    suppressedBy: text('suppressed_by', { enum: suppressionReasons }),
+    // Why it resolved: cleared, upstream, stale, superseded, retired.
+    resolution: text('resolution', { enum: alertResolutions }),
     ticketId: uuid('ticket_id'),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),

@@ -37,6 +37,22 @@ export type RuleKind = (typeof ruleKinds)[number];
 export const alertStatuses = ['pending', 'firing', 'resolved'] as const;
 export type AlertStatus = (typeof alertStatuses)[number];
 
+/**
+ * Why an alert resolved (SPEC §7): its condition stopped holding (`cleared`), the upstream
+ * source resolved it (`upstream`), its series stopped arriving (`stale`), a later occurrence of
+ * the same upstream alert replaced it (`superseded`), or its rule was disabled or deleted (`retired`).
+ */
+export const alertResolutions = ['cleared', 'upstream', 'stale', 'superseded', 'retired'] as const;
+export type AlertResolution = (typeof alertResolutions)[number];
+
+/**
+ * Why a firing alert opened no ticket of its own (SPEC §7 "Suppression ends"), in the order the
+ * routing checks them: no SERENITY entitlement, inside a maintenance window, a parent component's
+ * alert already carried by an open ticket. `null` when it opened or joined a ticket.
+ */
+export const suppressionReasons = ['not_covered', 'maintenance', 'dependency'] as const;
+export type SuppressionReason = (typeof suppressionReasons)[number];
+
 export const findingStates = ['not_covered', 'resolved'] as const;
 export type FindingState = (typeof findingStates)[number];
 

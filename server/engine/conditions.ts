@@ -2,7 +2,7 @@
 // alert state machine. No database and no clock: the live engine and the preview replay
 // both drive these with observations.
 import { createHash } from 'node:crypto';
-import type { Tier } from '../../drizzle/schema/enums.ts';
+import type { Priority, Tier } from '../../drizzle/schema/enums.ts';
 import type { ComparisonOp, RateParams, Rule, RuleCommon, StateParams, ThresholdParams } from './rules.ts';
 import { renderTemplate } from './templates.ts';
 
@@ -112,6 +112,38 @@ export interface ReadingContext {
   denominator?: number | null | undefined;
   /** aggregate: the latest value of each of the appliance's series of the metric (the sample's own if none). */
   values?: readonly number[] | undefined;
+  /**
+   * aggregate with `members`: the latest value of each member the appliance declared, or null
+   * when one has not reported (or none is declared) — no reading (`declaredMemberValues`).
+   * A caller that does not know the topology leaves it undefined and `values` is read instead.
+   */
+  memberValues?: readonly number[] | null | undefined;
+}
+
+/**
+ * The latest value of each member an aggregate runs over: the components of `members.kind` the
+ * appliance declared (ids `<kind>:<name>`), each read from the series whose `members.label` is
+ * `<name>`. Null when nothing of the kind is declared or a declared member has not reported yet:
+ * "all power supplies failed" counts the PSUs declared, not the series seen (SPEC §7).
+ */
+export function declaredMemberValues(
+  members: { label: string; kind: string },
+  declared: readonly string[],
+  series: readonly { labels: Record<string, string>; lastValue: number | null }[],
+): number[] | null {
+  if (declared.length === 0) return null;
+  const latest = new Map<string, number>();
+  for (const s of series) {
+    const name = s.labels[members.label];
+    if (name !== undefined && s.lastValue !== null) latest.set(`${members.kind}:${name}`, Number(s.lastValue));
+  }
+  const values: number[] = [];
+  for (const id of declared) {
+    const value = latest.get(id);
+    if (value === undefined) return null;
+    values.push(value);
+  }
+  return values;
 }
 
 /**
@@ -127,6 +159,9 @@ export function ruleReading(rule: Rule, sample: { ts: number; value: number }, c
   if (rule.kind === 'rate') {
     const increase = sample.value - (context.firstInWindow ?? sample.value);
     value = increase < 0 ? sample.value : increase;
+  } else if (p.aggregate && p.members && context.memberValues !== undefined) {
+    if (context.memberValues === null) return null;
+    value = aggregateOf(p.aggregate, context.memberValues);
   } else if (p.aggregate) {
     value = aggregateOf(p.aggregate, context.values?.length ? context.values : [sample.value]);
   } else if (p.divideBy) {
@@ -238,6 +273,64 @@ export function step(rule: Pick<Rule, 'forSeconds' | 'keepFiringForSeconds'>, cu
     return { state: null, transitions };
   }
   return { state: cleared, transitions };
+}
+
+/**
+ * An event's alert is the event's own identity on its appliance (SPEC §7 "Identity"): the
+ * upstream fingerprint (`am-<fingerprint>`) or the agent's event id. Two upstream alerts never
+ * share an alert, whatever rule or component they map to.
+ */
+export function eventFingerprint(applianceId: string, eventId: string): string {
+  return createHash('sha256').update(`event\u0000${applianceId}\u0000${eventId}`).digest('hex').slice(0, 32);
+}
+
+const priorityRank: Record<Priority, number> = { P1: 0, P2: 1, P3: 2, P4: 3 };
+
+/**
+ * How specific an event rule is, most significant first: the name pattern (exact, then the
+ * longer prefix, then `*`), a severity restriction, label matchers, a scope (customers,
+ * tiers, models). Compared lexicographically; larger is more specific.
+ */
+export function eventRuleSpecificity(rule: Pick<Rule, 'params' | 'selector'>): number[] {
+  const p = rule.params as { name?: unknown; severities?: unknown };
+  const name = typeof p.name === 'string' ? p.name : '';
+  const nameRank = name === '*' ? [0, 0] : name.endsWith('*') ? [1, name.length - 1] : [2, name.length];
+  const severities = Array.isArray(p.severities) ? 1 : 0;
+  const s = rule.selector;
+  const labels = Object.keys(s.labels ?? {}).length;
+  const scope = (s.customerIds?.length ? 1 : 0) + (s.tiers?.length ? 1 : 0) + (s.models?.length ? 1 : 0);
+  return [...nameRank, severities, labels, scope];
+}
+
+/**
+ * The one rule an event answers to among those that match it (SPEC §7: one incoming event
+ * makes one alert; the most specific rule wins; a catch-all `*` applies only when nothing else
+ * does). Ties go to the more urgent priority, then the rule id, so every process picks the same.
+ */
+export function mostSpecificEventRule<R extends Pick<Rule, 'id' | 'params' | 'selector' | 'priority'>>(matching: readonly R[]): R | null {
+  let best: { rule: R; rank: number[] } | null = null;
+  for (const rule of matching) {
+    const rank = [...eventRuleSpecificity(rule), -priorityRank[rule.priority]];
+    if (best === null || compareRanks(rank, best.rank) > 0 || (compareRanks(rank, best.rank) === 0 && rule.id < best.rule.id)) best = { rule, rank };
+  }
+  return best?.rule ?? null;
+}
+
+function compareRanks(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Whether an event rule applies to an event: its name pattern, severities and selector. */
+export function eventRuleMatches(rule: Rule, appliance: ApplianceFacts, event: { name: string; severity: string }, labels: Record<string, string>): boolean {
+  const p = rule.params as { name?: unknown; severities?: unknown };
+  // A rule row written around the API may lack its pattern: it matches nothing.
+  if (typeof p.name !== 'string' || !eventNameMatches(p.name, event.name)) return false;
+  if (Array.isArray(p.severities) && !p.severities.includes(event.severity)) return false;
+  return selectorMatches(rule, appliance, labels);
 }
 
 export function eventNameMatches(pattern: string, name: string): boolean {

@@ -3,11 +3,14 @@ import { currentReleases } from '../services/releases.ts';
 import { trace } from '@opentelemetry/api';
 import type { IngestEvent, Sample } from '../../telemetry/parsers/types.ts';
 import type { CoreDeps } from '../composition.ts';
-import { dropPendingAlert, fireAlert, insertPendingAlert, resolveAlert, retireAlertsOfInactiveRules, touchAlerts, type AlertSubject } from '../services/alerts.ts';
+import { dropPendingAlert, fireAlert, insertPendingAlert, rerouteSuppressedAlerts, resolveAlert, retireAlertsOfInactiveRules, touchAlerts, type AlertSubject } from '../services/alerts.ts';
 import {
   componentOf,
-  eventNameMatches,
+  eventFingerprint,
+  eventRuleMatches,
   fingerprintOf,
+  declaredMemberValues,
+  mostSpecificEventRule,
   readingHolds,
   renderTitle,
   ruleReading,
@@ -26,7 +29,8 @@ import type { HeartbeatInfo, IngestContext, IngestListener } from './listener.ts
 import { RuleIndex } from './rule-index.ts';
 import { PromqlError } from './promql/parse.ts';
 import { detectPromqlRule } from './promql/store.ts';
-import type { AbsenceParams, EventParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
+import type { AlertResolution } from '../../drizzle/schema/index.ts';
+import type { AbsenceParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
 
 const tracer = trace.getTracer('vigil');
 
@@ -40,6 +44,16 @@ export interface Observation {
   holds: (open: boolean) => boolean;
   /** How a new alert reads; absent for "no longer holds" readings of the scheduler. */
   subject?: AlertSubject;
+  /**
+   * Events: the start of the upstream occurrence the reading belongs to (SPEC §7 "Order"). A
+   * reading of an older occurrence than the open alert's changes nothing; a firing of a later
+   * one ends the open alert (`superseded`) and starts a new one.
+   */
+  occurrence?: number;
+  /** Events: the receipt, at which `for` is judged again (an alert firing since Friday, received Monday, has waited long enough). */
+  judgeForAt?: number;
+  /** How the alert ends if this reading resolves it. */
+  resolution?: AlertResolution;
 }
 
 export interface Engine extends IngestListener {
@@ -119,7 +133,7 @@ export function createEngine(deps: CoreDeps): Engine {
     );
     const openBy = new Map(open.map((r) => [r.fingerprint, r]));
     const touches: { fingerprint: string; lastActiveAt: number; clearedAt: number | null; value: number | null }[] = [];
-    const transitions: { kind: Transition; state: AlertState | null; previous: AlertState | null; at: number; value: number | null; group: Observation[] }[][] = [];
+    const transitions: { kind: Transition; state: AlertState | null; previous: AlertState | null; at: number; value: number | null; group: Observation[]; resolution: AlertResolution }[][] = [];
 
     for (const [fingerprint, group] of groups) {
       group.sort((a, b) => a.at - b.at);
@@ -137,11 +151,25 @@ export function createEngine(deps: CoreDeps): Engine {
       let state = initial;
       const steps: (typeof transitions)[number] = [];
       for (const o of group) {
-        // Readings older than what the alert already knows cannot move it back in time.
-        if (state && o.at < state.lastActiveAt && state.clearedAt === null) continue;
+        const resolution = o.resolution ?? 'cleared';
+        if (o.occurrence !== undefined) {
+          if (state && o.occurrence < state.startsAt) continue;
+          if (state && o.occurrence > state.startsAt && o.holds(false)) {
+            steps.push({ kind: state.status === 'firing' ? 'resolved' : 'dropped', state: null, previous: state, at: o.occurrence, value: null, group, resolution: 'superseded' });
+            state = null;
+          }
+        } else if (state && o.at < state.lastActiveAt && state.clearedAt === null) {
+          // Readings older than what the alert already knows cannot move it back in time.
+          continue;
+        }
         const result = step(o.rule, state, o.at, o.holds(state !== null), o.value);
-        for (const t of result.transitions) steps.push({ kind: t.kind, state: result.state, previous: t.previous, at: t.at, value: o.value, group });
+        for (const t of result.transitions) steps.push({ kind: t.kind, state: result.state, previous: t.previous, at: t.at, value: o.value, group, resolution });
         state = result.state;
+        if (o.judgeForAt !== undefined && state?.status === 'pending' && o.judgeForAt - state.startsAt >= o.rule.forSeconds * 1000) {
+          const previous = state;
+          state = { ...state, status: 'firing', firingAt: o.judgeForAt };
+          steps.push({ kind: 'firing', state, previous, at: o.judgeForAt, value: o.value, group, resolution });
+        }
       }
       if (steps.length) transitions.push(steps);
       // An alert that fired on this very reading is written whole by the firing: no touch.
@@ -168,7 +196,7 @@ export function createEngine(deps: CoreDeps): Engine {
             await dropPendingAlert(database.db, last.fingerprint);
             break;
           case 'resolved':
-            await resolveAlert(deps, last.fingerprint, new Date(t.at), t.value);
+            await resolveAlert(deps, last.fingerprint, new Date(t.at), t.value, t.resolution);
             break;
         }
       }
@@ -225,6 +253,16 @@ export function createEngine(deps: CoreDeps): Engine {
       [facts.id, JSON.stringify([...extraMetrics])],
     );
     const seriesBy = new Map(series.map((s) => [`${s.metric}|${labelsKey(s.labels)}`, s]));
+    // Declared members of topology-aware aggregates, by kind.
+    const memberKinds = [...new Set([...latest.values()].flatMap(({ rule }) => ((rule.params as ThresholdParams).members ? [(rule.params as ThresholdParams).members!.kind] : [])))];
+    const declared = new Map<string, string[]>();
+    if (memberKinds.length) {
+      const parts = await database.query<{ id: string; kind: string }>(
+        `select id, kind from components where appliance_id = $1::text::uuid and kind = any(array(select jsonb_array_elements_text($2::text::jsonb)))`,
+        [facts.id, JSON.stringify(memberKinds)],
+      );
+      for (const part of parts) declared.set(part.kind, [...(declared.get(part.kind) ?? []), part.id]);
+    }
 
     const rateStarts: { id: string; from: string; key: string }[] = [];
     for (const [key, { rule, sample }] of latest) {
@@ -257,6 +295,7 @@ export function createEngine(deps: CoreDeps): Engine {
       const p = rule.params as ThresholdParams & StateParams;
       const context: ReadingContext = {};
       if (rule.kind === 'rate') context.firstInWindow = firstInWindow.get(key);
+      else if (p.aggregate && p.members) context.memberValues = declaredMemberValues(p.members, declared.get(p.members.kind) ?? [], series.filter((s) => s.metric === sample.metric));
       else if (p.aggregate) context.values = series.filter((s) => s.metric === sample.metric && s.lastValue !== null).map((s) => Number(s.lastValue));
       else if (p.divideBy) {
         const denominator = seriesBy.get(`${p.divideBy}|${labelsKey(sample.labels)}`)?.lastValue;
@@ -285,16 +324,28 @@ export function createEngine(deps: CoreDeps): Engine {
         const observations: Observation[] = [];
         for (const event of events) {
           const labels = { alertname: event.name, severity: event.severity, ...event.labels };
-          for (const rule of index.events) {
-            const p = rule.params as Partial<EventParams>;
-            // A rule row written around the API may lack its pattern: it matches nothing.
-            if (typeof p.name !== 'string' || !eventNameMatches(p.name, event.name)) continue;
-            if (p.severities && !p.severities.includes(event.severity)) continue;
-            if (!selectorMatches(rule, facts, labels)) continue;
-            const firing = event.status === 'firing';
-            const at = firing ? event.startsAt : (event.endsAt ?? ctx.receivedAt.getTime());
-            observations.push(observe(rule, facts, labels, at, null, () => firing, event.component));
-          }
+          const rule = mostSpecificEventRule(index.events.filter((r) => eventRuleMatches(r, facts, event, labels)));
+          if (!rule) continue;
+          const firing = event.status === 'firing';
+          const component = componentOf(rule, labels, event.component);
+          const subject: AlertSubject = {
+            rule,
+            appliance: facts,
+            component,
+            labels,
+            fingerprint: eventFingerprint(facts.id, event.id),
+            title: renderTitle(rule.titleTemplate, { labels, value: null, appliance: facts, component }),
+          };
+          observations.push({
+            rule,
+            fingerprint: subject.fingerprint,
+            at: firing ? event.startsAt : (event.endsAt ?? ctx.receivedAt.getTime()),
+            value: null,
+            holds: () => firing,
+            subject,
+            occurrence: event.startsAt,
+            ...(firing ? { judgeForAt: Math.max(event.startsAt, ctx.receivedAt.getTime()) } : { resolution: 'upstream' as const }),
+          });
         }
         await advance(observations);
       } finally {
@@ -426,6 +477,67 @@ export function createEngine(deps: CoreDeps): Engine {
     return [];
   }
 
+  /**
+   * `for` and staleness judged against the clock (SPEC §7 "Time") for the alerts no reading
+   * moved: a pending alert whose `for` has elapsed fires — an event's while unresolved, a
+   * metric alert's while its last reading is fresh; a pending metric alert without a fresh
+   * reading is dropped; a firing metric alert whose readings stopped for ALERT_STALE_MINUTES
+   * resolves as `stale`. When the appliance went silent as a whole (no heartbeat and no series
+   * fresh) its metric alerts are left alone: the heartbeat rules speak for it, and one lost
+   * link does not resolve (and later re-open) every alert it had.
+   * Absence, forecast and version rules are judged by their own scheduled reading.
+   */
+  async function judgeAgainstClock(now: Date): Promise<void> {
+    const cutoff = new Date(now.getTime() - deps.config.ALERT_STALE_MINUTES * 60_000);
+    const rows = await database.query<{
+      fingerprint: string;
+      status: 'pending' | 'firing';
+      ruleId: string;
+      applianceId: string;
+      component: string | null;
+      labels: Record<string, string>;
+      name: string;
+      startsAt: Date;
+      lastActiveAt: Date;
+      value: number | null;
+      fromSeries: boolean;
+      applianceHeard: boolean;
+    }>(
+      `with candidates as (
+         select a.*, (r.kind in ('threshold', 'rate') or (r.kind = 'state' and r.metric is not null)) as from_series
+           from alerts a join rules r on r.id = a.rule_id
+          where r.enabled and r.kind not in ('absence', 'forecast') and not (r.kind = 'state' and r.metric is null)
+            and (a.status = 'pending' or (a.status = 'firing' and a.cleared_at is null and a.last_active_at < $1::text::timestamptz)))
+       select c.fingerprint, c.status, c.rule_id::text as "ruleId", c.appliance_id::text as "applianceId", c.component, c.labels, c.name,
+              c.starts_at as "startsAt", c.last_active_at as "lastActiveAt", c.value, c.from_series as "fromSeries",
+              (p.last_heartbeat_at >= $1::text::timestamptz
+                 or exists (select 1 from series s where s.appliance_id = c.appliance_id and s.last_ts >= $1::text::timestamptz)) as "applianceHeard"
+         from candidates c join appliances p on p.id = c.appliance_id`,
+      [cutoff.toISOString()],
+    );
+    if (rows.length === 0) return;
+    const facts = await factsFor([...new Set(rows.map((r) => r.applianceId))]);
+    for (const row of rows) {
+      const rule = index.byId(row.ruleId);
+      const appliance = facts.get(row.applianceId);
+      if (!rule || !appliance) continue;
+      const startsAt = new Date(row.startsAt).getTime();
+      const lastActiveAt = new Date(row.lastActiveAt).getTime();
+      const fresh = !row.fromSeries || lastActiveAt >= cutoff.getTime();
+      if (row.status === 'firing') {
+        if (!fresh && row.applianceHeard) await resolveAlert(deps, row.fingerprint, now, null, 'stale');
+        continue;
+      }
+      if (!fresh) {
+        if (row.applianceHeard) await dropPendingAlert(database.db, row.fingerprint);
+        continue;
+      }
+      if (now.getTime() - startsAt < rule.forSeconds * 1000) continue;
+      const subject: AlertSubject = { rule, appliance, component: row.component, labels: row.labels, fingerprint: row.fingerprint, title: row.name };
+      await fireAlert(deps, subject, { status: 'firing', startsAt, firingAt: now.getTime(), lastActiveAt, clearedAt: null, value: row.value }, true);
+    }
+  }
+
   async function evaluateScheduled(now: Date = deps.clock.now()) {
     const started = performance.now();
     let count = 0;
@@ -454,6 +566,7 @@ export function createEngine(deps: CoreDeps): Engine {
           count += observations.length;
           await advance(observations);
         }
+        await judgeAgainstClock(now);
         // keep_firing_for ran out on alerts whose condition stopped holding and no reading came since.
         const expired = await database.query<{ fingerprint: string }>(
           `select a.fingerprint from alerts a join rules r on r.id = a.rule_id
@@ -464,6 +577,8 @@ export function createEngine(deps: CoreDeps): Engine {
         for (const e of expired) await resolveAlert(deps, e.fingerprint, now, null);
         // Alerts of rules disabled or deleted since (normally ended by the change itself).
         await retireAlertsOfInactiveRules(deps, now);
+        // Suppressions that ended: windows over, appliances now entitled, parents' tickets closed.
+        await rerouteSuppressedAlerts(deps, now);
       } finally {
         span.end();
       }

@@ -15,6 +15,7 @@ export class RuleIndex {
   private eventRules: Rule[] = [];
   private scheduledRules: Rule[] = [];
   private heartbeatRules: Rule[] = [];
+  private ruleById = new Map<string, Rule>();
   private unlisten: (() => Promise<void>) | null = null;
   private loading: Promise<void> | null = null;
 
@@ -49,12 +50,14 @@ export class RuleIndex {
     const eventRules: Rule[] = [];
     const scheduledRules: Rule[] = [];
     const heartbeatRules: Rule[] = [];
+    const ruleById = new Map<string, Rule>();
     for (const row of rows) {
       const rule = ruleFromRow(row);
       if (!rule) {
         this.logger.warn({ ruleId: row.id, kind: row.kind }, 'rule parameters do not parse for its kind; the rule is not evaluated');
         continue;
       }
+      ruleById.set(rule.id, rule);
       if (rule.kind === 'event') eventRules.push(rule);
       else if (rule.kind === 'absence' || rule.kind === 'forecast' || rule.kind === 'promql') scheduledRules.push(rule);
       else if (rule.kind === 'state' && rule.params.attribute) {
@@ -71,6 +74,12 @@ export class RuleIndex {
     this.eventRules = eventRules;
     this.scheduledRules = scheduledRules;
     this.heartbeatRules = heartbeatRules;
+    this.ruleById = ruleById;
+  }
+
+  /** An enabled rule by id. */
+  byId(id: string): Rule | undefined {
+    return this.ruleById.get(id);
   }
 
   rulesForMetric(metric: string): Rule[] | undefined {

@@ -11,6 +11,11 @@ export type ComparisonOp = (typeof comparisonOps)[number];
 const metricName = z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'must be a Prometheus metric name').max(200);
 const seconds = z.number().int().min(0).max(366 * 86_400);
 const aggregate = z.enum(['sum', 'min', 'max', 'avg', 'count']);
+// The members an aggregate runs over: the components of `kind` the appliance declared in its
+// heartbeat, each read from the series whose `label` names it (SPEC §7 "Aggregates follow the
+// topology"). The aggregate is read only once every declared member has reported: "all power
+// supplies failed" is not "every PSU seen so far failed".
+const members = z.object({ label: z.string().min(1).max(100), kind: z.string().min(1).max(50) }).strict();
 
 // Kind-specific parameters. `divideBy` turns a metric into a ratio with the same-labelled
 // series of another metric (node_filesystem_avail_bytes / node_filesystem_size_bytes);
@@ -24,6 +29,7 @@ export const ThresholdParams = z
     recovery: z.number().optional(),
     divideBy: metricName.optional(),
     aggregate: aggregate.optional(),
+    members: members.optional(),
     ageSeconds: z.boolean().optional(),
   })
   .strict();
@@ -36,6 +42,7 @@ export const StateParams = z
     // The current version; absent = the product's current release in the catalogue (/releases).
     current: z.string().max(100).optional(),
     aggregate: aggregate.optional(),
+    members: members.optional(),
   })
   .strict()
   .refine((p) => (p.attribute ? p.equals === undefined : typeof p.equals === 'number'), {

@@ -1,52 +1,71 @@
 import type { Database } from '../../drizzle/client.ts';
-import type { IngestEvent } from '../../telemetry/parsers/types.ts';
+import type { EventStatus, IngestEvent } from '../../telemetry/parsers/types.ts';
 
-// Upsert by (appliance, external id). Alertmanager re-uses an alert's fingerprint for every
-// notification of it, and for a new occurrence after it resolved; so:
-//  - a resolved notification resolves the stored event (endsAt from it, or the arrival time);
-//  - a firing one after the stored event resolved is a new occurrence only if it started
-//    later; an older or equal start is a late re-send and does not re-open it.
+/** Where one upstream alert stands: the occurrence (its start) and whether it has ended. */
+export interface NotificationState {
+  status: EventStatus;
+  /** Unix ms: the start of the occurrence */
+  startsAt: number;
+  /** Unix ms: set exactly when resolved */
+  endsAt: number | null;
+}
+
+/**
+ * Orders two notifications of one upstream alert (SPEC §7 "Order"): the later start is the
+ * newer occurrence; within one occurrence a resolution is newer than any firing (an HA
+ * Alertmanager pair or a retried webhook may re-send the firing after the resolution); of two
+ * resolutions the later end. Negative when `a` is older than `b`, 0 when they say the same.
+ */
+export function compareNotifications(a: NotificationState, b: NotificationState): number {
+  if (a.startsAt !== b.startsAt) return a.startsAt - b.startsAt;
+  const rank = (s: NotificationState) => (s.status === 'resolved' ? 1 : 0);
+  if (rank(a) !== rank(b)) return rank(a) - rank(b);
+  return (a.endsAt ?? -Infinity) - (b.endsAt ?? -Infinity) || 0;
+}
+
+/** What the store holds after `incoming` arrives: nothing older than what it knows moves it. */
+export function mergeNotification<T extends NotificationState>(stored: T | null, incoming: T): T {
+  return stored === null || compareNotifications(incoming, stored) >= 0 ? incoming : stored;
+}
+
+// Upsert by (appliance, external id), in the order of compareNotifications: the stored row
+// moves only to a notification at least as new as itself, and only the rows that moved are
+// returned (an older notification changes nothing, so the engine hears nothing of it).
 const upsertEventsSql = `
 insert into events as e (appliance_id, external_id, name, severity, status, component, labels, summary, starts_at, ends_at, received_at, updated_at)
 select $1::text::uuid, x.id, x.name, x.severity, x.status, x.component, x.labels, x.summary,
-       ${ms('x.starts_at')},
-       case when x.status = 'resolved' then coalesce(${ms('x.ends_at')}, $2::text::timestamptz) end,
-       $2::text::timestamptz, $2::text::timestamptz
+       ${ms('x.starts_at')}, ${ms('x.ends_at')}, $2::text::timestamptz, $2::text::timestamptz
 from jsonb_to_recordset($3::text::jsonb) as x(id text, name text, severity text, status text, component text, labels jsonb, summary text, starts_at int8, ends_at int8)
 on conflict (appliance_id, external_id) do update set
   name = excluded.name,
   severity = excluded.severity,
+  status = excluded.status,
   component = excluded.component,
   labels = excluded.labels,
   summary = excluded.summary,
-  status = case
-    when excluded.status = 'resolved' then 'resolved'
-    when e.status = 'resolved' and excluded.starts_at <= e.starts_at then 'resolved'
-    else 'firing' end,
-  starts_at = case when e.status = 'resolved' and excluded.status = 'firing' and excluded.starts_at > e.starts_at
-    then excluded.starts_at else least(e.starts_at, excluded.starts_at) end,
-  ends_at = case
-    when excluded.status = 'resolved' then excluded.ends_at
-    when e.status = 'resolved' and excluded.starts_at <= e.starts_at then e.ends_at
-    else null end,
+  starts_at = excluded.starts_at,
+  ends_at = excluded.ends_at,
   updated_at = excluded.updated_at
-returning e.id::text as id, e.external_id, e.status`;
+where (excluded.starts_at, case when excluded.status = 'resolved' then 1 else 0 end, coalesce(excluded.ends_at, '-infinity'::timestamptz))
+   >= (e.starts_at, case when e.status = 'resolved' then 1 else 0 end, coalesce(e.ends_at, '-infinity'::timestamptz))
+returning e.external_id`;
 
 function ms(column: string): string {
   return `timestamptz 'epoch' + ${column} * interval '1 millisecond'`;
 }
 
-export interface StoredEvent {
-  id: string;
-  externalId: string;
-  status: string;
-}
-
-/** Stores a batch of events in one statement; a repeated id in one batch keeps its last occurrence. */
-export async function upsertEvents(database: Database, applianceId: string, at: Date, events: readonly IngestEvent[]): Promise<StoredEvent[]> {
+/**
+ * Stores a batch of events in one statement and returns those that moved the stored state,
+ * normalised (a resolution without an end ends at the arrival; a firing has no end). A repeated
+ * id in one batch keeps its newest notification, not its last.
+ */
+export async function upsertEvents(database: Database, applianceId: string, at: Date, events: readonly IngestEvent[]): Promise<IngestEvent[]> {
   if (events.length === 0) return [];
   const byId = new Map<string, IngestEvent>();
-  for (const event of events) byId.set(event.id, event);
+  for (const event of events) {
+    const normal: IngestEvent = { ...event, endsAt: event.status === 'resolved' ? (event.endsAt ?? at.getTime()) : null };
+    byId.set(event.id, mergeNotification(byId.get(event.id) ?? null, normal));
+  }
   const rows = [...byId.values()].map((e) => ({
     id: e.id,
     name: e.name,
@@ -58,10 +77,6 @@ export async function upsertEvents(database: Database, applianceId: string, at: 
     starts_at: e.startsAt,
     ends_at: e.endsAt,
   }));
-  const stored = await database.query<{ id: string; external_id: string; status: string }>(upsertEventsSql, [
-    applianceId,
-    at.toISOString(),
-    JSON.stringify(rows),
-  ]);
-  return stored.map((r) => ({ id: r.id, externalId: r.external_id, status: r.status }));
+  const stored = await database.query<{ external_id: string }>(upsertEventsSql, [applianceId, at.toISOString(), JSON.stringify(rows)]);
+  return stored.flatMap((r) => byId.get(r.external_id) ?? []);
 }

@@ -51,6 +51,15 @@ export const WriteAck = z
   })
   .openapi('IngestAck');
 
+const AlertmanagerAck = z
+  .object({
+    accepted: z.number().int().describe('alerts committed by this request'),
+    skipped: z.number().int().describe('alerts left out because they are invalid; each has an entry in problems (first 20)'),
+    truncatedLabelValues: z.number().int().describe('label values cut to 1024 characters (their alerts are kept)'),
+    problems: z.array(z.object({ index: z.number().int(), field: z.string().optional(), message: z.string() })),
+  })
+  .openapi('AlertmanagerAck');
+
 const OtlpAck = WriteAck.extend({
   partialSuccess: z
     .object({ rejectedDataPoints: z.number().int(), errorMessage: z.string() })
@@ -198,17 +207,19 @@ export function collectorRoutes(deps: AppDeps) {
     method: 'post',
     path: '/alertmanager',
     tags: ['collector'],
-    summary: 'Alertmanager webhook (version 4): each alert is an event with id am-<fingerprint>',
+    summary:
+      'Alertmanager webhook (version 4): each alert is an event with id am-<fingerprint>. Lenient per alert: the valid alerts are kept and the others reported as skipped (400 only when none is valid)',
     security,
     request: { body: jsonBody(alertmanagerWebhookSchema) },
-    responses: { 200: jsonResponse(z.object({ accepted: z.number().int() }), 'Committed'), ...ingestErrors },
+    responses: { 200: jsonResponse(AlertmanagerAck, 'Committed'), ...ingestErrors },
   });
   ingest.post('/alertmanager', async (c) => {
     const appliance = currentAppliance(c);
     const body = await readJson(c);
-    const events = service.parse('alertmanager', () => parseAlertmanagerWebhook(body, service.parseContext()));
-    service.charge(appliance, events.length);
-    return c.json(await service.writeEvents(appliance, events), 200);
+    const parsed = service.parse('alertmanager', () => parseAlertmanagerWebhook(body, service.parseContext()));
+    service.charge(appliance, parsed.events.length);
+    const written = await service.writeEvents(appliance, parsed.events);
+    return c.json({ ...written, skipped: parsed.skipped, truncatedLabelValues: parsed.truncated, problems: parsed.problems }, 200);
   });
 
   ingest.openapi(

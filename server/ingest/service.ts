@@ -96,8 +96,10 @@ export class IngestService {
 
   async writeEvents(appliance: AppliancePrincipal, events: IngestEvent[]): Promise<{ accepted: number }> {
     const receivedAt = this.deps.clock.now();
-    await upsertEvents(this.deps.database, appliance.applianceId, receivedAt, events);
-    if (events.length > 0) await this.tell('onEvents', () => this.deps.engine.onEvents(this.context(appliance, receivedAt), events));
+    // Only the notifications that moved the stored state reach the engine: a stale re-send
+    // (an HA Alertmanager peer, a retried webhook) is committed as a no-op and changes nothing.
+    const moved = await upsertEvents(this.deps.database, appliance.applianceId, receivedAt, events);
+    if (moved.length > 0) await this.tell('onEvents', () => this.deps.engine.onEvents(this.context(appliance, receivedAt), moved));
     return { accepted: events.length };
   }
 

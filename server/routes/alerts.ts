@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { alertStatuses, findingStates, priorities } from '../../drizzle/schema/enums.ts';
+import { alertResolutions, alertStatuses, findingStates, priorities, suppressionReasons } from '../../drizzle/schema/enums.ts';
 import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
@@ -23,7 +23,8 @@ const Alert = z
     startsAt: z.string(),
     firingAt: z.string().nullable(),
     endsAt: z.string().nullable(),
-    suppressedBy: z.string().nullable(),
+    suppressedBy: z.enum(suppressionReasons).nullable().describe('why the alert opened no ticket of its own; null when it opened or joined one'),
+    resolution: z.enum(alertResolutions).nullable().describe('why it resolved: cleared, upstream, stale (its series stopped arriving), superseded, retired'),
     ticketId: z.string().nullable(),
   })
   .openapi('Alert');

@@ -4,6 +4,7 @@ import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
 import { CreateCustomer, Customer, Tier, UpdateCustomer } from '../schemas/resources.ts';
+import { rerouteSuppressedAlerts } from '../services/alerts.ts';
 import { createCustomer, getCustomer, listCustomers, updateCustomer } from '../services/customers.ts';
 
 export function customerRoutes(deps: AppDeps) {
@@ -56,7 +57,12 @@ export function customerRoutes(deps: AppDeps) {
       request: { params: IdParam, body: jsonBody(UpdateCustomer) },
       responses: { 200: jsonResponse(Customer, 'The customer'), ...errorResponses },
     }),
-    async (c) => c.json(await updateCustomer(db, currentUser(c), deps.clock.now(), c.req.valid('param').id, c.req.valid('json')), 200),
+    async (c) => {
+      const customer = await updateCustomer(db, currentUser(c), deps.clock.now(), c.req.valid('param').id, c.req.valid('json'));
+      // A tier upgrade or SERENITY added ends `not_covered` for alerts still firing (SPEC §7).
+      if (customer.entitled) await rerouteSuppressedAlerts(deps, deps.clock.now(), customer.id);
+      return c.json(customer, 200);
+    },
   );
   return app;
 }

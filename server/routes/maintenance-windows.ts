@@ -4,6 +4,7 @@ import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, IdParam, jsonBody, jsonResponse, listOf } from '../schemas/common.ts';
+import { rerouteSuppressedAlerts } from '../services/alerts.ts';
 import { createWindow, deleteWindow, getWindow, listWindows, MaintenanceWindow, MaintenanceWindowInput, updateWindow } from '../services/maintenance.ts';
 
 /** Maintenance windows: admins manage them, engineers read them. */
@@ -49,13 +50,19 @@ export function maintenanceWindowRoutes(deps: AppDeps) {
       request: { params: IdParam, body: jsonBody(MaintenanceWindowInput) },
       responses: { 200: jsonResponse(MaintenanceWindow, 'The window'), ...errorResponses },
     }),
-    async (c) => c.json(await updateWindow(db, currentUser(c), deps.clock.now(), c.req.valid('param').id, c.req.valid('json')), 200),
+    async (c) => {
+      const window = await updateWindow(db, currentUser(c), deps.clock.now(), c.req.valid('param').id, c.req.valid('json'));
+      // A window shortened or moved may no longer hold its alerts back (SPEC §7 "Suppression ends").
+      await rerouteSuppressedAlerts(deps, deps.clock.now(), window.customerId);
+      return c.json(window, 200);
+    },
   );
 
   app.openapi(
     createRoute({ method: 'delete', path: '/{id}', tags: ['admin'], request: { params: IdParam }, responses: { 204: { description: 'Deleted' }, ...errorResponses } }),
     async (c) => {
       await deleteWindow(db, currentUser(c), deps.clock.now(), c.req.valid('param').id);
+      await rerouteSuppressedAlerts(deps, deps.clock.now());
       return c.body(null, 204);
     },
   );

@@ -1,3 +1,4 @@
+import { rerouteSuppressedAlerts } from '../services/alerts.ts';
 import { createRoute, z } from '@hono/zod-openapi';
 import { priorities, ticketSources, ticketStatuses, tiers } from '../../drizzle/schema/enums.ts';
 import type { AppDeps } from '../composition.ts';
@@ -322,6 +323,8 @@ export function ticketRoutes(deps: AppDeps) {
       async (c) => {
         const body = (c.req.valid('json') ?? {}) as Record<string, unknown>;
         const result = await performAction(db, currentUser(c), context(), c.req.valid('param').id, { ...body, action } as ActionBody);
+        // Alerts held back under this ticket (dependency) and still firing are routed again (SPEC §7).
+        if (result.ticket.status === 'closed' || result.ticket.status === 'resolved') await rerouteSuppressedAlerts(deps, deps.clock.now(), result.ticket.customerId);
         return c.json(result.ticket, 200);
       },
     );

@@ -1,7 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { trace } from '@opentelemetry/api';
 import { rawQuery, tableShape, type Db, type Tx } from '../../drizzle/client.ts';
-import { alerts, findings, tickets, type AlertStatus, type Priority } from '../../drizzle/schema/index.ts';
+import { alerts, findings, tickets, type AlertResolution, type AlertStatus, type Priority, type SuppressionReason, type TicketStatus } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { customerScope } from '../auth/scope.ts';
 import type { CoreDeps } from '../composition.ts';
@@ -10,8 +10,8 @@ import { publishLive, publishLiveMany, type LiveAlert } from '../live/events.ts'
 import type { ApplianceFacts, AlertState } from '../engine/conditions.ts';
 import type { Rule } from '../engine/rules.ts';
 import { createCalendar, type SlaCalendar } from '../sla/index.ts';
-import { isEntitled } from './entitlement.ts';
-import { coveringWindow, windowsOfApplianceSql } from './maintenance.ts';
+import { readWindows, windowColumns, windowCovers, windowScopeMatches, windowsOfApplianceSql } from './maintenance.ts';
+import { decideRoute, isTicketOpen, type Related, type RouteDecision, type RoutedAlert, type RouteFacts } from './routing.ts';
 import { recomputeCandidates } from './rca/index.ts';
 import { recomputeHealth } from './health.ts';
 import { addTimelineEvent, liveTicket, raisePriority, type TicketRow } from './tickets/core.ts';
@@ -66,6 +66,7 @@ export function alertView(row: AlertRow) {
     firingAt: row.firingAt?.toISOString() ?? null,
     endsAt: row.endsAt?.toISOString() ?? null,
     suppressedBy: row.suppressedBy,
+    resolution: row.resolution,
     ticketId: row.ticketId,
   };
 }
@@ -157,7 +158,7 @@ export async function fireAlert(deps: CoreDeps, subject: AlertSubject, state: Al
         await lockAppliance(tx, subject.appliance.id);
         const [row] = fromPending ? await promoteAlert(tx, subject, state) : await insertFiringAlert(tx, subject, state);
         if (!row) return null;
-        const routed = await routeFiringAlert(tx, deps, subject, row);
+        const routed = await routeFiringAlert(tx, deps, subject, row, deps.clock.now());
         await recomputeHealth(tx, [subject.appliance.id], row.firingAt ?? row.startsAt);
         return routed;
       });
@@ -220,136 +221,95 @@ async function promoteAlert(tx: Tx, subject: AlertSubject, state: AlertState): P
   );
 }
 
-async function routeFiringAlert(tx: Tx, deps: CoreDeps, subject: AlertSubject, row: AlertRow): Promise<AlertRow> {
-  const at = row.firingAt ?? row.startsAt;
-  const { appliance } = subject;
-  const setAlert = async (patch: { suppressedBy?: string; ticketId?: string | null }) => {
-    const [updated] = await alertRows(
-      tx,
-      `update alerts set suppressed_by = $2::text, ticket_id = $3::text::uuid where id = $1::text::uuid returning ${alertColumns}`,
-      [row.id, patch.suppressedBy ?? row.suppressedBy, patch.ticketId === undefined ? row.ticketId : patch.ticketId],
-    );
-    return updated!;
-  };
+/**
+ * Routes a firing alert: gathers the facts (one statement), decides with the pure
+ * `decideRoute`, and applies the decision. The ticket a decision names is locked and checked
+ * open before anything is attached to it, so an engineer closing it meanwhile makes the
+ * routing decide again rather than attach to a closed ticket.
+ */
+async function routeFiringAlert(tx: Tx, deps: CoreDeps, subject: AlertSubject, row: AlertRow, now: Date): Promise<AlertRow> {
+  const { decision, openTickets } = await decideFor(tx, deps, subject, row, now);
+  return applyRoute(tx, deps, subject, row, decision, openTickets, now);
+}
 
-  if (!isEntitled(appliance.tier, appliance.serenity)) {
-    await tx.insert(findings).values({
-      applianceId: appliance.id,
-      customerId: appliance.customerId,
-      ruleId: subject.rule.id,
-      alertId: row.id,
-      state: 'not_covered',
-      priority: subject.rule.priority,
-      summary: subject.title,
-      firstSeenAt: at,
-      lastSeenAt: at,
+/** Gathers the facts and decides; a decision naming a ticket holds that ticket's row lock, open. */
+async function decideFor(tx: Tx, deps: CoreDeps, subject: AlertSubject, row: AlertRow, now: Date) {
+  const gathered = await gatherRouteFacts(tx, deps, subject.appliance, row);
+  const routed: RoutedAlert = { id: row.id, customerId: row.customerId, applianceId: row.applianceId, component: row.component, priority: row.priority, labels: subject.labels, startsAt: row.startsAt };
+  let decision = decideRoute(routed, gathered.facts, gathered.related, gathered.windows, now);
+  // Terminates: each pass removes the ticket it named, and a decision names only listed tickets.
+  while (decision.reason === 'dependency' || decision.reason === 'correlated') {
+    const ticketId = decision.ticketId;
+    const [locked] = await rawQuery<{ status: TicketStatus }>(tx, 'select status from tickets where id = $1::text::uuid for update', [ticketId]);
+    if (locked && isTicketOpen(locked.status)) break;
+    gathered.related = { ...gathered.related, tickets: gathered.related.tickets.filter((t) => t.id !== ticketId) };
+    gathered.openTickets = gathered.openTickets.filter((t) => t.id !== ticketId);
+    decision = decideRoute(routed, gathered.facts, gathered.related, gathered.windows, now);
+  }
+  return { decision, openTickets: gathered.openTickets };
+}
+
+/**
+ * Routes again the firing alerts held back by a reason that may have ended (SPEC §7
+ * "Suppression ends"): a maintenance window no longer in force, an appliance now entitled
+ * (tier upgraded, SERENITY added), a parent whose ticket closed while this alert still fires.
+ * Runs in the minute job and right after the changes that end a reason (a customer's tier or
+ * add-on, a window edited or deleted); `customerId` narrows it to one customer. An alert whose
+ * reason still holds is left as it is. Returns how many alerts moved.
+ */
+export async function rerouteSuppressedAlerts(deps: CoreDeps, now: Date, customerId: string | null = null): Promise<number> {
+  // Candidates in one statement; entitlement as in entitlement.ts (SPEC §2.1).
+  const candidates = await deps.database.query<{ id: string; suppressedBy: SuppressionReason; customerId: string; applianceId: string; labels: Record<string, string> }>(
+    `select a.id::text as id, a.suppressed_by as "suppressedBy", a.customer_id::text as "customerId", a.appliance_id::text as "applianceId", a.labels
+       from alerts a join customers c on c.id = a.customer_id
+      where a.status = 'firing' and a.rule_id is not null
+        and ($1::text is null or a.customer_id = $1::text::uuid)
+        and (a.suppressed_by = 'maintenance'
+             or (a.suppressed_by = 'not_covered' and (c.tier = 'mission_critical' or (c.tier = 'pro' and c.serenity)))
+             or (a.suppressed_by = 'dependency'
+                 and not exists (select 1 from tickets t where t.id = a.ticket_id and t.status not in ('resolved', 'closed'))))`,
+    [customerId],
+  );
+  if (candidates.length === 0) return 0;
+  // Alerts still inside a window stay as they are without a transaction each.
+  const windows = candidates.some((c) => c.suppressedBy === 'maintenance') ? readWindows(await deps.database.query(`select ${windowColumns} from maintenance_windows`)) : [];
+  let moved = 0;
+  for (const candidate of candidates) {
+    if (candidate.suppressedBy === 'maintenance' && windows.some((w) => windowScopeMatches(w, candidate) && windowCovers(w, now))) continue;
+    const changed = await deps.database.db.transaction(async (tx) => {
+      await lockAppliance(tx, candidate.applianceId);
+      const [row] = await alertRows(tx, `select ${alertColumns} from alerts where id = $1::text::uuid and status = 'firing' and suppressed_by = $2::text`, [candidate.id, candidate.suppressedBy]);
+      if (!row || !row.ruleId) return false;
+      const subject = await subjectOfRow(tx, row);
+      if (!subject) return false;
+      const { decision, openTickets } = await decideFor(tx, deps, subject, row, now);
+      if (decision.reason === row.suppressedBy && (decision.reason !== 'dependency' || decision.ticketId === row.ticketId)) return false;
+      await applyRoute(tx, deps, subject, row, decision, openTickets, now);
+      return true;
     });
-    const updated = await setAlert({ suppressedBy: 'not_covered' });
-    await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
-    return updated;
+    if (changed) moved++;
   }
-
-  const { windows, ...related } = await relatedContext(tx, appliance.customerId, appliance.id, row, deps.config.CORRELATION_WINDOW_MINUTES * 60_000);
-  if (coveringWindow(windows, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels }, at)) return setAlert({ suppressedBy: 'maintenance' });
-  if (related.firingAncestor) {
-    const parent = related.firingAncestor;
-    const updated = await setAlert({ suppressedBy: 'dependency', ticketId: parent.ticketId });
-    if (parent.ticketId) {
-      await addTimelineEvent(tx, parent.ticketId, {
-        at,
-        actorId: null,
-        type: 'alert_attached',
-        body: subject.title,
-        data: { alertId: row.id, priority: row.priority, component: row.component, suppressedBy: 'dependency', parentAlertId: parent.id },
-      });
-      await reopenClearedState(tx, parent.ticketId);
-      await recomputeCandidates(tx, parent.ticketId, at, { alertId: row.id, rows: false });
-    }
-    await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
-    return updated;
-  }
-
-  // The support calendar is read only when a response target is computed: a new ticket or a raised priority.
-  const calendar = async () => calendarOf((await rawQuery<{ date: string }>(tx, 'select date::text as date from holidays order by date')).map((h) => h.date), deps.config.REPLACEMENT_CUTOFF);
-  const correlated = related.ticket;
-  if (correlated) {
-    // Independent writes sent together; the candidates then read the attached alert.
-    const [updated, , reopened] = await Promise.all([
-      setAlert({ ticketId: correlated.id }),
-      addTimelineEvent(tx, correlated.id, {
-        at,
-        actorId: null,
-        type: 'alert_attached',
-        body: subject.title,
-        data: { alertId: row.id, priority: row.priority, component: row.component, reason: related.reason },
-      }),
-      correlated.allAlertsClearedAt !== null || correlated.suggestedResolution !== null ? reopenClearedState(tx, correlated.id) : null,
-    ]);
-    await recomputeCandidates(tx, correlated.id, at, { alertId: row.id, rows: false });
-    const current = reopened ?? correlated;
-    const raised = await raisePriority(tx, calendar, current, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`);
-    await publishLiveMany(tx, [
-      ...(raised ? [] : [{ type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') } as const]),
-      { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) },
-    ]);
-    return updated;
-  }
-
-  const ticket = await tracer.startActiveSpan('engine.ticket.open', async (span) => {
-    try {
-      // Opened when Vigil receives the alert (the clock's now), never at the alert's own start,
-      // which may be days old or stamped ahead; the start is the case's "unavailable since".
-      const opened = await openTicket(
-        tx,
-        { receivedAt: deps.clock.now(), calendar, ticketsOpened: deps.metrics.ticketsOpened, publicUrl: deps.config.PUBLIC_URL },
-        {
-          source: 'auto',
-          applianceId: appliance.id,
-          priority: row.priority,
-          proposedPriority: row.priority,
-          summary: subject.title,
-          description: [
-            `Detected by rule "${subject.rule.name}"${row.component ? ` on ${row.component}` : ''}.`,
-            row.value !== null ? `Observed value: ${row.value}.` : '',
-            subject.rule.remediationUrl ? `Remediation: ${subject.rule.remediationUrl}` : '',
-          ]
-            .filter(Boolean)
-            .join('\n'),
-          unavailableSince: row.startsAt,
-        },
-      );
-      return opened.row;
-    } finally {
-      span.end();
-    }
-  });
-  const updated = await setAlert({ ticketId: ticket.id });
-  await recomputeCandidates(tx, ticket.id, at, { rows: false });
-  await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
-  return updated;
+  return moved;
 }
 
-/** A new alert on a ticket whose alerts had all cleared: the suggestion no longer stands. */
-async function reopenClearedState(tx: Tx, ticketId: string): Promise<TicketRow | null> {
-  const [row] = await tx.update(tickets).set({ allAlertsClearedAt: null, suggestedResolution: null }).where(eq(tickets.id, ticketId)).returning();
-  return row ?? null;
+/** An alert's subject rebuilt from its row, its rule and its appliance (the re-routing reads no sample). */
+async function subjectOfRow(tx: Tx, row: AlertRow): Promise<AlertSubject | null> {
+  const [read] = await rawQuery<{ rule: Record<string, unknown>; appliance: ApplianceFacts }>(
+    tx,
+    `select json_build_object('id', r.id, 'name', r.name, 'priority', r.priority, 'remediationUrl', r.remediation_url, 'forSeconds', r.for_seconds, 'keepFiringForSeconds', r.keep_firing_for_seconds) as rule,
+            json_build_object('id', a.id, 'customerId', a.customer_id, 'tier', c.tier, 'serenity', c.serenity, 'model', a.model, 'serial', a.serial,
+                              'hardwareId', a.hardware_id, 'osVersion', a.os_version, 'hypervisorVersion', a.hypervisor_version) as appliance
+       from rules r, appliances a join customers c on c.id = a.customer_id
+      where r.id = $1::text::uuid and a.id = $2::text::uuid`,
+    [row.ruleId, row.applianceId],
+  );
+  if (!read) return null;
+  return { rule: read.rule as unknown as AlertSubject['rule'], appliance: read.appliance, component: row.component, labels: row.labels, fingerprint: row.fingerprint, title: row.name };
 }
 
-/** Ancestors of a component through the topology's parent links: `vm:x` → `datastore:y` → `pool:z`. */
-function ancestorsOf(component: string | null, parents: Map<string, string | null>): string[] {
-  const out: string[] = [];
-  let current = component ? (parents.get(component) ?? null) : null;
-  while (current && !out.includes(current)) {
-    out.push(current);
-    current = parents.get(current) ?? null;
-  }
-  return out;
-}
-
-async function relatedContext(tx: Tx, customerId: string, applianceId: string, alert: AlertRow, windowMs: number) {
-  // Everything the routing reads, in one statement: the maintenance windows that may apply,
-  // the topology, the alerts that can matter (the firing ones, a parent suppressing this one,
-  // and those of the appliance's open tickets) and the open tickets.
+/** The facts routing reads, in one statement: windows, topology, related alerts, open tickets. */
+async function gatherRouteFacts(tx: Tx, deps: CoreDeps, appliance: ApplianceFacts, alert: AlertRow) {
+  // The alerts that can matter: the firing ones, and those of the appliance's open tickets.
   const [read] = await rawQuery<{ windows: Record<string, unknown>[]; parts: { id: string; parentId: string | null }[]; others: Record<string, unknown>[]; tickets: Record<string, unknown>[] }>(
     tx,
     `select
@@ -361,34 +321,138 @@ async function relatedContext(tx: Tx, customerId: string, applianceId: string, a
              and (status = 'firing' or ticket_id in (select id from tickets where appliance_id = $2::text::uuid and status not in ('resolved', 'closed')))) a) as others,
        (select coalesce(json_agg(t order by t."openedAt"), '[]') from (
           select ${ticketColumns} from tickets where appliance_id = $2::text::uuid and status not in ('resolved', 'closed')) t) as tickets`,
-    [customerId, applianceId, alert.id],
+    [appliance.customerId, appliance.id, alert.id],
   );
-  const windows = read!.windows;
-  const parts = read!.parts;
-  const others = alertShape.read(read!.others);
   const openTickets = ticketShape.read(read!.tickets);
-  const parents = new Map(parts.map((p) => [p.id, p.parentId]));
-  const ancestors = ancestorsOf(alert.component, parents);
-  const firingAncestor =
-    others
-      .filter((o) => o.status === 'firing' && o.component && ancestors.includes(o.component) && o.suppressedBy !== 'maintenance')
-      .sort((a, b) => ancestors.indexOf(b.component!) - ancestors.indexOf(a.component!))[0] ?? null;
-  if (firingAncestor) return { windows, firingAncestor, ticket: null, reason: 'dependency' };
-
-  if (openTickets.length === 0) return { windows, firingAncestor: null, ticket: null, reason: null };
-  const inSubtree = (other: AlertRow) => {
-    if (!alert.component || !other.component) return false;
-    if (other.component === alert.component || ancestors.includes(other.component)) return true;
-    return ancestorsOf(other.component, parents).includes(alert.component);
+  const others = alertShape.read(read!.others);
+  return {
+    windows: readWindows(read!.windows),
+    facts: {
+      tier: appliance.tier,
+      serenity: appliance.serenity,
+      parents: new Map(read!.parts.map((p) => [p.id, p.parentId])),
+      correlationWindowMs: deps.config.CORRELATION_WINDOW_MINUTES * 60_000,
+    } satisfies RouteFacts,
+    related: {
+      alerts: others.map((o) => ({ id: o.id, component: o.component, status: o.status, suppressedBy: o.suppressedBy, ticketId: o.ticketId, startsAt: o.startsAt })),
+      tickets: openTickets.map((t) => ({ id: t.id, status: t.status, openedAt: t.openedAt })),
+    } as Related,
+    openTickets,
   };
-  for (const ticket of openTickets) {
-    const ticketAlerts = others.filter((o) => o.ticketId === ticket.id);
-    if (ticketAlerts.some(inSubtree)) return { windows, firingAncestor: null, ticket, reason: 'component' };
-    if (ticketAlerts.some((o) => Math.abs(o.startsAt.getTime() - alert.startsAt.getTime()) <= windowMs)) {
-      return { windows, firingAncestor: null, ticket, reason: 'time' };
+}
+
+/** Applies a routing decision to the alert (and the ticket it names), publishing what changed. */
+async function applyRoute(tx: Tx, deps: CoreDeps, subject: AlertSubject, row: AlertRow, decision: RouteDecision, openTickets: TicketRow[], now: Date): Promise<AlertRow> {
+  const at = now;
+  const { appliance } = subject;
+  const setAlert = async (suppressedBy: SuppressionReason | null, ticketId: string | null) => {
+    const [updated] = await alertRows(tx, `update alerts set suppressed_by = $2::text, ticket_id = $3::text::uuid where id = $1::text::uuid returning ${alertColumns}`, [row.id, suppressedBy, ticketId]);
+    return updated!;
+  };
+
+  switch (decision.reason) {
+    case 'not_covered': {
+      await tx.insert(findings).values({
+        applianceId: appliance.id,
+        customerId: appliance.customerId,
+        ruleId: subject.rule.id,
+        alertId: row.id,
+        state: 'not_covered',
+        priority: subject.rule.priority,
+        summary: subject.title,
+        firstSeenAt: at,
+        lastSeenAt: at,
+      });
+      const updated = await setAlert('not_covered', null);
+      await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
+      return updated;
+    }
+    case 'maintenance':
+      return setAlert('maintenance', null);
+    case 'dependency': {
+      const updated = await setAlert('dependency', decision.ticketId);
+      await addTimelineEvent(tx, decision.ticketId, {
+        at,
+        actorId: null,
+        type: 'alert_attached',
+        body: subject.title,
+        data: { alertId: row.id, priority: row.priority, component: row.component, suppressedBy: 'dependency', parentAlertId: decision.parentAlertId },
+      });
+      await reopenClearedState(tx, decision.ticketId);
+      await recomputeCandidates(tx, decision.ticketId, at, { alertId: row.id, rows: false });
+      await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
+      return updated;
+    }
+    case 'correlated': {
+      const correlated = openTickets.find((t) => t.id === decision.ticketId)!;
+      // Independent writes sent together; the candidates then read the attached alert.
+      const [updated, , reopened] = await Promise.all([
+        setAlert(null, correlated.id),
+        addTimelineEvent(tx, correlated.id, {
+          at,
+          actorId: null,
+          type: 'alert_attached',
+          body: subject.title,
+          data: { alertId: row.id, priority: row.priority, component: row.component, reason: decision.match },
+        }),
+        correlated.allAlertsClearedAt !== null || correlated.suggestedResolution !== null ? reopenClearedState(tx, correlated.id) : null,
+      ]);
+      await recomputeCandidates(tx, correlated.id, at, { alertId: row.id, rows: false });
+      const current = reopened ?? correlated;
+      const raised = await raisePriority(tx, supportCalendar(tx, deps), current, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`);
+      await publishLiveMany(tx, [
+        ...(raised ? [] : [{ type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') } as const]),
+        { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) },
+      ]);
+      return updated;
+    }
+    case 'open': {
+      const ticket = await tracer.startActiveSpan('engine.ticket.open', async (span) => {
+        try {
+          // SPEC §7: a ticket opens when Vigil opens it (the clock's now), never back-dated to the
+          // alert's start, which may be days old or stamped ahead; the start is the case's
+          // "time the system became unavailable".
+          const opened = await openTicket(
+            tx,
+            { receivedAt: deps.clock.now(), calendar: supportCalendar(tx, deps), ticketsOpened: deps.metrics.ticketsOpened, publicUrl: deps.config.PUBLIC_URL },
+            {
+              source: 'auto',
+              applianceId: appliance.id,
+              priority: row.priority,
+              proposedPriority: row.priority,
+              summary: subject.title,
+              description: [
+                `Detected by rule "${subject.rule.name}"${row.component ? ` on ${row.component}` : ''}.`,
+                row.value !== null ? `Observed value: ${row.value}.` : '',
+                subject.rule.remediationUrl ? `Remediation: ${subject.rule.remediationUrl}` : '',
+              ]
+                .filter(Boolean)
+                .join('\n'),
+              unavailableSince: row.startsAt,
+            },
+          );
+          return opened.row;
+        } finally {
+          span.end();
+        }
+      });
+      const updated = await setAlert(null, ticket.id);
+      await recomputeCandidates(tx, ticket.id, at, { rows: false });
+      await publishLive(tx, { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) });
+      return updated;
     }
   }
-  return { windows, firingAncestor: null, ticket: null as TicketRow | null, reason: null };
+}
+
+/** The support calendar, read only when a response target is computed: a new ticket or a raised priority. */
+function supportCalendar(tx: Tx, deps: CoreDeps) {
+  return async () => calendarOf((await rawQuery<{ date: string }>(tx, 'select date::text as date from holidays order by date')).map((h) => h.date), deps.config.REPLACEMENT_CUTOFF);
+}
+
+/** A new alert on a ticket whose alerts had all cleared: the suggestion no longer stands. */
+async function reopenClearedState(tx: Tx, ticketId: string): Promise<TicketRow | null> {
+  const [row] = await tx.update(tickets).set({ allAlertsClearedAt: null, suggestedResolution: null }).where(eq(tickets.id, ticketId)).returning();
+  return row ?? null;
 }
 
 /**
@@ -396,13 +460,13 @@ async function relatedContext(tx: Tx, customerId: string, applianceId: string, a
  * suppressed it: `alert_resolved` on the timeline, and once every alert of the ticket has
  * resolved, `all_alerts_cleared` with a suggested resolution (the ticket stays open).
  */
-export async function resolveAlert(deps: CoreDeps, fingerprint: string, at: Date, value: number | null): Promise<AlertRow | null> {
+export async function resolveAlert(deps: CoreDeps, fingerprint: string, at: Date, value: number | null, resolution: AlertResolution = 'cleared'): Promise<AlertRow | null> {
   return tracer.startActiveSpan('engine.alert.resolve', async (span) => {
     try {
       const row = await deps.database.db.transaction(async (tx) => {
         const [row] = await tx
           .update(alerts)
-          .set({ status: 'resolved', endsAt: at, updatedAt: at, ...(value !== null ? { value } : {}) })
+          .set({ status: 'resolved', resolution, endsAt: at, updatedAt: at, ...(value !== null ? { value } : {}) })
           .where(and(eq(alerts.fingerprint, fingerprint), eq(alerts.status, 'firing')))
           .returning();
         if (!row) return null;
@@ -433,7 +497,7 @@ export async function retireAlertsOfInactiveRules(deps: CoreDeps, at: Date): Pro
   );
   for (const alert of open) {
     if (alert.status === 'pending') await dropPendingAlert(deps.database.db, alert.fingerprint);
-    else await resolveAlert(deps, alert.fingerprint, at, null);
+    else await resolveAlert(deps, alert.fingerprint, at, null, 'retired');
   }
   return open.length;
 }

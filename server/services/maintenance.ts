@@ -118,6 +118,14 @@ export function windowScopeMatches(
 export const windowsOfApplianceSql = `select ${windowShape.columns} from maintenance_windows
   where (customer_id is null or customer_id = $1::text::uuid) and (appliance_id is null or appliance_id = $2::text::uuid)`;
 
+/** The columns of a window row, for raw SQL read back with `readWindows`. */
+export const windowColumns = windowShape.columns;
+
+/** The rows read by `windowsOfApplianceSql` (JSON), as window rows. */
+export function readWindows(rows: Record<string, unknown>[]): WindowRow[] {
+  return windowShape.read(rows);
+}
+
 /** Of the windows read by `windowsOfApplianceSql`, the one covering an alert of this appliance at `at`, if any. */
 export function coveringWindow(
   rows: Record<string, unknown>[],

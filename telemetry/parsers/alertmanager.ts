@@ -1,9 +1,9 @@
 // Alertmanager webhook payload, version "4" (webhook_config receivers).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ProblemList, checkFuture, envelopeError, isRecord, parseRfc3339, readLabels } from './common.ts';
+import { ProblemList, checkFuture, envelopeError, isRecord, parseRfc3339, readLenientLabels } from './common.ts';
 import { TooManySamplesError, eventStatuses, maxEventsPerBatch, maxSummaryLength } from './types.ts';
-import type { EventSeverity, IngestEvent, ParseContext } from './types.ts';
+import type { EventSeverity, IngestEvent, ParseContext, SampleProblem } from './types.ts';
 
 /** Go's zero time.Time: Alertmanager sends it as endsAt while an alert fires. */
 const goZeroTimeMs = -62_135_596_800_000; // 0001-01-01T00:00:00Z
@@ -51,11 +51,25 @@ export function severityFromLabel(value: string | undefined): EventSeverity {
   return 'warning';
 }
 
+/** What one notification yields: the valid alerts, and the rest counted and explained. */
+export interface ParsedAlerts {
+  events: IngestEvent[];
+  /** alerts left out, each with at least one entry in `problems` (the first 20 are listed) */
+  skipped: number;
+  problems: SampleProblem[];
+  /** label values cut to the length limit (the alert is kept) */
+  truncated: number;
+}
+
 /**
- * One event per alert, id `am-<fingerprint>`. The whole webhook is rejected if an
- * alert is malformed; Alertmanager logs the 400 and does not retry it.
+ * One event per alert, id `am-<fingerprint>`. Lenient per alert (SPEC §7 "Foreign formats are
+ * lenient, per point"): Alertmanager logs a 4xx and never retries it, so one malformed alert
+ * must not lose its group. Every valid alert is kept; the others are `skipped` with reasons.
+ * Throws a ParseError only when the envelope is wrong or no alert at all is valid (nothing
+ * would be stored), and TooManySamplesError above `maxEventsPerBatch` alerts.
+ * Label names follow Alertmanager ≥ 0.27 (any UTF-8 text, e.g. `host.name`, `café`).
  */
-export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): IngestEvent[] {
+export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): ParsedAlerts {
   if (!isRecord(body)) throw envelopeError('', 'body must be a JSON object');
   if (body.version !== undefined && body.version !== '4') {
     throw envelopeError('version', `unsupported webhook payload version ${JSON.stringify(body.version) ?? ''}; expected "4"`);
@@ -71,6 +85,7 @@ export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): Inge
 
   const problems = new ProblemList();
   const events: IngestEvent[] = [];
+  let truncated = 0;
   rawAlerts.forEach((raw: unknown, index) => {
     const result = alertmanagerAlertSchema.safeParse(raw);
     if (!result.success) {
@@ -88,8 +103,11 @@ export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): Inge
 
     // From the raw object: zod's output silently loses a key named __proto__, which must be rejected.
     const rawAlert = raw as Record<string, unknown>;
-    const { labels, problem } = readLabels(rawAlert.labels, ctx.limits);
-    if (problem !== null) fail(problem.field, problem.message);
+    // Label names as Alertmanager ≥ 0.27 sends them: any UTF-8 text (`host.name`, `café`).
+    const read = readLenientLabels(rawAlert.labels, ctx.limits);
+    truncated += read.truncated;
+    if (read.problem !== null) fail(read.problem.field, read.problem.message);
+    const labels = read.labels;
     const name = labels.alertname;
     if (name === undefined) fail('labels.alertname', 'labels.alertname is required');
 
@@ -117,7 +135,7 @@ export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): Inge
       fail('fingerprint', 'fingerprint must be 1–128 characters of [A-Za-z0-9._:-]');
     }
     if (!valid || name === undefined || startsAt === null) return;
-    if (fingerprint === '') fingerprint = fallbackFingerprint(labels, startsAt);
+    if (fingerprint === '') fingerprint = fallbackFingerprint(labels);
 
     const summary = annotation(rawAlert, 'summary') || annotation(rawAlert, 'description') || name;
     events.push({
@@ -132,8 +150,8 @@ export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): Inge
       endsAt,
     });
   });
-  problems.throwIfAny(rawAlerts.length, 'alerts');
-  return events;
+  if (events.length === 0) problems.throwIfAny(rawAlerts.length, 'alerts');
+  return { events, skipped: problems.invalidItems, problems: problems.problems, truncated };
 }
 
 function annotation(alert: Record<string, unknown>, key: string): string {
@@ -151,14 +169,17 @@ function componentOf(labels: Record<string, string>): string | null {
   return null;
 }
 
-/** Stable across retries of the same alert: its sorted label set and its start. */
-function fallbackFingerprint(labels: Record<string, string>, startsAt: number): string {
+/**
+ * The alert's identity when Alertmanager sent no fingerprint: its sorted label set, as
+ * Alertmanager's own fingerprint is (SPEC §7 "Identity"). A later start of the same label
+ * set is a new occurrence of the same alert, told apart by the start, not by the id.
+ */
+function fallbackFingerprint(labels: Record<string, string>): string {
   const pairs = Object.keys(labels)
     .sort()
     .map((name) => [name, labels[name]]);
   return createHash('sha256')
     .update(JSON.stringify(pairs))
-    .update(`\n${startsAt}`)
     .digest('hex')
     .slice(0, 16);
 }

@@ -172,9 +172,11 @@ describe.each(backends)('rule engine on %s', (backend) => {
       body: { name: 'sunday night', customerId: b.customerId, timezone: 'Europe/Rome', recurrence: { days: [7], start: '01:00', end: '04:00' } },
     });
     expect(w.status).toBe(201);
-    p.clock.set('2026-03-29T02:40:00Z');
     // 03:30 CEST: inside. 04:30 CEST (02:30Z): outside, although a fixed +1 offset would say 03:30.
+    // A window is judged when the alert is routed (SPEC §7: a window over no longer holds an alert back).
+    p.clock.set('2026-03-29T01:30:00Z');
     await pushSamples(p, b, [{ metric, labels: { n: 'inside' }, value: 1, ts: Date.parse('2026-03-29T01:30:00Z') }]);
+    p.clock.set('2026-03-29T02:30:00Z');
     await pushSamples(p, b, [{ metric, labels: { n: 'after' }, value: 1, ts: Date.parse('2026-03-29T02:30:00Z') }]);
     const rows = await alertsOf(p, b.applianceId);
     expect(rows.find((a) => a.component === 'sensor:inside')!.suppressedBy).toBe('maintenance');

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
@@ -137,6 +138,109 @@ describe.runIf(havePeers).each(backends)('real peers on %s', (backend) => {
       expect(am.output()).not.toMatch(/level=error.*vigil/i);
     } finally {
       await am.stop();
+      dir.remove();
+    }
+  });
+
+  it('issue 15: a real Alertmanager group with UTF-8 label names keeps every alert; a stale firing re-sent by the HA peer after the resolution changes nothing', async () => {
+    const a = await newAppliance();
+    // Debian's Alertmanager is 0.25, which refuses UTF-8 label names at its API (they arrived in
+    // 0.27). A forwarding hop renames `host_name` → `host.name` and `region` → `région` in the
+    // real payload, which is how a 0.27+ Alertmanager sends them; everything else is as sent.
+    const deliveries: { from: string; status: number }[] = [];
+    const hop = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', async () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { alerts: { labels: Record<string, string> }[] };
+        for (const alert of body.alerts) {
+          for (const [from, to] of [['host_name', 'host.name'], ['region', 'région']] as const) {
+            if (from in alert.labels) {
+              alert.labels[to] = alert.labels[from]!;
+              delete alert.labels[from];
+            }
+          }
+        }
+        const forwarded = await fetch(`${server.url}/api/v1/ingest/alertmanager`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: req.headers.authorization ?? '' },
+          body: JSON.stringify(body),
+        });
+        deliveries.push({ from: req.url ?? '', status: forwarded.status });
+        res.writeHead(forwarded.status, { 'content-type': 'application/json' }).end(await forwarded.text());
+      });
+    });
+    const hopPort = await freePort();
+    await new Promise<void>((resolve) => hop.listen(hopPort, '127.0.0.1', resolve));
+    const dir = tempDir('vigil-am-ha-');
+    const daemons: Awaited<ReturnType<typeof startDaemon>>[] = [];
+    const startAm = async (name: string) => {
+      const port = await freePort();
+      const config = path.join(dir.dir, `${name}.yml`);
+      writeFileSync(
+        config,
+        [
+          'route:',
+          '  receiver: vigil',
+          '  group_by: [cluster]',
+          '  group_wait: 1s',
+          '  group_interval: 1s',
+          '  repeat_interval: 1h',
+          'receivers:',
+          '  - name: vigil',
+          '    webhook_configs:',
+          `      - url: http://127.0.0.1:${hopPort}/${name}`,
+          '        send_resolved: true',
+          '        http_config:',
+          '          authorization:',
+          `            credentials: ${a.token}`,
+          '',
+        ].join('\n'),
+      );
+      const storage = path.join(dir.dir, name);
+      const am = await startDaemon(ALERTMANAGER, [`--config.file=${config}`, `--storage.path=${storage}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], `http://127.0.0.1:${port}/-/ready`);
+      daemons.push(am);
+      return async (body: unknown) => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect(res.status, await res.text()).toBe(200);
+      };
+    };
+    type ApiAlert = { name: string; status: string; labels: Record<string, string>; ticketId: string | null };
+    const alertsNow = async () => (await p.json<{ items: ApiAlert[] }>('GET', `/api/v1/alerts?applianceId=${a.id}`)).body.items;
+    try {
+      const am1 = await startAm('am1');
+      const am2 = await startAm('am2');
+      const startsAt = new Date(Date.now() - 5000).toISOString();
+      const pool = { labels: { alertname: 'ZpoolDegraded', cluster: 'c1', pool: 'tank', severity: 'critical', host_name: 'syn-01', region: 'Milano–Città' }, annotations: { summary: 'Pool tank is DEGRADED' } };
+      const disk = { labels: { alertname: 'DiskSmartPending', cluster: 'c1', disk: 'sdb', severity: 'warning' }, annotations: { summary: 'Disk sdb has pending sectors' } };
+      await am1([
+        { ...pool, startsAt },
+        { ...disk, startsAt },
+      ]);
+      const firing = await waitFor('both alerts of the group', async () => {
+        const rows = await alertsNow();
+        return rows.length === 2 && rows.every((r) => r.status === 'firing') ? rows : undefined;
+      });
+      const poolAlert = firing.find((r) => r.labels.alertname === 'ZpoolDegraded')!;
+      expect(poolAlert.labels).toMatchObject({ 'host.name': 'syn-01', région: 'Milano–Città' });
+      const ticketsBefore = (await p.json('GET', `/api/v1/tickets?applianceId=${a.id}`)).body.items.length;
+      expect(ticketsBefore).toBe(1);
+
+      await am1([{ ...pool, startsAt, endsAt: new Date(Date.now() - 1000).toISOString() }]);
+      await waitFor('the pool alert resolved', async () => (await alertsNow()).find((r) => r.labels.alertname === 'ZpoolDegraded' && r.status === 'resolved'));
+
+      // The HA peer never heard of the resolution: it sends the same firing, same start.
+      await am2([{ ...pool, startsAt }]);
+      await waitFor('the peer’s stale firing delivered', async () => deliveries.some((d) => d.from === '/am2' && d.status === 200));
+      const after = await alertsNow();
+      expect(after).toHaveLength(2);
+      expect(after.find((r) => r.labels.alertname === 'ZpoolDegraded')!.status).toBe('resolved');
+      expect(after.find((r) => r.labels.alertname === 'DiskSmartPending')!.status).toBe('firing');
+      expect((await p.json('GET', `/api/v1/tickets?applianceId=${a.id}`)).body.items).toHaveLength(ticketsBefore);
+      expect(deliveries.every((d) => d.status === 200)).toBe(true);
+    } finally {
+      for (const d of daemons) await d.stop();
+      await new Promise<void>((resolve) => hop.close(() => resolve()));
       dir.remove();
     }
   });

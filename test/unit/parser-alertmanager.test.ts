@@ -51,7 +51,7 @@ describe('parseAlertmanagerWebhook', () => {
     const body: unknown = JSON.parse(
       readFileSync(new URL('../fixtures/parsers/alertmanager-webhook.json', import.meta.url), 'utf8'),
     );
-    expect(parseAlertmanagerWebhook(body, ctx)).toEqual([
+    expect(parseAlertmanagerWebhook(body, ctx).events).toEqual([
       {
         id: 'am-5d3c4f1a9e2b7c60',
         name: 'ZpoolDegraded',
@@ -105,7 +105,7 @@ describe('parseAlertmanagerWebhook', () => {
 
   it('takes the component from component, device, pool, disk, instance in that order', () => {
     const labelsOf = (extra: Record<string, string>) => ({ ...alert, labels: { alertname: 'A', ...extra } });
-    const componentOf = (extra: Record<string, string>) => parseAlertmanagerWebhook(webhook([labelsOf(extra)]), ctx)[0]?.component;
+    const componentOf = (extra: Record<string, string>) => parseAlertmanagerWebhook(webhook([labelsOf(extra)]), ctx).events[0]?.component;
     expect(componentOf({ instance: 'i', disk: 'd', pool: 'p', device: 'dev', component: 'c' })).toBe('c');
     expect(componentOf({ instance: 'i', disk: 'd', pool: 'p', device: 'dev' })).toBe('dev');
     expect(componentOf({ instance: 'i', disk: 'd', pool: 'p' })).toBe('p');
@@ -123,14 +123,14 @@ describe('parseAlertmanagerWebhook', () => {
         { ...alert, annotations: { summary: 'x'.repeat(5000) } },
       ]),
       ctx,
-    ).map((event) => event.summary);
+    ).events.map((event) => event.summary);
     expect(summaries.slice(0, 3)).toEqual(['S', 'D', 'DiskSmartPending']);
     expect(summaries[3]).toHaveLength(2000);
     expect(summaries[3]?.endsWith('…')).toBe(true);
   });
 
-  it('derives a stable id from the labels and start when the fingerprint is missing', () => {
-    const idOf = (a: unknown) => parseAlertmanagerWebhook(webhook([a]), ctx)[0]?.id;
+  it('derives a stable id from the label set alone when the fingerprint is missing (a later start is a new occurrence of the same alert)', () => {
+    const idOf = (a: unknown) => parseAlertmanagerWebhook(webhook([a]), ctx).events[0]?.id;
     const { fingerprint: _omitted, ...withoutFingerprint } = alert;
     const id = idOf(withoutFingerprint);
     expect(id).toMatch(/^am-[0-9a-f]{16}$/);
@@ -138,12 +138,12 @@ describe('parseAlertmanagerWebhook', () => {
     expect(idOf(reordered)).toBe(id);
     expect(idOf({ ...withoutFingerprint, startsAt: '2024-05-01T13:00:00+02:00' })).toBe(id);
     expect(idOf({ ...withoutFingerprint, fingerprint: '' })).toBe(id);
-    expect(idOf({ ...withoutFingerprint, startsAt: '2024-05-01T11:00:01Z' })).not.toBe(id);
+    expect(idOf({ ...withoutFingerprint, startsAt: '2024-05-01T11:00:01Z' })).toBe(id);
     expect(idOf({ ...withoutFingerprint, labels: { ...alert.labels, disk: 'sdc' } })).not.toBe(id);
   });
 
   it('ignores a future endsAt on a firing alert and takes a resolved one', () => {
-    const events = parseAlertmanagerWebhook(
+    const { events } = parseAlertmanagerWebhook(
       webhook([
         { ...alert, endsAt: '2024-05-01T13:00:00Z' },
         { ...alert, endsAt: undefined },
@@ -158,46 +158,68 @@ describe('parseAlertmanagerWebhook', () => {
     ]);
   });
 
-  it('lists the bad alerts by index', () => {
-    const error = parseErrorOf(() =>
-      parseAlertmanagerWebhook(
-        webhook([
-          alert,
-          { ...alert, labels: { disk: 'sdb' } },
-          { ...alert, status: 'pending' },
-          { ...alert, startsAt: 'now' },
-          { ...alert, status: 'resolved', endsAt: '2024-05-01T10:00:00Z' },
-          { ...alert, status: 'resolved', endsAt: '2024-05-01T13:00:00Z' },
-          { ...alert, startsAt: '2024-05-01T13:00:00Z' },
-          { ...alert, labels: { ...alert.labels, 'bad-name': 'x' } },
-          { ...alert, fingerprint: 'not a fingerprint' },
-          'alert',
-        ]),
-        ctx,
-      ),
+  it('keeps every valid alert and lists the bad ones by index as skipped', () => {
+    const parsed = parseAlertmanagerWebhook(
+      webhook([
+        alert,
+        { ...alert, labels: { disk: 'sdb' } },
+        { ...alert, status: 'pending' },
+        { ...alert, startsAt: 'now' },
+        { ...alert, status: 'resolved', endsAt: '2024-05-01T10:00:00Z' },
+        { ...alert, status: 'resolved', endsAt: '2024-05-01T13:00:00Z' },
+        { ...alert, startsAt: '2024-05-01T13:00:00Z' },
+        { ...alert, labels: { ...alert.labels, __name__: 'x' } },
+        { ...alert, fingerprint: 'not a fingerprint' },
+        'alert',
+      ]),
+      ctx,
     );
-    expect(error.message).toBe('9 of 10 alerts are invalid');
-    const details = error.details as { problems: { index: number; field?: string; message: string }[] };
-    expect(details.problems.map((p) => [p.index, p.field ?? null, p.message])).toEqual([
+    expect(parsed.events.map((e) => e.id)).toEqual(['am-abc123']);
+    expect(parsed.skipped).toBe(9);
+    expect(parsed.problems.map((p) => [p.index, p.field ?? null, p.message])).toEqual([
       [1, 'labels.alertname', 'labels.alertname is required'],
       [2, 'status', expect.stringContaining('Invalid option')],
       [3, 'startsAt', 'startsAt must be an RFC 3339 date-time'],
       [4, 'endsAt', 'endsAt is before startsAt'],
       [5, 'endsAt', 'endsAt of a resolved alert lies in the future'],
       [6, 'startsAt', 'timestamp is more than 5 min in the future'],
-      [7, 'labels.bad-name', 'label name must match [a-zA-Z_][a-zA-Z0-9_]*'],
+      [7, 'labels.__name__', 'label names beginning with __ are reserved'],
       [8, 'fingerprint', 'fingerprint must be 1–128 characters of [A-Za-z0-9._:-]'],
       [9, null, expect.stringContaining('expected object')],
     ]);
   });
 
-  it('rejects a label named __proto__ rather than losing it', () => {
-    const body: unknown = JSON.parse(
-      '{"alerts":[{"status":"firing","labels":{"alertname":"A","__proto__":"x"},"annotations":{"__proto__":{"summary":"s"}},"startsAt":"2024-05-01T11:00:00Z"}]}',
+  it('issue 15 item 1: a second alert with host.name / service.name labels is kept with the first', () => {
+    const otel = {
+      ...alert,
+      fingerprint: 'def456',
+      labels: { alertname: 'HighLatency', 'host.name': 'syn-01', 'service.name': 'vigil-agent', 'k8s.pod.name': 'p-1', 'café': 'crème' },
+    };
+    const parsed = parseAlertmanagerWebhook(webhook([alert, otel]), ctx);
+    expect(parsed.skipped).toBe(0);
+    expect(parsed.events.map((e) => e.id)).toEqual(['am-abc123', 'am-def456']);
+    expect(parsed.events[1]!.labels).toEqual(otel.labels);
+  });
+
+  it('cuts a label value over 1024 characters and counts it, keeping the alert', () => {
+    const parsed = parseAlertmanagerWebhook(webhook([{ ...alert, labels: { ...alert.labels, cmd: 'x'.repeat(2235) } }]), ctx);
+    expect(parsed.events).toHaveLength(1);
+    expect(parsed.events[0]!.labels.cmd).toHaveLength(1024);
+    expect(parsed.truncated).toBe(1);
+  });
+
+  it('skips an alert whose labels hold a lone surrogate or NUL, keeping the others', () => {
+    const parsed = parseAlertmanagerWebhook(
+      webhook([{ ...alert, labels: { ...alert.labels, ['x\uD800']: 'v' } }, { ...alert, labels: { ...alert.labels, y: 'a\u0000b' } }, alert]),
+      ctx,
     );
-    expect((parseErrorOf(() => parseAlertmanagerWebhook(body, ctx)).details as { problems: unknown }).problems).toEqual([
-      { index: 0, field: 'labels.__proto__', message: 'label names beginning with __ are reserved' },
-    ]);
+    expect(parsed.events).toHaveLength(1);
+    expect(parsed.skipped).toBe(2);
+  });
+
+  it('throws when no alert at all is valid (nothing would be stored)', () => {
+    const error = parseErrorOf(() => parseAlertmanagerWebhook(webhook([{ ...alert, labels: { disk: 'sdb' } }]), ctx));
+    expect(error.message).toBe('1 of 1 alerts are invalid');
   });
 
   it('rejects another payload version or a missing alert list, and accepts a missing version', () => {
@@ -213,11 +235,11 @@ describe('parseAlertmanagerWebhook', () => {
       field: '',
       message: 'body must be a JSON object',
     });
-    expect(parseAlertmanagerWebhook({ alerts: [alert] }, ctx)).toHaveLength(1);
+    expect(parseAlertmanagerWebhook({ alerts: [alert] }, ctx).events).toHaveLength(1);
   });
 
   it('answers TooManySamplesError above 1000 alerts', () => {
-    expect(parseAlertmanagerWebhook(webhook(Array.from({ length: 1000 }, () => alert)), ctx)).toHaveLength(1000);
+    expect(parseAlertmanagerWebhook(webhook(Array.from({ length: 1000 }, () => alert)), ctx).events).toHaveLength(1000);
     expect(() => parseAlertmanagerWebhook(webhook(Array.from({ length: 1001 }, () => alert)), ctx)).toThrow(
       TooManySamplesError,
     );
