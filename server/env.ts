@@ -31,6 +31,20 @@ export const configSchema = z.object({
     .default('15:00'),
   INGEST_RATE_PER_TOKEN: positiveInt.default(200_000),
   DB_POOL_SIZE: positiveInt.default(10),
+  // Outbound e-mail (SPEC §8): without SMTP_URL messages stay queued in the outbox.
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('Vigil Support <vigil@localhost>'),
+  // First retry delay of a failed e-mail; doubles per attempt, capped at one hour.
+  MAIL_RETRY_SECONDS: positiveInt.default(30),
+  // Inbound e-mail by IMAP polling (optional): imap(s)://user:password@host:port/MAILBOX.
+  IMAP_URL: z
+    .string()
+    .regex(/^imaps?:\/\//, 'must be an imap:// or imaps:// URL')
+    .optional(),
+  IMAP_POLL_SECONDS: positiveInt.max(3600).default(60),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -12,6 +12,7 @@ import { jobs } from './jobs/index.ts';
 import { startJobs, type JobRunner } from './jobs/runner.ts';
 import { createEngine, type Engine } from './engine/engine.ts';
 import { seedDefaultRules } from './engine/default-pack.ts';
+import { configureMail } from './services/notifications/outbox.ts';
 
 export interface Platform {
   deps: AppDeps;
@@ -38,6 +39,7 @@ export async function startPlatform(
     options.database ??
     openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, maxConnections: config.DB_POOL_SIZE });
   await migrate(database);
+  configureMail({ publicUrl: config.PUBLIC_URL, mailFrom: config.MAIL_FROM, retrySeconds: config.MAIL_RETRY_SECONDS });
   const bootstrap = await ensureFirstAdmin(database, config.ADMIN_TOKEN);
   const deps: AppDeps = { database, config, clock: options.clock ?? systemClock, logger, metrics: createMetrics(), ingest: noopIngestListener };
   await seedDefaultRules(database.db);

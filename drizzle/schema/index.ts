@@ -7,3 +7,4 @@ export * from './engine.ts';
 export * from './tickets.ts';
 export * from './operations.ts';
 export * from './integrations.ts';
+export * from './notifications.ts';

@@ -15,6 +15,7 @@ import { coveringWindow, windowsOfApplianceSql } from './maintenance.ts';
 import { recomputeCandidates } from './rca/index.ts';
 import { recomputeHealth } from './health.ts';
 import { addTimelineEvent, insertTicket, liveTicket, raisePriority, type TicketRow } from './tickets/core.ts';
+import { enqueueWebhooks } from './webhooks.ts';
 
 export type AlertRow = typeof alerts.$inferSelect;
 
@@ -291,6 +292,9 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
       ...(raised ? [] : [{ type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') } as const]),
       { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) },
     ]);
+    if (!raised) {
+      await enqueueWebhooks(tx, at, [{ event: 'ticket.updated', customerId: current.customerId, payload: { ticket: liveTicket(current, 'alert_attached'), change: 'alert_attached' } }]);
+    }
     return updated;
   }
 
@@ -459,7 +463,11 @@ async function carryResolutionToTicket(tx: Tx, row: AlertRow, at: Date): Promise
     .where(eq(tickets.id, ticketId))
     .returning();
   await addTimelineEvent(tx, ticketId, { at, actorId: null, type: 'all_alerts_cleared', body: suggestion, data: { alerts: ticketAlerts.length } });
-  if (ticket) await publishLive(tx, { type: 'ticket.updated', customerId: ticket.customerId, data: liveTicket(ticket, 'all_alerts_cleared') });
+  if (ticket) {
+    const live = liveTicket(ticket, 'all_alerts_cleared');
+    await publishLive(tx, { type: 'ticket.updated', customerId: ticket.customerId, data: live });
+    await enqueueWebhooks(tx, at, [{ event: 'ticket.updated', customerId: ticket.customerId, payload: { ticket: live, change: 'all_alerts_cleared' } }]);
+  }
 }
 
 // ----------------------------------------------------------------------------------------

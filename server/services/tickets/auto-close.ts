@@ -5,6 +5,7 @@ import { publishLive } from '../../live/events.ts';
 import { enqueueWebhooks } from '../webhooks.ts';
 import { addTimelineEvent, liveTicket } from './core.ts';
 import { createSurveyInvitation } from './surveys.ts';
+import { notifyTicket, ticketFacts } from '../notifications/outbox.ts';
 
 export const AUTO_CLOSE_AFTER_MS = 5 * 24 * 3600_000;
 export const AUTO_CLOSE_MIN_CONTACT_ATTEMPTS = 2;
@@ -41,7 +42,8 @@ export async function autoCloseWaitingTickets(db: Db, now: Date, publicUrl?: str
         public: true,
         body: 'Closed after 5 days without an answer to our requests for information.',
       });
-      await createSurveyInvitation(tx, row.id, now, publicUrl);
+      const survey = await createSurveyInvitation(tx, row.id, now, publicUrl);
+      await notifyTicket(tx, ticketFacts(row), { kind: 'ticket.closed', at: now, body: 'Closed after 5 days without an answer to our requests for information.', surveyUrl: survey?.url ?? null });
       await publishLive(tx, { type: 'ticket.updated', customerId: row.customerId, data: liveTicket(row, 'closed') });
     }
     await enqueueWebhooks(

@@ -10,6 +10,7 @@ import type { CaseInfo } from '../../../drizzle/schema/tickets.ts';
 import { publishLive, type LiveTicket } from '../../live/events.ts';
 import { invalid } from '../../lib/errors.ts';
 import { enqueueWebhooks } from '../webhooks.ts';
+import { notifyTicket, ticketFacts } from '../notifications/outbox.ts';
 import {
   isAtRisk,
   isBusinessTime,
@@ -77,6 +78,7 @@ export async function insertTicket(tx: Db | Tx, calendar: SlaCalendar, input: Op
     }),
     publishLive(tx, { type: 'ticket.opened', customerId: ticket.customerId, data: live }),
     enqueueWebhooks(tx, input.openedAt, [{ event: 'ticket.opened', customerId: ticket.customerId, payload: { ticket: live } }]),
+    notifyTicket(tx, ticketFacts(ticket), { kind: 'ticket.received', at: input.openedAt }),
   ]);
   return ticket;
 }
@@ -210,6 +212,8 @@ export async function raisePriority(
     public: true,
     data: { from: ticket.priority, to: priority },
   });
-  await publishLive(tx, { type: 'ticket.updated', customerId: row.customerId, data: liveTicket(row, 'priority') });
+  const live = liveTicket(row, 'priority');
+  await publishLive(tx, { type: 'ticket.updated', customerId: row.customerId, data: live });
+  await enqueueWebhooks(tx, at, [{ event: 'ticket.updated', customerId: row.customerId, payload: { ticket: live, change: 'priority', reason } }]);
   return row;
 }

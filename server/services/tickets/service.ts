@@ -26,6 +26,8 @@ import { allowedActions, checkTransition } from './lifecycle.ts';
 import { alertView } from '../alerts.ts';
 import { candidateView, listCandidates } from '../rca/index.ts';
 import { createSurveyInvitation, type SurveyInvitation } from './surveys.ts';
+import { actionNotification } from '../notifications/actions.ts';
+import { notifyTicket, ticketFacts } from '../notifications/outbox.ts';
 
 /** What ticket operations need besides the database: the instant and two settings. */
 export interface TicketContext {
@@ -484,6 +486,8 @@ export async function performAction(db: Db, user: UserPrincipal, ctx: TicketCont
     const [updated] = await tx.update(tickets).set(changes).where(eq(tickets.id, ticket.id)).returning();
     await addTimelineEvent(tx, ticket.id, event);
     if (to === 'closed') survey = await createSurveyInvitation(tx, ticket.id, now, ctx.publicUrl);
+    const notification = actionNotification(event, staff, user.name, survey?.url ?? null);
+    if (notification) await notifyTicket(tx, ticketFacts(updated!), notification);
     const live = liveTicket(updated!, change);
     await publishLive(tx, { type: 'ticket.updated', customerId: updated!.customerId, data: live });
     await enqueueWebhooks(
