@@ -1,5 +1,6 @@
 import { deliverDueMail, smtpTransport } from '../services/notifications/outbox.ts';
 import { runTimedNotifications } from '../services/notifications/escalation.ts';
+import { parseImapUrl, pollImap } from '../services/notifications/imap.ts';
 import type { Job } from './runner.ts';
 
 /**
@@ -24,5 +25,25 @@ export const timedNotificationsJob: Job = {
   lockKey: 5_011,
   async run({ deps, now }) {
     return { ...(await runTimedNotifications(deps.database.db, now)) };
+  },
+};
+
+let lastImapPoll = 0;
+
+/**
+ * Every 15 s, polling when IMAP_POLL_SECONDS have passed since this process's last poll:
+ * reads unseen messages of IMAP_URL's mailbox into the inbound e-mail path (SPEC §8).
+ */
+export const imapPollJob: Job = {
+  name: 'imap-poll',
+  schedule: '*/15 * * * * *',
+  lockKey: 5_012,
+  async run({ deps, now }) {
+    const url = deps.config.IMAP_URL;
+    if (!url) return { skipped: 'IMAP_URL is not set' };
+    if (now.getTime() - lastImapPoll < deps.config.IMAP_POLL_SECONDS * 1000 - 1000) return { skipped: 'not due' };
+    lastImapPoll = now.getTime();
+    const ctx = { now, replacementCutoff: deps.config.REPLACEMENT_CUTOFF, publicUrl: deps.config.PUBLIC_URL, customerId: null };
+    return { ...(await pollImap(deps.database.db, ctx, parseImapUrl(url))) };
   },
 };
