@@ -47,7 +47,6 @@ const quoteStarts: RegExp[] = [
   /^-{2,}\s*(Original Message|Messaggio originale)\s*-{2,}/i,
   /^_{10,}\s*$/,
   /^(From|Da):\s.+/,
-  /^-- $/,
 ];
 
 /**
@@ -63,6 +62,8 @@ export function stripQuotedHistory(text: string): string {
     const line = lines[i]!;
     const bare = line.replace(/^[>\s]+/, '').trim();
     if (markers.some((m) => bare.includes(m))) break;
+    // The signature delimiter is exactly dash, dash, space (RFC 3676 §4.3).
+    if (line === '-- ') break;
     if (quoteStarts.some((re) => re.test(line.trim()))) break;
     if (/^On\b/.test(line.trim()) && /\bwrote:\s*$/.test(lines[i + 1]?.trim() ?? '')) break;
     if (/^Il\b/.test(line.trim()) && /\bha scritto:\s*$/.test(lines[i + 1]?.trim() ?? '')) break;
