@@ -10,8 +10,12 @@ import type {
   FleetSummary,
   HealthHistory,
   Holiday,
+  InboundEmail,
   MaintenanceWindow,
   MetricResponse,
+  MySettings,
+  OutboxMessage,
+  OutboxMessageDetail,
   Page,
   Priority,
   RemoteTunnelChange,
@@ -286,4 +290,13 @@ export const api = {
   updateHoliday: (id: string, body: { date: string; name: string }) =>
     request<Holiday>('PUT', `/holidays/${enc(id)}`, { body }),
   deleteHoliday: (id: string) => request<void>('DELETE', `/holidays/${enc(id)}`),
+
+  outbox: (q: { status?: string; to?: string; cursor?: string; limit?: number }, s?: Sig) =>
+    request<Page<OutboxMessage>>('GET', '/outbox', withSignal({ query: { limit: 50, ...q } }, s)),
+  outboxMessage: (id: string) => request<OutboxMessageDetail>('GET', `/outbox/${enc(id)}`),
+  inboundEmails: (q: { status?: string; cursor?: string; limit?: number }, s?: Sig) =>
+    request<Page<InboundEmail>>('GET', '/inbound/email', withSignal({ query: { limit: 50, ...q } }, s)),
+  mySettings: () => request<MySettings>('GET', '/users/me'),
+  updateMySettings: (body: { language?: 'en' | 'it'; preferences?: { email?: boolean; muted?: string[]; allTickets?: boolean } }) =>
+    request<MySettings>('PATCH', '/users/me', { body }),
 };
