@@ -40,6 +40,7 @@ export async function startPlatform(
     openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, maxConnections: config.DB_POOL_SIZE });
   await migrate(database);
   configureMail({ publicUrl: config.PUBLIC_URL, mailFrom: config.MAIL_FROM, retrySeconds: config.MAIL_RETRY_SECONDS });
+  if (config.SMTP_URL && !config.PUBLIC_URL) logger.warn('SMTP_URL is set but PUBLIC_URL is not: links in e-mail will be relative');
   const bootstrap = await ensureFirstAdmin(database, config.ADMIN_TOKEN);
   const deps: AppDeps = { database, config, clock: options.clock ?? systemClock, logger, metrics: createMetrics(), ingest: noopIngestListener };
   await seedDefaultRules(database.db);
