@@ -22,13 +22,21 @@ export interface TestSmtp {
 }
 
 /** A real SMTP server (nodemailer's smtp-server) on a loopback port, keeping every message it accepts. */
-export async function startTestSmtp(port = 0): Promise<TestSmtp> {
+export async function startTestSmtp(port = 0, options: { refuse?: (address: string) => boolean } = {}): Promise<TestSmtp> {
   const received: ReceivedMail[] = [];
   const make = () =>
     new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
+      onRcptTo(address, _session, callback) {
+        if (options.refuse?.(address.address)) {
+          const err = Object.assign(new Error('mailbox unavailable'), { responseCode: 550 });
+          callback(err);
+          return;
+        }
+        callback();
+      },
       onData(stream, session, callback) {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));

@@ -28,7 +28,7 @@ describe.each(backends)('e-mail to customers and engineers, end to end, on %s', 
   let f: ReturnType<typeof factories>;
   let smtp: TestSmtp;
   beforeAll(async () => {
-    smtp = await startTestSmtp();
+    smtp = await startTestSmtp(0, { refuse: (address) => address.startsWith('bounce-') });
     p = await createTestPlatform(backend, { SMTP_URL: smtp.url, PUBLIC_URL, MAIL_FROM: 'Vigil Support <support@vigil.example>' });
     f = factories(p);
   });
@@ -147,6 +147,9 @@ describe.each(backends)('e-mail to customers and engineers, end to end, on %s', 
     expect((await p.json('POST', `/api/v1/tickets/${id}/assign`, { body: { assigneeId: assignee.user.id } })).status).toBe(200);
     expect((await outboxOf(id)).filter((m) => m.kind === 'assigned').map((m) => m.to)).toEqual([assignee.user.email]);
 
+    p.clock.set(new Date(new Date(opened.body.sla.responseDueAt).getTime() - 60_000));
+    await p.jobs.runNow('sla-marks');
+    expect((await outboxOf(id)).filter((m) => m.kind === 'at_risk').map((m) => m.to)).toEqual([assignee.user.email]);
     p.clock.set(new Date(new Date(opened.body.sla.responseDueAt).getTime() + 60_000));
     await p.jobs.runNow('sla-marks');
     const marks = await outboxOf(id);
@@ -192,5 +195,24 @@ describe.each(backends)('e-mail to customers and engineers, end to end, on %s', 
     const reminders = (await outboxOf(id)).filter((m) => m.kind === 'waiting.reminder');
     expect(reminders.map((m) => m.to)).toEqual([customer.user.email]);
     expect(reminders[0]!.text).toContain('Without an answer the ticket will be closed after five days');
+  });
+
+  it('a recipient the server refuses permanently (550) is marked failed at once, with the answer recorded', async () => {
+    const b = await box(p, 'pro');
+    const created = await p.json('POST', '/api/v1/users', { body: { email: `bounce-${p.unique('c')}@example.com`, name: 'Bouncing', role: 'customer', customerId: b.customerId } });
+    const key = created.body.apiKey as string;
+    const opened = await p.json('POST', '/api/v1/tickets', { key, body: { applianceId: b.applianceId, summary: 'Bounce', description: 'x' } });
+    const [message] = await outboxOf(opened.body.id);
+    for (let i = 0; i < 3; i++) {
+      await deliver();
+      p.clock.advance(3600_000);
+    }
+    const detail = (await p.json('GET', `/api/v1/outbox/${message!.id}`)).body;
+    expect(detail.status).toBe('failed');
+    expect(detail.attempts).toBe(1);
+    expect(detail.deliveryAttempts).toHaveLength(1);
+    expect(detail.deliveryAttempts.every((a: { ok: boolean; response: string }) => !a.ok && /550/.test(a.response))).toBe(true);
+    expect(detail.lastError).toMatch(/550/);
+    expect((await p.json('GET', `/api/v1/outbox?status=failed&ticketId=${opened.body.id}`)).body.items).toHaveLength(1);
   });
 });

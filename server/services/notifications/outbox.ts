@@ -183,8 +183,8 @@ function describeError(err: unknown): string {
  * Sends the outbox messages that are due through `transport`. Each is claimed with a lease
  * (its next attempt moved past the send timeout, rows locked by another process skipped),
  * so two processes never send the same attempt; every attempt is recorded with the server's
- * answer; a failure is retried with backoff, and after MAX_MAIL_ATTEMPTS the message is
- * `failed`. The Message-ID was fixed at enqueue, so even a retry after an uncertain send
+ * answer; a temporary failure (no connection, 4xx) is retried with backoff, and after
+ * MAX_MAIL_ATTEMPTS the message is `failed`; a permanent one (5xx) is `failed` at once. The Message-ID was fixed at enqueue, so even a retry after an uncertain send
  * (accepted, then the process died) is recognised by the receiving side as the same message.
  */
 export async function deliverDueMail(db: Db, now: Date, transport: Transporter, options: { batch?: number; leaseMs?: number } = {}): Promise<MailDeliveryOutcome> {
@@ -211,6 +211,7 @@ export async function deliverDueMail(db: Db, now: Date, transport: Transporter, 
   for (const message of claimed) {
     let error: string | null = null;
     let response: string | null = null;
+    let permanent = false;
     try {
       const info = await transport.sendMail({
         from: settings.mailFrom,
@@ -226,6 +227,9 @@ export async function deliverDueMail(db: Db, now: Date, transport: Transporter, 
       response = typeof info.response === 'string' ? info.response.slice(0, 500) : 'accepted';
     } catch (err) {
       error = describeError(err);
+      // A 5xx answer (unknown mailbox, policy refusal) will not change on retry (RFC 5321 §4.2.1).
+      const code = (err as { responseCode?: unknown }).responseCode;
+      permanent = typeof code === 'number' && code >= 500 && code < 600;
     }
     await db.transaction(async (tx) => {
       await tx.insert(outboxAttempts).values({ messageId: message.id, at: now, ok: error === null, response: error ?? response });
@@ -234,7 +238,7 @@ export async function deliverDueMail(db: Db, now: Date, transport: Transporter, 
         await tx.update(outboxMessages).set({ status: 'sent', sentAt: now, lastError: null }).where(eq(outboxMessages.id, message.id));
       } else {
         failed++;
-        const giveUp = message.attempts >= MAX_MAIL_ATTEMPTS;
+        const giveUp = permanent || message.attempts >= MAX_MAIL_ATTEMPTS;
         await tx
           .update(outboxMessages)
           .set({ status: giveUp ? 'failed' : 'queued', lastError: error, nextAttemptAt: new Date(now.getTime() + mailBackoffMs(message.attempts)) })
