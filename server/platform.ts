@@ -1,16 +1,14 @@
 import { openDatabase, type Database } from '../drizzle/client.ts';
 import { migrate } from '../drizzle/migrate.ts';
 import { newApp } from './app.ts';
+import { composeDeps, type AppDeps } from './composition.ts';
 import type { Config } from './env.ts';
-import type { AppDeps } from './http/context.ts';
-import { systemClock, type Clock } from './lib/clock.ts';
+import type { Clock } from './lib/clock.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
-import { createMetrics } from './lib/metrics.ts';
 import { ensureFirstAdmin } from './services/bootstrap.ts';
-import { noopIngestListener } from './engine/listener.ts';
 import { jobs } from './jobs/index.ts';
 import { startJobs, type JobRunner } from './jobs/runner.ts';
-import { createEngine, type Engine } from './engine/engine.ts';
+import type { Engine } from './engine/engine.ts';
 import { seedDefaultRules } from './engine/default-pack.ts';
 import { configureMail } from './services/notifications/outbox.ts';
 
@@ -42,11 +40,9 @@ export async function startPlatform(
   configureMail({ publicUrl: config.PUBLIC_URL, mailFrom: config.MAIL_FROM, retrySeconds: config.MAIL_RETRY_SECONDS });
   if (config.SMTP_URL && !config.PUBLIC_URL) logger.warn('SMTP_URL is set but PUBLIC_URL is not: links in e-mail will be relative');
   const bootstrap = await ensureFirstAdmin(database, config.ADMIN_TOKEN);
-  const deps: AppDeps = { database, config, clock: options.clock ?? systemClock, logger, metrics: createMetrics(), ingest: noopIngestListener };
   await seedDefaultRules(database.db);
-  const engine = createEngine(deps);
+  const { deps, engine } = composeDeps({ database, config, logger, ...(options.clock ? { clock: options.clock } : {}) });
   await engine.start();
-  deps.ingest = engine;
   const app = newApp(deps);
   // The scheduler belongs to the API side; a collector replica never runs scheduled work.
   const runner = startJobs(deps, jobs, { schedule: options.schedule !== false && config.ROLE !== 'collector' });

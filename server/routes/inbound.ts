@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { inboundStatuses } from '../../drizzle/schema/enums.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentIntegration, requireUser } from '../http/middleware.ts';
 import { DomainError } from '../lib/errors.ts';
 import { errorResponses, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';

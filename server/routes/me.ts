@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { languages } from '../../drizzle/schema/enums.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentUser } from '../http/middleware.ts';
 import { errorResponses, jsonBody, jsonResponse } from '../schemas/common.ts';
 import { getMe, updateMe } from '../services/notifications/preferences.ts';

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { outboxStatuses } from '../../drizzle/schema/enums.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { requireUser } from '../http/middleware.ts';
 import { errorResponses, IdParam, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
 import { getOutboxMessage, listOutbox } from '../services/notifications/outbox.ts';

@@ -42,7 +42,7 @@ describe.each(backends)('e-mail to customers and engineers, end to end, on %s', 
     expect(run.ran).toBe(true);
     return run.result as { attempted: number; sent: number; failed: number };
   };
-  const outboxOf = async (ticketId: string) => (await p.json('GET', `/api/v1/outbox?ticketId=${ticketId}&limit=500`)).body.items as { kind: string; to: string; subject: string; text: string; html: string; status: string; messageId: string }[];
+  const outboxOf = async (ticketId: string) => (await p.json('GET', `/api/v1/outbox?ticketId=${ticketId}&limit=500`)).body.items as { id: string; kind: string; to: string; subject: string; text: string; html: string; status: string; messageId: string }[];
 
   it('an MC pool fault, an info request, an e-mail reply, a resolution and the survey — each reaches the right people once', async () => {
     const b = await box(p, 'mission_critical');

@@ -4,7 +4,7 @@ import type { Db } from '../../../drizzle/client.ts';
 import { appliances, attachments, inboundEmails, tickets, users, type InboundStatus } from '../../../drizzle/schema/index.ts';
 import type { CaseInfo } from '../../../drizzle/schema/tickets.ts';
 import type { UserPrincipal } from '../../auth/principal.ts';
-import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
+import { decodeCursor, encodeCursor } from '../../lib/cursor.ts';
 import { DomainError, invalid } from '../../lib/errors.ts';
 import { loadCalendar } from '../calendar.ts';
 import { insertTicket } from '../tickets/core.ts';
@@ -150,11 +150,11 @@ export async function receiveEmail(db: Db, ctx: InboundContext, raw: Buffer): Pr
   }
   if (mail.headers.size === 0) throw invalid('the message has no headers; expected a raw RFC 822 message');
   const fromAddress = mail.from?.value.find((a) => a.address)?.address?.toLowerCase() ?? null;
-  const text = (mail.text ?? '').replace(/\u0000/g, '');
+  const text = (mail.text ?? '').replaceAll('\u0000', '');
   const base: Record_ = {
     messageId: mail.messageId ?? null,
     from: fromAddress,
-    subject: mail.subject?.replace(/\u0000/g, '').slice(0, 500) ?? null,
+    subject: mail.subject?.replaceAll('\u0000', '').slice(0, 500) ?? null,
     sizeBytes: raw.length,
     body: text.slice(0, MAX_BODY_CHARS),
   };
@@ -213,7 +213,7 @@ export async function receiveEmail(db: Db, ctx: InboundContext, raw: Buffer): Pr
 
   if (sender.role !== 'customer' || !sender.customerId) return ignore('unknown_ticket', { senderId: sender.id });
   const customerId = sender.customerId;
-  const summary = (mail.subject ?? '').replace(/\u0000/g, '').replace(/^\s*((re|fw|fwd|r|i)\s*:\s*)+/i, '').trim().slice(0, 200) || '(no subject)';
+  const summary = (mail.subject ?? '').replaceAll('\u0000', '').replace(/^\s*((re|fw|fwd|r|i)\s*:\s*)+/i, '').trim().slice(0, 200) || '(no subject)';
   const opened = await db.transaction(async (tx) => {
     const fleet = await tx.select().from(appliances).where(eq(appliances.customerId, customerId));
     const haystack = `${summary}\n${body}`.toLowerCase();
@@ -250,7 +250,7 @@ async function storeAttachments(db: Db, ticketId: string, at: Date, files: Parse
   const skipped: { name: string; sizeBytes: number }[] = [];
   const rows: (typeof attachments.$inferInsert)[] = [];
   for (const [i, file] of files.entries()) {
-    const name = (file.filename ?? `attachment-${i + 1}`).replace(/[\u0000-\u001f/\\]/g, '_').slice(0, 200);
+    const name = (file.filename ?? `attachment-${i + 1}`).replace(/[/\\]/g, '_').replace(/\p{Cc}/gu, '_').slice(0, 200);
     if (file.size > budget) {
       skipped.push({ name, sizeBytes: file.size });
       continue;
@@ -259,7 +259,7 @@ async function storeAttachments(db: Db, ticketId: string, at: Date, files: Parse
     const contentType = /^[\w.+-]+\/[\w.+-]+$/.test(file.contentType) ? file.contentType.slice(0, 100) : 'application/octet-stream';
     const textual = /^text\/|json|xml/i.test(contentType);
     // The ticket's attachment route reads text types as UTF-8 and everything else as base64.
-    rows.push({ ticketId, name, contentType, sizeBytes: file.size, content: textual ? file.content.toString('utf8').replace(/\u0000/g, '') : file.content.toString('base64'), createdAt: at });
+    rows.push({ ticketId, name, contentType, sizeBytes: file.size, content: textual ? file.content.toString('utf8').replaceAll('\u0000', '') : file.content.toString('base64'), createdAt: at });
   }
   if (rows.length > 0) await db.insert(attachments).values(rows);
   return { stored: rows.length, details: skipped.length ? { skippedAttachments: skipped, limitBytes: MAX_INBOUND_ATTACHMENT_BYTES } : {} };

@@ -3,7 +3,7 @@ import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Db, Tx } from '../../../drizzle/client.ts';
 import { outboxAttempts, outboxMessages, ticketEvents, tickets, users, type OutboxStatus } from '../../../drizzle/schema/index.ts';
-import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
+import { decodeCursor, encodeCursor } from '../../lib/cursor.ts';
 import { notFound } from '../../lib/errors.ts';
 import { planNotifications, type NotificationEvent, type OutboxMessage, type Person, type Recipients, type TicketFacts } from './planner.ts';
 
