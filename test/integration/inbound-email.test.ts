@@ -61,6 +61,18 @@ describe.each(backends)('inbound e-mail on %s', (backend) => {
     expect((await p.json('GET', `/api/v1/tickets/${ticket.id}`)).body.status).toBe('new');
   });
 
+  it('an engineer answering by e-mail writes a public message that the customer receives and that counts as the response', async () => {
+    const { customer, ticket } = await portalTicket();
+    const engineer = await f.user('engineer');
+    const res = await post(mail({ From: engineer.user.email, Subject: `Re: [Vigil #${ticket.number}] Customer replied`, 'Message-ID': mid() }, 'Please check the cable on port 3.\r\n\r\n-- \r\nEngineer'));
+    expect(res.body).toMatchObject({ status: 'applied', ticketId: ticket.id });
+    const detail = (await p.json('GET', `/api/v1/tickets/${ticket.id}`)).body;
+    expect(detail.timeline.find((e: { type: string }) => e.type === 'comment')).toMatchObject({ actorId: engineer.user.id, body: 'Please check the cable on port 3.', public: true });
+    expect(detail.sla.firstResponseAt).not.toBeNull();
+    const outbox = (await p.json('GET', `/api/v1/outbox?ticketId=${ticket.id}`)).body.items;
+    expect(outbox.filter((m: { kind: string }) => m.kind === 'engineer.message').map((m: { to: string }) => m.to)).toEqual([customer.user.email]);
+  });
+
   it('keeps, without changing anything, mail from strangers, other customers and unknown ticket numbers', async () => {
     const { ticket } = await portalTicket();
     const other = await box(p, 'pro');
