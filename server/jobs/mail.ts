@@ -28,7 +28,8 @@ export const timedNotificationsJob: Job = {
   },
 };
 
-let lastImapPoll = 0;
+// Per platform (process), so several platforms in one process (tests) keep their own schedule.
+const lastImapPoll = new WeakMap<object, number>();
 
 /**
  * Every 15 s, polling when IMAP_POLL_SECONDS have passed since this process's last poll:
@@ -41,8 +42,9 @@ export const imapPollJob: Job = {
   async run({ deps, now }) {
     const url = deps.config.IMAP_URL;
     if (!url) return { skipped: 'IMAP_URL is not set' };
-    if (now.getTime() - lastImapPoll < deps.config.IMAP_POLL_SECONDS * 1000 - 1000) return { skipped: 'not due' };
-    lastImapPoll = now.getTime();
+    const last = lastImapPoll.get(deps);
+    if (last !== undefined && now.getTime() - last < deps.config.IMAP_POLL_SECONDS * 1000 - 1000) return { skipped: 'not due' };
+    lastImapPoll.set(deps, now.getTime());
     const ctx = { now, replacementCutoff: deps.config.REPLACEMENT_CUTOFF, publicUrl: deps.config.PUBLIC_URL, customerId: null };
     return { ...(await pollImap(deps.database.db, ctx, parseImapUrl(url))) };
   },
