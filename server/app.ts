@@ -18,6 +18,7 @@ import { customerRoutes } from './routes/customers.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { userRoutes } from './routes/users.ts';
 import { holidayRoutes } from './routes/holidays.ts';
+import { releaseRoutes } from './routes/releases.ts';
 import { remoteTunnelRoutes } from './routes/remote-tunnel.ts';
 import { slaRoutes } from './routes/sla.ts';
 import { surveyRoutes } from './routes/surveys.ts';
@@ -127,6 +128,7 @@ export function newApp(deps: AppDeps) {
     app.route('/api/v1/tickets', rootCauseRoutes(deps));
     app.route('/api/v1/sla', slaRoutes(deps));
     app.route('/api/v1/holidays', holidayRoutes(deps));
+    app.route('/api/v1/releases', releaseRoutes(deps));
     app.route('/api/v1/surveys', surveyRoutes(deps));
     app.route('/api/v1/webhooks', webhookRoutes(deps));
     app.route('/api/v1/reports', reportRoutes(deps));

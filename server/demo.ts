@@ -2,9 +2,9 @@ import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../drizzle/client.ts';
-import { applianceTokens, appliances, customers, users, type Language, type Role, type Tier } from '../drizzle/schema/index.ts';
+import { applianceTokens, appliances, customers, releases, users, type Language, type ReleaseProduct, type Role, type Tier } from '../drizzle/schema/index.ts';
 import { formatProgress, runSimulation, type SimAppliance } from '../collector/simulator/runner.ts';
-import type { ScenarioName } from '../collector/simulator/scenarios.ts';
+import { baselineHypervisorVersion, baselineOsVersion, regressionOsVersion, type ScenarioName } from '../collector/simulator/scenarios.ts';
 import { APPLIANCE_TOKEN_PREFIX, hashPassword, hashSecret, newSecret, secretPrefix } from './auth/credentials.ts';
 import { ConfigError, parseConfig } from './env.ts';
 import type { Clock } from './lib/clock.ts';
@@ -69,6 +69,29 @@ async function ensureUser(db: Db, input: (typeof demoUsers)[number], customerId:
   return row!.id;
 }
 
+const DAY_MS = 86_400_000;
+
+// The release catalogue the demo fleet is measured against (SPEC §7): the baseline the
+// simulator reports is current; the fleet-regression scenario's upgrade is a newer release
+// that is not (yet) recommended, so it changes nobody's currency.
+const demoReleases: { product: ReleaseProduct; version: string; daysAgo: number; current: boolean }[] = [
+  { product: 'synetoos', version: '6.0.2', daysAgo: 120, current: false },
+  { product: 'synetoos', version: baselineOsVersion, daysAgo: 55, current: true },
+  { product: 'synetoos', version: regressionOsVersion, daysAgo: 6, current: false },
+  { product: 'hypervisor', version: '2.4.0', daysAgo: 150, current: false },
+  { product: 'hypervisor', version: baselineHypervisorVersion, daysAgo: 70, current: true },
+];
+
+/** Declares the demo releases of a product that has none yet; an admin's own catalogue is left alone. */
+async function seedReleases(db: Db, now: Date): Promise<void> {
+  for (const product of ['synetoos', 'hypervisor'] as const) {
+    const [any] = await db.select({ id: releases.id }).from(releases).where(eq(releases.product, product)).limit(1);
+    if (any) continue;
+    const rows = demoReleases.filter((r) => r.product === product);
+    await db.insert(releases).values(rows.map((r) => ({ product, version: r.version, releasedAt: new Date(now.getTime() - r.daysAgo * DAY_MS), current: r.current })));
+  }
+}
+
 /** Creates (or finds by name and serial) the demo fleet; every appliance gets a fresh token for this run. */
 async function seedDemo(db: Db, clock: Clock): Promise<SimAppliance[]> {
   const passwordHash = await hashPassword(DEMO_PASSWORD);
@@ -84,6 +107,8 @@ async function seedDemo(db: Db, clock: Clock): Promise<SimAppliance[]> {
       for (const customerId of customerIds.values()) await db.update(customers).set({ accountManagerId: id }).where(eq(customers.id, customerId));
     }
   }
+
+  await seedReleases(db, clock.now());
 
   const fleet: SimAppliance[] = [];
   let index = 0;
@@ -154,6 +179,8 @@ async function main(): Promise<void> {
     appliances: fleet,
     intervalSeconds: 5,
     faultAfterSeconds: 15,
+    // Two days of pool history, so capacity forecasts rest on evidence as on a real fleet.
+    historyHours: 48,
     onProgress: (progress) => {
       if (progress.errors > 0 || progress.tick % 12 === 0) logger.info({ simulator: true }, formatProgress(progress));
     },

@@ -30,6 +30,8 @@ export const configSchema = z.object({
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM')
     .default('15:00'),
   INGEST_RATE_PER_TOKEN: positiveInt.default(200_000),
+  // A sample stamped further ahead than this is skipped (SPEC §7); older than RETENTION_DAYS too.
+  INGEST_MAX_FUTURE_SKEW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   DB_POOL_SIZE: positiveInt.default(10),
   // Outbound e-mail (SPEC §8): without SMTP_URL messages stay queued in the outbox.
   SMTP_URL: z

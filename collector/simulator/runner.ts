@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FetchLike } from '../agent/push.ts';
 import { SimulatorApi, type CustomerTier, type PushResult } from './api.ts';
 import { hash32 } from './prng.ts';
-import { generateTick, type ScenarioName } from './scenarios.ts';
+import { generateTick, poolHistory, type ScenarioName } from './scenarios.ts';
 
 // Drives the scenario generators against a running Vigil: provisions a customer
 // and its appliances with the admin key (createFleet), then every interval pushes
@@ -109,6 +109,8 @@ export interface SimulationOptions {
   durationSeconds?: number;
   /** Noise seed; default random. The same seed replays the same values. */
   seed?: number;
+  /** Hours of pool capacity history each appliance sends once at start (see poolHistory); default 0. */
+  historyHours?: number;
   /** Appliances pushed in parallel. Default 16. */
   concurrency?: number;
   fetch?: FetchLike;
@@ -244,7 +246,18 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     return progress;
   }
 
+  /** The history before the run, once: forecasts then have what a real appliance's pools would show. */
+  async function backfill(hours: number): Promise<void> {
+    await mapLimit(fleetAppliances, concurrency, async (appliance) => {
+      const samples = poolHistory({ scenario: appliance.scenario ?? options.scenario, applianceIndex: appliance.index, seed, startedAtMs, hours });
+      const result = await api.pushMetrics(appliance.token, `sim-${seed}-${appliance.index}-history`, samples);
+      if (result.ok) totals.samples += samples.length;
+      else totals.errors++;
+    });
+  }
+
   async function loop(): Promise<SimulationSummary> {
+    if ((options.historyHours ?? 0) > 0) await backfill(options.historyHours ?? 0);
     const intervalMs = intervalSeconds * 1000;
     let tick = 0;
     while (!stopSignal.signal.aborted) {

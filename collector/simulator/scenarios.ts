@@ -125,10 +125,10 @@ export function generateTick(input: TickInput): Tick {
 
   const failing = failingDisk(index);
   for (const pool of topology.pools) {
-    let capacity = 0.4 + 0.25 * fixed('capacity', pool.name) + noise(0.004, 'capacity', pool.name);
+    let capacity = poolCapacity(scenario, index, seed, pool.name, t) + noise(0.004, 'capacity', pool.name);
     if (scenario === 'pool-filling' && pool.name === 'tank') {
       const grown = faulted ? (0.25 * (t - timeline.faultAt)) / timeline.poolFillSeconds : 0;
-      capacity = Math.min(0.99, 0.7 + grown + noise(0.002, 'capacity', pool.name));
+      capacity = Math.min(0.99, poolCapacity(scenario, index, seed, pool.name, t) + grown + noise(0.002, 'capacity', pool.name));
       if (faulted) phase = 'pool-filling';
     }
     add('pool_capacity_ratio', { pool: pool.name }, round(capacity, 4));
@@ -214,6 +214,44 @@ export function generateTick(input: TickInput): Tick {
     events,
     phase,
   };
+}
+
+// Pools grow the way real ones do: a steady fraction of a point a day. A healthy pool
+// (0.40–0.65 full, +0.05–0.2 points a day) is months away from 90 %, so the forecast rule
+// (which needs a day of history and a good fit, SPEC §7) never opens a ticket for it; the
+// pool-filling appliance's `tank` has been growing a point a day for days (0.70 now: 90 %
+// in about 20 days), a real forecast, before its fault fills it within minutes.
+const poolFillingDailyGrowth = 0.01;
+
+/** The pool's trend value (without noise) `t` seconds after the run started; `t` < 0 is history. */
+export function poolCapacity(scenario: ScenarioName, applianceIndex: number, seed: number, pool: string, t: number): number {
+  const days = t / 86_400;
+  if (scenario === 'pool-filling' && pool === 'tank') return 0.7 + poolFillingDailyGrowth * days;
+  const base = 0.4 + 0.25 * unitNoise(seed, applianceIndex, 'fixed', 'capacity', pool);
+  const perDay = 0.0005 + 0.0015 * unitNoise(seed, applianceIndex, 'fixed', 'growth', pool);
+  return base + perDay * days;
+}
+
+/**
+ * What the appliance's pools reported before the run: one `pool_capacity_ratio` sample per
+ * pool every `stepSeconds` for the `hours` before `startedAtMs`, so capacity forecasts have
+ * the history a real appliance would have (the demo backfills it once at start).
+ */
+export function poolHistory(input: { scenario: ScenarioName; applianceIndex: number; seed: number; startedAtMs: number; hours: number; stepSeconds?: number }): WireSample[] {
+  const step = input.stepSeconds ?? 3600;
+  const samples: WireSample[] = [];
+  for (let t = -input.hours * 3600; t < 0; t += step) {
+    for (const pool of applianceTopology().pools) {
+      const noise = symmetricNoise(input.scenario === 'pool-filling' && pool.name === 'tank' ? 0.002 : 0.004, input.seed, input.applianceIndex, Math.floor(t), 'capacity', pool.name);
+      samples.push({
+        metric: 'pool_capacity_ratio',
+        labels: { pool: pool.name },
+        ts: Math.round(input.startedAtMs + t * 1000),
+        value: round(poolCapacity(input.scenario, input.applianceIndex, input.seed, pool.name, t) + noise, 4),
+      });
+    }
+  }
+  return samples;
 }
 
 /** The most recent daily run at `offsetSeconds` past midnight UTC, at or before `nowSeconds`. */

@@ -8,3 +8,4 @@ export * from './tickets.ts';
 export * from './operations.ts';
 export * from './integrations.ts';
 export * from './notifications.ts';
+export * from './releases.ts';

@@ -94,6 +94,14 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('PATCH', '/api/v1/holidays/{date}', ADMIN),
   r('DELETE', '/api/v1/holidays/{date}', ADMIN),
 
+  // The release catalogue: readable by everyone signed in, declared by admins (SPEC §7).
+  r('GET', '/api/v1/releases', ALL),
+  r('POST', '/api/v1/releases', ADMIN),
+  r('GET', '/api/v1/releases/{id}', ALL),
+  r('PUT', '/api/v1/releases/{id}', ADMIN),
+  r('PATCH', '/api/v1/releases/{id}', ADMIN),
+  r('DELETE', '/api/v1/releases/{id}', ADMIN),
+
   // Survey links carry a one-time token instead of a login.
   r('GET', '/api/v1/surveys/{token}', 'public'),
   r('POST', '/api/v1/surveys/{token}', 'public'),

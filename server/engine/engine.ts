@@ -1,4 +1,5 @@
-import { forgetFleetVersions, recomputeHealth } from '../services/health.ts';
+import { recomputeHealth } from '../services/health.ts';
+import { currentReleases } from '../services/releases.ts';
 import { trace } from '@opentelemetry/api';
 import type { IngestEvent, Sample } from '../../telemetry/parsers/types.ts';
 import type { CoreDeps } from '../composition.ts';
@@ -18,6 +19,7 @@ import {
   type ReadingContext,
   type Transition,
 } from './conditions.ts';
+import { forecastLabels, hasForecastEvidence } from '../lib/forecast-evidence.ts';
 import { compareVersions } from '../lib/versions.ts';
 import { labelsKey } from '../../telemetry/series-key.ts';
 import type { HeartbeatInfo, IngestContext, IngestListener } from './listener.ts';
@@ -307,8 +309,6 @@ export function createEngine(deps: CoreDeps): Engine {
     // unknown) or whose software changed; a healthy one is left to the minute job, which keeps
     // the most frequent request of the fleet free of the recomputation.
     if (info.versionChanged || info.previousStatus !== 'healthy') {
-      // New versions (or a first heartbeat) may move the fleet's newest version.
-      if (info.versionChanged || info.previousStatus === 'unknown') forgetFleetVersions();
       await recomputeHealth(database.db, [ctx.applianceId], ctx.receivedAt);
     }
     if (rules.length === 0) return;
@@ -358,10 +358,12 @@ export function createEngine(deps: CoreDeps): Engine {
     if (rule.kind === 'forecast') {
       const f = p as ForecastParams;
       const from = new Date(now.getTime() - f.windowSeconds * 1000).toISOString();
-      const rows = await database.query<{ id: string; labels: Record<string, string>; last: number; slope: number | null; intercept: number | null; n: number }>(
+      const rows = await database.query<{ id: string; labels: Record<string, string>; last: number; slope: number | null; intercept: number | null; r2: number | null; history: number; n: number }>(
         `select s.appliance_id::text as id, s.labels, s.last_value::float8 as last,
                 regr_slope(p.v, b.base + p.o::float8 / 1000)::float8 as slope,
                 regr_intercept(p.v, b.base + p.o::float8 / 1000)::float8 as intercept,
+                regr_r2(p.v, b.base + p.o::float8 / 1000)::float8 as r2,
+                (max(b.base + p.o::float8 / 1000) - min(b.base + p.o::float8 / 1000))::float8 as history,
                 count(*)::int as n
            from series s
            join sample_chunks c on c.series_id = s.id and c.last_ts >= $2::timestamptz
@@ -376,11 +378,18 @@ export function createEngine(deps: CoreDeps): Engine {
       const out: Finding[] = [];
       for (const r of rows) {
         if (r.slope === null || r.intercept === null || r.n < f.minSamples) continue;
+        const r2 = r.r2 === null ? null : Number(r.r2);
+        if (!hasForecastEvidence({ historySeconds: Number(r.history), r2 }, f)) continue;
         const last = Number(r.last);
         // Already past the threshold: the threshold rules speak for it.
         if (f.direction === 'rising' ? last >= f.threshold : last <= f.threshold) continue;
-        const seconds = secondsToThreshold({ slope: Number(r.slope), intercept: Number(r.intercept) }, f.threshold, 0, f.direction);
-        if (seconds !== null && seconds > 0 && seconds <= f.horizonSeconds) out.push({ applianceId: r.id, labels: r.labels, value: Math.round(seconds) });
+        const slope = Number(r.slope);
+        const seconds = secondsToThreshold({ slope, intercept: Number(r.intercept) }, f.threshold, 0, f.direction);
+        if (seconds !== null && seconds > 0 && seconds <= f.horizonSeconds) {
+          // The evidence travels with the alert (SPEC §7); `value` keeps the seconds left.
+          const labels = { ...r.labels, ...forecastLabels(slope, r2 ?? 0, now.getTime() + seconds * 1000) };
+          out.push({ applianceId: r.id, labels, value: Math.round(seconds) });
+        }
       }
       return out;
     }
@@ -390,7 +399,9 @@ export function createEngine(deps: CoreDeps): Engine {
       const versions = await database.query<{ version: string; ids: string[] }>(
         `select ${column} as version, array_agg(id::text) as ids from appliances where ${column} is not null group by ${column}`,
       );
-      const current = s.current ?? versions.map((v) => v.version).sort(compareVersions).at(-1);
+      // The declared current release (SPEC §7), or the rule's own override; never the newest
+      // version some appliance happens to report. Nothing declared: nobody is behind.
+      const current = s.current ?? (await currentReleases(database.db))[s.attribute === 'os_version' ? 'synetoos' : 'hypervisor'];
       if (!current) return [];
       return versions
         .filter((v) => compareVersions(v.version, current) < 0)

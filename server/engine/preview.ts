@@ -12,6 +12,7 @@ import {
   type AlertState,
   type ApplianceFacts,
 } from './conditions.ts';
+import { hasForecastEvidence, rSquared } from '../lib/forecast-evidence.ts';
 import type { AbsenceParams, EventParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
 
 export interface PreviewFiring {
@@ -206,7 +207,9 @@ export async function previewRule(database: Database, rule: Rule, from: Date, to
         const fp = p as ForecastParams;
         while (new Date(series[windowStart]!.ts).getTime() < at - fp.windowSeconds * 1000) windowStart++;
         const points = series.slice(windowStart, i + 1).map((s) => ({ t: (new Date(s.ts).getTime() - at) / 1000, v: Number(s.value) }));
-        const fit = points.length >= fp.minSamples ? linearFit(points) : null;
+        const line = points.length >= fp.minSamples ? linearFit(points) : null;
+        // The same evidence test as the live engine (SPEC §7): enough history, a good fit.
+        const fit = line && hasForecastEvidence({ historySeconds: -(points[0]?.t ?? 0), r2: rSquared(points, line) }, fp) ? line : null;
         const seconds = fit ? secondsToThreshold(fit, fp.threshold, 0, fp.direction) : null;
         const below = fp.direction === 'rising' ? Number(r.value) < fp.threshold : Number(r.value) > fp.threshold;
         value = seconds === null ? null : Math.round(seconds);

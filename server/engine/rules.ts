@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { priorities, ruleKinds, tiers, type Priority, type RuleKind } from '../../drizzle/schema/enums.ts';
 import type { RuleSelector } from '../../drizzle/schema/engine.ts';
 import type { rules } from '../../drizzle/schema/index.ts';
+import { DEFAULT_MIN_HISTORY_SECONDS, DEFAULT_MIN_R2 } from '../lib/forecast-evidence.ts';
 
 export const comparisonOps = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type ComparisonOp = (typeof comparisonOps)[number];
@@ -31,7 +32,7 @@ export const StateParams = z
     equals: z.union([z.number(), z.string()]).optional(),
     // Compare an appliance attribute instead of a metric: "SynetoOS behind the current version".
     attribute: z.enum(['os_version', 'hypervisor_version']).optional(),
-    // The current version; absent = the newest version seen across the fleet.
+    // The current version; absent = the product's current release in the catalogue (/releases).
     current: z.string().max(100).optional(),
     aggregate: aggregate.optional(),
   })
@@ -66,6 +67,10 @@ export const ForecastParams = z
     // Rising towards the threshold (capacity) or falling towards it (free space).
     direction: z.enum(['rising', 'falling']).default('rising'),
     minSamples: z.number().int().min(2).max(10_000).default(3),
+    // SPEC §7 "Forecasts need evidence": the fit's points must span this much time and fit
+    // with at least this R²; otherwise the forecast does not fire.
+    minHistorySeconds: seconds.default(DEFAULT_MIN_HISTORY_SECONDS),
+    minR2: z.number().min(0).max(1).default(DEFAULT_MIN_R2),
   })
   .strict();
 

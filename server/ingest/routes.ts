@@ -12,6 +12,7 @@ import { nativeEventsBodySchema, nativeMetricsBodySchema, parseNativeEvents, par
 import { parseOtlpMetrics } from '../../telemetry/parsers/otlp.ts';
 import { batchIdMessage, batchIdPattern, isBatchId } from '../../telemetry/batch-id.ts';
 import { parsePrometheusText } from '../../telemetry/parsers/prometheus-text.ts';
+import { skipReasons, type IngestReport } from '../../telemetry/parsers/types.ts';
 import { HeartbeatAck, HeartbeatBody } from './heartbeat.ts';
 import { IngestService } from './service.ts';
 import { openSupportRequest, SupportRequestAck, SupportRequestBody } from './support-request.ts';
@@ -28,13 +29,61 @@ const ingestErrors = {
   503: errorJson('Storage unavailable; retry after `Retry-After` seconds'),
 } as const;
 
+const SkippedPoint = z
+  .object({
+    reason: z.enum(skipReasons),
+    message: z.string(),
+    line: z.number().int().optional().describe('Prometheus text: the line, from 1'),
+    index: z.number().int().optional().describe('OTLP: the data point, counted from 0 across the request'),
+    field: z.string().optional().describe('OTLP: the path of the offending field'),
+  })
+  .openapi('IngestSkippedPoint');
+
 export const WriteAck = z
   .object({
     accepted: z.number().int().describe('samples committed by this request'),
     duplicate: z.boolean().describe('the batchId was committed before; nothing was written'),
-    skipped: z.number().int().optional().describe('points left out on purpose (NaN/Inf, histograms, summaries)'),
+    skipped: z.number().int().optional().describe('points left out while the rest was stored (Prometheus text, OTLP)'),
+    skippedByReason: z.partialRecord(z.enum(skipReasons), z.number().int()).optional().describe('`skipped` by reason'),
+    problems: z.array(SkippedPoint).optional().describe('the first 20 skipped points with where and why'),
+    truncatedLabelValues: z.number().int().optional().describe('label values cut to 1 024 characters'),
+    droppedLabels: z.number().int().optional().describe('resource attributes outside the keep-list dropped to stay within 32 labels'),
   })
   .openapi('IngestAck');
+
+const OtlpAck = WriteAck.extend({
+  partialSuccess: z
+    .object({ rejectedDataPoints: z.number().int(), errorMessage: z.string() })
+    .optional()
+    .describe('OTLP ExportMetricsServiceResponse.partial_success: points rejected and why'),
+}).openapi('OtlpIngestAck');
+
+/** The lenient formats' account of what they left out, for the 200 (SPEC §7). */
+function reportFields(report: IngestReport) {
+  return {
+    skipped: report.skipped,
+    skippedByReason: report.skippedByReason,
+    problems: report.problems,
+    truncatedLabelValues: report.truncatedLabelValues,
+    droppedLabels: report.droppedLabels,
+  };
+}
+
+/**
+ * OTLP/HTTP's ExportMetricsServiceResponse.partial_success: the count of rejected points
+ * and a message; with nothing rejected but labels cut or dropped, a warning with 0
+ * (opentelemetry-proto, "Partial Success"). Absent when the request was taken whole.
+ */
+function otlpPartialSuccess(report: IngestReport): { rejectedDataPoints: number; errorMessage: string } | undefined {
+  const warnings: string[] = [];
+  for (const [reason, count] of Object.entries(report.skippedByReason)) warnings.push(`${count} ${reason.replaceAll('_', ' ')}`);
+  if (report.truncatedLabelValues > 0) warnings.push(`${report.truncatedLabelValues} label values truncated to 1024 characters`);
+  if (report.droppedLabels > 0) warnings.push(`${report.droppedLabels} resource attributes dropped to stay within the label limit`);
+  if (warnings.length === 0) return undefined;
+  const first = report.problems[0];
+  const example = first === undefined ? '' : `; first: ${first.field ?? `point ${first.index ?? 0}`}: ${first.message}`;
+  return { rejectedDataPoints: report.skipped, errorMessage: `${warnings.join(', ')}${example}` };
+}
 
 const utf8 = new TextDecoder();
 
@@ -105,7 +154,8 @@ export function collectorRoutes(deps: AppDeps) {
     method: 'post',
     path: '/prometheus',
     tags: ['collector'],
-    summary: 'Prometheus text exposition format 0.0.4 (one scrape); samples without a timestamp get the arrival time',
+    summary:
+      'Prometheus text exposition format 0.0.4 with UTF-8 names (one scrape); samples without a timestamp get the arrival time; bad lines are skipped and reported, the rest stored',
     security,
     request: {
       query: z.object({ batchId: z.string().regex(batchIdPattern).optional() }),
@@ -123,7 +173,8 @@ export function collectorRoutes(deps: AppDeps) {
     const parsed = service.parse('prometheus', () => parsePrometheusText(text, { ...ctx, defaultTimestampMs: ctx.now }));
     service.charge(appliance, parsed.samples.length);
     const result = await service.writeSamples(appliance, parsed.samples, batchId, 'prometheus');
-    return c.json({ ...result, skipped: parsed.skipped }, 200);
+    if (!result.duplicate) service.countSkipped('prometheus', parsed.report);
+    return c.json({ ...result, ...reportFields(parsed.report) }, 200);
   });
 
   doc.registerPath({
@@ -199,10 +250,10 @@ export function collectorRoutes(deps: AppDeps) {
     method: 'post',
     path: '/metrics',
     tags: ['collector'],
-    summary: 'OTLP/HTTP JSON metrics (gauges and sums; attributes become labels)',
+    summary: 'OTLP/HTTP JSON metrics (gauges and sums; attributes become labels); bad points are skipped and reported in partialSuccess, the rest stored',
     security,
     request: { query: z.object({ batchId: z.string().regex(batchIdPattern).optional() }), body: { content: { 'application/json': { schema: z.object({ resourceMetrics: z.array(z.unknown()) }) } }, required: true } },
-    responses: { 200: jsonResponse(WriteAck, 'Committed'), ...ingestErrors },
+    responses: { 200: jsonResponse(OtlpAck, 'Committed (the valid points)'), ...ingestErrors },
   });
   otlp.post('/metrics', async (c) => {
     const appliance = currentAppliance(c);
@@ -215,17 +266,10 @@ export function collectorRoutes(deps: AppDeps) {
     const parsed = service.parse('otlp', () => parseOtlpMetrics(body, service.parseContext()));
     service.charge(appliance, parsed.samples.length);
     const result = await service.writeSamples(appliance, parsed.samples, batchId, 'otlp');
+    if (!result.duplicate) service.countSkipped('otlp', parsed.report);
     // OTLP's ExportMetricsServiceResponse: partialSuccess tells the exporter what was dropped.
-    return c.json(
-      {
-        ...result,
-        skipped: parsed.skipped,
-        ...(parsed.skipped > 0
-          ? { partialSuccess: { rejectedDataPoints: parsed.skipped, errorMessage: 'histograms, summaries and non-finite points are not stored' } }
-          : {}),
-      },
-      200,
-    );
+    const partialSuccess = otlpPartialSuccess(parsed.report);
+    return c.json({ ...result, ...reportFields(parsed.report), ...(partialSuccess === undefined ? {} : { partialSuccess }) }, 200);
   });
 
   return { ingest, otlp, service };

@@ -3,7 +3,7 @@ import type { AppliancePrincipal } from '../auth/principal.ts';
 import type { IngestContext } from '../engine/listener.ts';
 import type { AppDeps } from '../composition.ts';
 import { DomainError } from '../lib/errors.ts';
-import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type ParseContext, type Sample } from '../../telemetry/parsers/types.ts';
+import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type IngestReport, type Limits, type ParseContext, type Sample } from '../../telemetry/parsers/types.ts';
 import { upsertEvents } from './events.ts';
 import { recordHeartbeat, type HeartbeatInput } from './heartbeat.ts';
 import { IngestRateLimiter } from './rate-limit.ts';
@@ -20,14 +20,21 @@ const tracer = trace.getTracer('vigil.collector');
 export class IngestService {
   readonly writer: SampleWriter;
   readonly limiter: IngestRateLimiter;
+  private readonly limits: Limits;
 
   constructor(private readonly deps: AppDeps) {
     this.writer = new SampleWriter(deps.database);
     this.limiter = new IngestRateLimiter(deps.config.INGEST_RATE_PER_TOKEN, () => deps.clock.now().getTime());
+    this.limits = {
+      ...defaultLimits,
+      maxFutureSkewMs: deps.config.INGEST_MAX_FUTURE_SKEW_SECONDS * 1000,
+      maxPastAgeMs: deps.config.RETENTION_DAYS * 86_400_000,
+    };
   }
 
+  /** The parsers' clock and limits: the future skew and the past age (the retention) come from the configuration. */
   parseContext(): ParseContext {
-    return { now: this.deps.clock.now().getTime(), limits: defaultLimits };
+    return { now: this.deps.clock.now().getTime(), limits: this.limits };
   }
 
   /** Runs a parser, turning its errors into the API's (400 with the bad items, 413 when too many). */
@@ -46,6 +53,11 @@ export class IngestService {
       this.deps.logger.error({ err, format }, 'parser failed unexpectedly');
       throw new DomainError('invalid_request', 'the body could not be parsed');
     }
+  }
+
+  /** Counts what a lenient parse left out, by reason, for `/metrics` (the sender is told in the 200). */
+  countSkipped(format: IngestFormat, report: IngestReport): void {
+    for (const [reason, count] of Object.entries(report.skippedByReason)) this.deps.metrics.ingestPointsSkipped.inc({ format, reason }, count);
   }
 
   charge(appliance: AppliancePrincipal, cost: number): void {

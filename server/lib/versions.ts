@@ -1,6 +1,6 @@
 // Software versions (SynetoOS, hypervisor), compared part by part: "6.10.0" after "6.9.2".
 // One order for the whole product: the version rule, the health score and the health
-// report must agree on which version is the newest.
+// report must agree on which versions are behind the current release (the catalogue).
 
 function tokens(version: string): (number | string)[] {
   return (version.match(/\d+|[A-Za-z]+/g) ?? []).map((t) => (/^\d+$/.test(t) ? Number(t) : t.toLowerCase()));
@@ -26,11 +26,4 @@ export function compareVersions(a: string, b: string): number {
     return x < y ? -1 : 1;
   }
   return 0;
-}
-
-/** The newest of some versions (nulls ignored), or null. */
-export function newestVersion(versions: Iterable<string | null | undefined>): string | null {
-  let newest: string | null = null;
-  for (const v of versions) if (v && (newest === null || compareVersions(v, newest) > 0)) newest = v;
-  return newest;
 }

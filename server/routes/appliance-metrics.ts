@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { metricNamePattern, parseRfc3339 } from '../../telemetry/parsers/common.ts';
+import { checkUtf8MetricName, parseRfc3339 } from '../../telemetry/parsers/common.ts';
+import { defaultLimits } from '../../telemetry/parsers/types.ts';
 import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
@@ -25,7 +26,8 @@ const stepParam = z
   .refine((s) => s >= 1, 'must be at least 1 second');
 
 export const MetricsQueryParams = z.object({
-  metric: z.string().min(1).max(200).regex(metricNamePattern, 'must be a Prometheus metric name'),
+  // Any name a parser stores: Prometheus 3 and OTLP senders may use UTF-8 names (`http.server.duration`).
+  metric: z.string().refine((name) => checkUtf8MetricName(name, defaultLimits) === null, 'must be a metric name of 1–200 characters without NUL'),
   from: instant.optional().openapi({ type: 'string', description: 'default: one hour before `to`' }),
   to: instant.optional().openapi({ type: 'string', description: 'default: now' }),
   step: stepParam.optional().openapi({ type: 'string', description: 'bucket width; default chosen from the range (≤ 2000 points per series)' }),

@@ -20,7 +20,11 @@ const Integration = z
   .openapi('Integration');
 
 // Prometheus label names (and UTF-8 names since Prometheus 3) are free text; keep them sane.
-const LabelName = z.string().min(1).max(128).regex(/^[^\u0000-\u001f"{}=,]+$/, 'a label name without control characters, quotes, braces, = or ,');
+const LabelName = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((name) => ![...name].some((ch) => ch.charCodeAt(0) < 0x20 || '"{}=,'.includes(ch)), 'a label name without control characters, quotes, braces, = or ,');
 
 const CreateIntegration = z
   .object({

@@ -11,7 +11,8 @@ import { sql } from 'drizzle-orm';
 import { rawQuery, type Db, type Tx } from '../../drizzle/client.ts';
 import type { ApplianceStatus, Priority } from '../../drizzle/schema/index.ts';
 import { LIVE_CHANNEL, type LiveEvent } from '../live/events.ts';
-import { compareVersions, newestVersion } from '../lib/versions.ts';
+import { compareVersions } from '../lib/versions.ts';
+import { cachedCurrentReleases } from './releases.ts';
 import { at } from './rca/sql.ts';
 
 export const HEARTBEAT_LATE_MS = 5 * 60_000;
@@ -25,10 +26,11 @@ export interface HealthInputs {
   /** The fullest pool's latest `pool_capacity_ratio`, null when unknown. */
   maxPoolCapacityRatio: number | null;
   osVersion: string | null;
-  /** The newest SynetoOS version seen across the fleet. */
-  newestOsVersion: string | null;
+  /** The current SynetoOS release declared in the catalogue (SPEC §7), null when none is. */
+  currentOsVersion: string | null;
   hypervisorVersion: string | null;
-  newestHypervisorVersion: string | null;
+  /** The current hypervisor release declared in the catalogue, null when none is. */
+  currentHypervisorVersion: string | null;
 }
 
 /** Points taken off 100 by each factor, with the reasons a person reads. */
@@ -83,14 +85,14 @@ export function scoreAppliance(inputs: HealthInputs): HealthResult {
     factors.reasons.push(`heartbeat late by ${Math.floor(silentMs / 60_000)} min`);
   }
 
-  if (inputs.osVersion && inputs.newestOsVersion && compareVersions(inputs.osVersion, inputs.newestOsVersion) < 0) {
-    const majorBehind = compareVersions(inputs.osVersion.split('.')[0] ?? '', inputs.newestOsVersion.split('.')[0] ?? '') < 0;
+  if (inputs.osVersion && inputs.currentOsVersion && compareVersions(inputs.osVersion, inputs.currentOsVersion) < 0) {
+    const majorBehind = compareVersions(inputs.osVersion.split('.')[0] ?? '', inputs.currentOsVersion.split('.')[0] ?? '') < 0;
     factors.software += majorBehind ? 10 : 5;
-    factors.reasons.push(`SynetoOS ${inputs.osVersion} behind ${inputs.newestOsVersion}`);
+    factors.reasons.push(`SynetoOS ${inputs.osVersion} behind ${inputs.currentOsVersion}`);
   }
-  if (inputs.hypervisorVersion && inputs.newestHypervisorVersion && compareVersions(inputs.hypervisorVersion, inputs.newestHypervisorVersion) < 0) {
+  if (inputs.hypervisorVersion && inputs.currentHypervisorVersion && compareVersions(inputs.hypervisorVersion, inputs.currentHypervisorVersion) < 0) {
     factors.software += 3;
-    factors.reasons.push(`hypervisor ${inputs.hypervisorVersion} behind ${inputs.newestHypervisorVersion}`);
+    factors.reasons.push(`hypervisor ${inputs.hypervisorVersion} behind ${inputs.currentHypervisorVersion}`);
   }
 
   const score = Math.max(0, Math.min(100, 100 - factors.alerts - factors.capacity - factors.heartbeat - factors.software));
@@ -153,30 +155,13 @@ async function readEvery(db: Db | Tx): Promise<ApplianceInputs[]> {
   return states.map((s) => ({ ...s, counts: counts.get(s.id) ?? {}, ratio: ratios.get(s.id) ?? null }));
 }
 
-// The newest versions in the fleet take a scan of every appliance. The per-alert path reuses
-// them for a few seconds; the minute job (and a heartbeat that changes versions) reads afresh.
-const VERSIONS_TTL_MS = 10_000;
-let versionsMemo: { until: number; value: { newestOsVersion: string | null; newestHypervisorVersion: string | null } } | null = null;
-
-/** Forgets the fleet's newest versions, so the next health computation reads them again. */
-export function forgetFleetVersions(): void {
-  versionsMemo = null;
-}
-
-async function fleetVersions(db: Db | Tx, fresh: boolean) {
-  if (!fresh && versionsMemo && versionsMemo.until > performance.now()) return versionsMemo.value;
-  const rows = await rawQuery<{ os_version: string | null; hypervisor_version: string | null }>(db, `select distinct os_version, hypervisor_version from appliances`);
-  const value = { newestOsVersion: newestVersion(rows.map((v) => v.os_version)), newestHypervisorVersion: newestVersion(rows.map((v) => v.hypervisor_version)) };
-  versionsMemo = { until: performance.now() + VERSIONS_TTL_MS, value };
-  return value;
-}
-
 /** Recomputes health for some appliances (or `'all'`), writing and announcing only changes. */
 export async function recomputeHealth(db: Db | Tx, applianceIds: readonly string[] | 'all', now: Date): Promise<HealthRecomputation> {
   if (applianceIds !== 'all' && applianceIds.length === 0) return { evaluated: 0, changed: 0 };
-  const [states, versions] = await Promise.all([applianceIds === 'all' ? readEvery(db) : readSome(db, applianceIds), fleetVersions(db, applianceIds === 'all')]);
+  const [states, versions] = await Promise.all([applianceIds === 'all' ? readEvery(db) : readSome(db, applianceIds), cachedCurrentReleases(db, applianceIds === 'all')]);
   if (states.length === 0) return { evaluated: 0, changed: 0 };
-  const { newestOsVersion, newestHypervisorVersion } = versions;
+  const currentOsVersion = versions.synetoos;
+  const currentHypervisorVersion = versions.hypervisor;
   const alertsOf = new Map(states.map((a) => [a.id, a.counts]));
   const capacityOf = new Map(states.map((a) => [a.id, a.ratio === null ? null : Number(a.ratio)]));
 
@@ -189,9 +174,9 @@ export async function recomputeHealth(db: Db | Tx, applianceIds: readonly string
         openAlerts: alertsOf.get(a.id) ?? {},
         maxPoolCapacityRatio: capacityOf.get(a.id) ?? null,
         osVersion: a.os_version,
-        newestOsVersion,
+        currentOsVersion,
         hypervisorVersion: a.hypervisor_version,
-        newestHypervisorVersion,
+        currentHypervisorVersion,
       });
     if (result.score !== a.health_score || result.status !== a.status) {
       changes.push({ id: a.id, customerId: a.customer_id, score: result.score, status: result.status, factors: result.factors });

@@ -1,7 +1,7 @@
 // Checks shared by the parsers. They return a problem message (or null) instead
 // of throwing, so a batch can report every bad item at once.
 import { ParseError, maxReportedProblems } from './types.ts';
-import type { Limits, ParseContext, SampleProblem } from './types.ts';
+import type { IngestReport, Limits, ParseContext, SampleProblem, SkipReason, SkippedPoint } from './types.ts';
 
 export const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -170,6 +170,163 @@ export function readTimestamp(raw: unknown): number | string {
     return ms ?? 'timestamp must be an RFC 3339 date-time or Unix milliseconds';
   }
   return 'timestamp must be an RFC 3339 string or Unix milliseconds';
+}
+
+// ---------------------------------------------------------------------------------------
+// Leniency of the foreign formats (SPEC §7 "Foreign formats are lenient, per point"): their
+// senders (Prometheus, OTel exporters, Alertmanager) do not retry a 4xx, so one bad point
+// must not cost the others. These helpers decide per point and keep the account.
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * A label name as Prometheus 3 and Alertmanager ≥ 0.27 accept it (UTF-8 names such as
+ * `host.name`): any non-empty well-formed text without NUL, at most `maxLabelNameLength`
+ * characters, not starting with the reserved `__`. Returns a problem message or null.
+ */
+export function checkUtf8LabelName(name: string, limits: Limits): string | null {
+  if (name.length === 0) return 'label name must not be empty';
+  if (name.length > limits.maxLabelNameLength) return `label name is longer than ${limits.maxLabelNameLength} characters`;
+  if (name.includes('\u0000')) return 'label name must not contain NUL characters';
+  if (loneSurrogate.test(name)) return 'label name must be valid UTF-8';
+  if (name.charCodeAt(0) === 95 && name.charCodeAt(1) === 95) return 'label names beginning with __ are reserved';
+  return null;
+}
+
+/** A metric name as Prometheus 3 accepts it (quoted UTF-8 names such as `"http.server.duration"`). */
+export function checkUtf8MetricName(name: string, limits: Limits): string | null {
+  if (name.length === 0) return 'metric name must not be empty';
+  if (name.length > limits.maxMetricNameLength) return `metric name is longer than ${limits.maxMetricNameLength} characters`;
+  if (name.includes('\u0000')) return 'metric name must not contain NUL characters';
+  if (loneSurrogate.test(name)) return 'metric name must be valid UTF-8';
+  return null;
+}
+
+/**
+ * A label value cut to `maxLabelValueLength` UTF-16 code units (never inside a surrogate
+ * pair), or null when it holds a NUL (PostgreSQL text cannot store it) — the caller then
+ * skips the point. A shorter result than the input means it was cut; the caller counts it
+ * once it keeps the point.
+ */
+export function fitLabelValue(value: string, limits: Limits): string | null {
+  if (value.includes('\u0000')) return null;
+  if (value.length <= limits.maxLabelValueLength) return value;
+  let end = limits.maxLabelValueLength;
+  const last = value.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return value.slice(0, end);
+}
+
+export interface LenientLabelsResult extends LabelsResult {
+  /** values cut to `maxLabelValueLength` */
+  truncated: number;
+}
+
+/**
+ * A JSON label map from a lenient format (Alertmanager ≥ 0.27 and remote write carry UTF-8
+ * names such as `host.name`): names are checked with `checkUtf8LabelName`, values over
+ * `maxLabelValueLength` are truncated and counted, empty values dropped (as in Prometheus).
+ * A map that is not an object of strings, a bad name, a NUL or more than `maxLabels` labels is
+ * a `problem`: the caller skips that one item and reports it.
+ */
+export function readLenientLabels(raw: unknown, limits: Limits, field = 'labels'): LenientLabelsResult {
+  const labels: Record<string, string> = {};
+  if (raw === undefined || raw === null) return { labels, truncated: 0, problem: null };
+  if (!isRecord(raw)) return { labels, truncated: 0, problem: { field, message: 'labels must be an object of strings' } };
+  const names = Object.keys(raw);
+  if (names.length > limits.maxLabels) return { labels, truncated: 0, problem: { field, message: `more than ${limits.maxLabels} labels` } };
+  let truncated = 0;
+  for (const name of names) {
+    const nameProblem = checkUtf8LabelName(name, limits);
+    if (nameProblem !== null) return { labels, truncated: 0, problem: { field: `${field}.${name}`, message: nameProblem } };
+    const value = raw[name];
+    if (typeof value !== 'string') return { labels, truncated: 0, problem: { field: `${field}.${name}`, message: 'label value must be a string' } };
+    const fitted = fitLabelValue(value, limits);
+    if (fitted === null) return { labels, truncated: 0, problem: { field: `${field}.${name}`, message: 'label value must not contain NUL characters' } };
+    if (fitted.length < value.length) truncated++;
+    if (fitted !== '') labels[name] = fitted;
+  }
+  return { labels, truncated, problem: null };
+}
+
+/**
+ * OTLP resource attributes that identify the source and so are kept when a point has more
+ * than `maxLabels` labels; every other resource attribute (`process.command_line`,
+ * `process.runtime.*`, `telemetry.sdk.*`, …) is dropped first. Matched on the attribute key.
+ */
+export const keptResourceAttributePrefixes = ['service.', 'host.', 'deployment.environment'] as const;
+export const keptResourceAttributes = ['serial', 'instance', 'job'] as const;
+
+export function isKeptResourceAttribute(key: string): boolean {
+  return (keptResourceAttributes as readonly string[]).includes(key) || keptResourceAttributePrefixes.some((prefix) => key.startsWith(prefix));
+}
+
+/** Why a timestamp is out of range, as a skip reason and message, or null when it is in range. */
+export function sampleTimeSkip(ts: number, ctx: ParseContext): { reason: SkipReason; message: string } | null {
+  if (ts < ctx.now - ctx.limits.maxPastAgeMs) {
+    return { reason: 'too_old', message: `timestamp is more than ${formatDuration(ctx.limits.maxPastAgeMs)} in the past` };
+  }
+  if (ts > ctx.now + ctx.limits.maxFutureSkewMs) {
+    return { reason: 'too_far_in_future', message: `timestamp is more than ${formatDuration(ctx.limits.maxFutureSkewMs)} in the future` };
+  }
+  return null;
+}
+
+/**
+ * The account of a lenient parse: points skipped by reason (the first
+ * `maxReportedProblems` with their position), label values truncated, labels dropped.
+ */
+export class PointReport {
+  private readonly byReason: Partial<Record<SkipReason, number>> = {};
+  private readonly problems: SkippedPoint[] = [];
+  private skippedCount = 0;
+  private truncated = 0;
+  private dropped = 0;
+
+  get skipped(): number {
+    return this.skippedCount;
+  }
+
+  /** Skipped points that were malformed (not merely unsupported, empty or out of range). */
+  get invalid(): number {
+    return this.byReason.invalid ?? 0;
+  }
+
+  skip(reason: SkipReason, message: string, where: Omit<SkippedPoint, 'reason' | 'message'> = {}): void {
+    this.skippedCount++;
+    this.byReason[reason] = (this.byReason[reason] ?? 0) + 1;
+    if (this.problems.length < maxReportedProblems) this.problems.push({ reason, message, ...where });
+  }
+
+  /** Points left out silently by design (histograms, NaN) are counted without an example each. */
+  skipMany(reason: SkipReason, count: number): void {
+    if (count <= 0) return;
+    this.skippedCount += count;
+    this.byReason[reason] = (this.byReason[reason] ?? 0) + count;
+  }
+
+  truncatedLabelValue(count = 1): void {
+    this.truncated += count;
+  }
+
+  droppedLabels(count: number): void {
+    this.dropped += count;
+  }
+
+  /** The first reported problem, for the 400 when nothing at all could be stored. */
+  firstProblem(): SkippedPoint | undefined {
+    return this.problems[0];
+  }
+
+  result(): IngestReport {
+    return {
+      skipped: this.skippedCount,
+      skippedByReason: { ...this.byReason },
+      problems: [...this.problems],
+      truncatedLabelValues: this.truncated,
+      droppedLabels: this.dropped,
+    };
+  }
 }
 
 /** Appliance clocks drift a little; further ahead than the allowed skew is a broken clock. */

@@ -6,16 +6,17 @@
 // timeUnixNano) may come as strings or numbers; doubles may come as the strings
 // "NaN", "Infinity", "-Infinity"; unknown fields are ignored.
 import {
-  ProblemList,
+  PointReport,
   checkLabelName,
-  checkLabelValue,
   checkMetricName,
-  checkSampleTime,
   envelopeError,
+  fitLabelValue,
+  isKeptResourceAttribute,
   isRecord,
+  sampleTimeSkip,
 } from './common.ts';
-import { TooManySamplesError } from './types.ts';
-import type { ParseContext, ParsedSamples, Sample } from './types.ts';
+import { ParseError, TooManySamplesError } from './types.ts';
+import type { ParseContext, ParsedSamples, Sample, SampleProblem } from './types.ts';
 
 /** The OTLP metric kinds Vigil does not turn into samples. */
 const skippedKinds = ['histogram', 'exponentialHistogram', 'summary'] as const;
@@ -41,6 +42,17 @@ export function toPrometheusName(name: string, allowColon: boolean): string {
   return out;
 }
 
+/**
+ * An ExportMetricsServiceRequest to samples, leniently per data point (SPEC §7; OTLP/HTTP
+ * answers a partly accepted request with 200 and `partialSuccess`): a point with a bad
+ * value, timestamp, attribute or name, or outside [now - retention, now + allowed skew], is
+ * skipped and reported with its index and path while the others are kept. Attribute values
+ * over `maxLabelValueLength` are truncated and counted. Beyond `maxLabels`, the resource
+ * attributes outside the keep-list (`service.*`, `host.*`, `serial`, …) are dropped first;
+ * a point still over the limit is skipped. A body whose structure is not an OTLP request, or
+ * where no point at all is valid, is a ParseError (400, which OTLP exporters do not retry);
+ * more than `maxSamples` points, TooManySamplesError (413).
+ */
 export function parseOtlpMetrics(body: unknown, ctx: ParseContext): ParsedSamples {
   try {
     return parseRequest(body, ctx);
@@ -52,12 +64,19 @@ export function parseOtlpMetrics(body: unknown, ctx: ParseContext): ParsedSample
   }
 }
 
+/** An attribute turned into a label: `key` is the OTLP key, `name` the label name. */
+interface AttributeLabel {
+  key: string;
+  name: string;
+  value: string;
+  truncated: boolean;
+}
+
 function parseRequest(body: unknown, ctx: ParseContext): ParsedSamples {
   if (!isRecord(body)) throw new ShapeError('', 'body must be a JSON object');
   const { limits } = ctx;
   const samples: Sample[] = [];
-  const problems = new ProblemList();
-  let skipped = 0;
+  const report = new PointReport();
   let pointIndex = 0;
   // attribute key → label name, for keys already seen valid
   const labelNames = new Map<string, string>();
@@ -66,13 +85,19 @@ function parseRequest(body: unknown, ctx: ParseContext): ParsedSamples {
   resourceMetrics.forEach((resourceMetric, r) => {
     const resourcePath = `resourceMetrics[${r}]`;
     const rm = recordOf(resourceMetric, resourcePath);
+    // A bad resource attribute spoils the identity of every point of the resource: each is skipped.
+    let resourceLabels: AttributeLabel[] = [];
+    let resourceProblem: ShapeError | null = null;
     const resource = rm.resource;
-    const resourceLabels: Record<string, string> = {};
     if (resource !== undefined && resource !== null) {
       const resourceRecord = recordOf(resource, `${resourcePath}.resource`);
-      addAttributes(resourceRecord.attributes, `${resourcePath}.resource.attributes`, -1, resourceLabels);
+      try {
+        resourceLabels = readAttributes(resourceRecord.attributes, `${resourcePath}.resource.attributes`);
+      } catch (error) {
+        if (!(error instanceof ShapeError)) throw error;
+        resourceProblem = error;
+      }
     }
-    const resourceLabelCount = Object.keys(resourceLabels).length;
 
     arrayAt(rm, 'scopeMetrics', resourcePath).forEach((scopeMetric, s) => {
       const scopePath = `${resourcePath}.scopeMetrics[${s}]`;
@@ -84,7 +109,7 @@ function parseRequest(body: unknown, ctx: ParseContext): ParsedSamples {
         for (const kind of skippedKinds) {
           const data = metric[kind];
           if (data !== undefined && data !== null) {
-            skipped += arrayAt(recordOf(data, `${metricPath}.${kind}`), 'dataPoints', `${metricPath}.${kind}`).length;
+            report.skipMany('unsupported_type', arrayAt(recordOf(data, `${metricPath}.${kind}`), 'dataPoints', `${metricPath}.${kind}`).length);
           }
         }
         const kind = metric.gauge !== undefined && metric.gauge !== null ? 'gauge' : 'sum';
@@ -94,9 +119,9 @@ function parseRequest(body: unknown, ctx: ParseContext): ParsedSamples {
         const points = arrayAt(recordOf(data, dataPath), 'dataPoints', dataPath);
         if (points.length === 0) return;
 
-        if (typeof metric.name !== 'string') throw new ShapeError(`${metricPath}.name`, 'metric name must be a string');
-        const name = toPrometheusName(metric.name, true);
-        const nameProblem = checkMetricName(name, limits);
+        const nameProblem =
+          typeof metric.name !== 'string' ? 'metric name must be a string' : checkMetricName(toPrometheusName(metric.name, true), limits);
+        const name = typeof metric.name === 'string' ? toPrometheusName(metric.name, true) : '';
 
         for (let p = 0; p < points.length; p++) {
           const index = pointIndex++;
@@ -106,110 +131,146 @@ function parseRequest(body: unknown, ctx: ParseContext): ParsedSamples {
               limits.maxSamples,
             );
           }
+          if (resourceProblem !== null) {
+            report.skip('invalid', resourceProblem.message, { index, field: resourceProblem.path });
+            continue;
+          }
           if (nameProblem !== null) {
-            problems.add(index, `${metricPath}.name`, nameProblem);
+            report.skip('invalid', nameProblem, { index, field: `${metricPath}.name` });
             continue;
           }
           const point = points[p];
           if (!isRecord(point)) {
-            problems.add(index, pointPath(dataPath, p), 'data point must be an object');
+            report.skip('invalid', 'data point must be an object', { index, field: pointPath(dataPath, p) });
             continue;
           }
           if (typeof point.flags === 'number' && (point.flags & noRecordedValue) !== 0) {
-            skipped++;
+            report.skipMany('no_value', 1);
             continue;
           }
-
-          let valid = true;
           const value = readPointValue(point);
           if (typeof value === 'string') {
-            problems.add(index, pointPath(dataPath, p), value);
-            valid = false;
-          }
-
-          const ts = readUnixNanoAsMs(point.timeUnixNano);
-          const timeProblem = typeof ts === 'string' ? ts : checkSampleTime(ts, ctx);
-          if (timeProblem !== null) {
-            problems.add(index, `${pointPath(dataPath, p)}.timeUnixNano`, timeProblem);
-            valid = false;
-          }
-
-          const labels = { ...resourceLabels };
-          try {
-            const added = addAttributes(point.attributes, dataPath, p, labels);
-            if (resourceLabelCount + added > limits.maxLabels && Object.keys(labels).length > limits.maxLabels) {
-              problems.add(index, `${pointPath(dataPath, p)}.attributes`, `more than ${limits.maxLabels} labels with the resource's`);
-              valid = false;
-            }
-          } catch (error) {
-            if (!(error instanceof ShapeError)) throw error;
-            problems.add(index, error.path, error.message);
-            valid = false;
-          }
-
-          if (!valid) continue;
-          if (value === null || !Number.isFinite(value)) {
-            skipped++;
+            report.skip('invalid', value, { index, field: pointPath(dataPath, p) });
             continue;
           }
-          samples.push({ metric: name, labels, ts: ts as number, value: value as number });
+          const ts = readUnixNanoAsMs(point.timeUnixNano);
+          if (typeof ts === 'string') {
+            report.skip('invalid', ts, { index, field: `${pointPath(dataPath, p)}.timeUnixNano` });
+            continue;
+          }
+          const timeSkip = sampleTimeSkip(ts, ctx);
+          if (timeSkip !== null) {
+            report.skip(timeSkip.reason, timeSkip.message, { index, field: `${pointPath(dataPath, p)}.timeUnixNano` });
+            continue;
+          }
+          let pointLabels: AttributeLabel[];
+          try {
+            pointLabels = readAttributes(point.attributes, `${pointPath(dataPath, p)}.attributes`);
+          } catch (error) {
+            if (!(error instanceof ShapeError)) throw error;
+            report.skip('invalid', error.message, { index, field: error.path });
+            continue;
+          }
+          const fitted = fitLabels(resourceLabels, pointLabels, limits.maxLabels);
+          if (fitted === null) {
+            report.skip('too_many_labels', `more than ${limits.maxLabels} labels even without the resource attributes outside the keep-list`, {
+              index,
+              field: `${pointPath(dataPath, p)}.attributes`,
+            });
+            continue;
+          }
+          if (value === null || !Number.isFinite(value)) {
+            report.skipMany('no_value', 1);
+            continue;
+          }
+          report.droppedLabels(fitted.dropped);
+          report.truncatedLabelValue(fitted.truncated);
+          samples.push({ metric: name, labels: fitted.labels, ts, value });
         }
       });
     });
   });
 
-  problems.throwIfAny(pointIndex, 'data points');
-  return { samples, skipped };
+  if (samples.length === 0 && report.invalid > 0) {
+    const result = report.result();
+    const problems: SampleProblem[] = result.problems.map((problem) => ({
+      index: problem.index ?? 0,
+      ...(problem.field === undefined ? {} : { field: problem.field }),
+      message: problem.message,
+    }));
+    throw new ParseError(`${result.skipped} of ${pointIndex} data points are invalid`, { problems, invalidItems: result.skipped });
+  }
+  const result = report.result();
+  return { samples, skipped: result.skipped, report: result };
 
   /**
-   * Writes the attributes into `labels` (later ones win); returns how many it wrote.
-   * `path` and `point` name them in errors: the point's attributes when `point` >= 0.
+   * The attributes as labels, in order (a later key of the same name wins when merged).
+   * Throws ShapeError naming the attribute when a key or value is unusable.
    * No closures here: this runs for every data point, and tsx wraps each closure it creates.
    */
-  function addAttributes(raw: unknown, path: string, point: number, labels: Record<string, string>): number {
-    if (raw === undefined || raw === null) return 0;
-    if (!Array.isArray(raw)) throw new ShapeError(attributesPath(path, point), 'attributes must be an array');
-    let added = 0;
+  function readAttributes(raw: unknown, path: string): AttributeLabel[] {
+    if (raw === undefined || raw === null) return [];
+    if (!Array.isArray(raw)) throw new ShapeError(path, 'attributes must be an array');
+    const out: AttributeLabel[] = [];
     for (let i = 0; i < raw.length; i++) {
       const entry: unknown = raw[i];
-      if (!isRecord(entry)) throw new ShapeError(`${attributesPath(path, point)}[${i}]`, 'must be an object');
+      if (!isRecord(entry)) throw new ShapeError(`${path}[${i}]`, 'must be an object');
       const key = entry.key;
-      if (typeof key !== 'string' || key === '') {
-        throw new ShapeError(`${attributesPath(path, point)}[${i}].key`, 'attribute key must be a non-empty string');
-      }
+      if (typeof key !== 'string' || key === '') throw new ShapeError(`${path}[${i}].key`, 'attribute key must be a non-empty string');
       let name = labelNames.get(key);
       if (name === undefined) {
         name = toPrometheusName(key, false);
         const nameProblem = checkLabelName(name, limits);
-        if (nameProblem !== null) {
-          throw new ShapeError(`${attributesPath(path, point)}[${i}].key`, `${nameProblem} ('${name}')`);
-        }
+        if (nameProblem !== null) throw new ShapeError(`${path}[${i}].key`, `${nameProblem} ('${name}')`);
         labelNames.set(key, name);
       }
-      let value: string;
+      let text: string;
       try {
-        value = anyValueToLabel(entry.value);
+        text = anyValueToLabel(entry.value);
       } catch (error) {
         if (!(error instanceof ShapeError)) throw error;
-        throw new ShapeError(`${attributesPath(path, point)}[${i}].${error.path}`, error.message);
+        throw new ShapeError(`${path}[${i}].${error.path}`, error.message);
       }
-      const valueProblem = checkLabelValue(value, limits);
-      if (valueProblem !== null) throw new ShapeError(`${attributesPath(path, point)}[${i}].value`, valueProblem);
-      if (value !== '') {
-        labels[name] = value;
-        added++;
-      }
+      const value = fitLabelValue(text, limits);
+      if (value === null) throw new ShapeError(`${path}[${i}].value`, 'label value must not contain NUL characters');
+      if (value !== '') out.push({ key, name, value, truncated: value.length < text.length });
     }
-    return added;
+    return out;
   }
+}
+
+/**
+ * The point's labels: the resource's, then the point's own (which win on the same name).
+ * Over `maxLabels`, resource attributes outside the keep-list are dropped; null when even
+ * that is not enough. `dropped` and `truncated` count labels of this point.
+ */
+function fitLabels(
+  resource: readonly AttributeLabel[],
+  point: readonly AttributeLabel[],
+  maxLabels: number,
+): { labels: Record<string, string>; dropped: number; truncated: number } | null {
+  const merged = new Map<string, AttributeLabel>();
+  for (const label of resource) merged.set(label.name, label);
+  for (const label of point) merged.set(label.name, label);
+  let dropped = 0;
+  if (merged.size > maxLabels) {
+    const own = new Set(point.map((label) => label.name));
+    for (const label of resource) {
+      if (!own.has(label.name) && !isKeptResourceAttribute(label.key) && merged.delete(label.name)) dropped++;
+    }
+    if (merged.size > maxLabels) return null;
+  }
+  const labels: Record<string, string> = {};
+  let truncated = 0;
+  for (const [name, label] of merged) {
+    labels[name] = label.value;
+    if (label.truncated) truncated++;
+  }
+  return { labels, dropped, truncated };
 }
 
 function pointPath(dataPath: string, point: number): string {
   return `${dataPath}.dataPoints[${point}]`;
-}
-
-function attributesPath(path: string, point: number): string {
-  return point < 0 ? path : `${pointPath(path, point)}.attributes`;
 }
 
 function recordOf(value: unknown, path: string): Record<string, unknown> {

@@ -1,8 +1,17 @@
 // Prometheus text exposition format 0.0.4, as node_exporter and every client
-// library serve it. A hand-written scanner: one pass, no regex per line.
-import { checkLabelName, checkLabelValue, checkMetricName, checkSampleTime } from './common.ts';
+// library serve it, with Prometheus 3's quoted UTF-8 names (`{"http.server.duration",
+// "host.name"="a"} 1`). A hand-written scanner: one pass, no regex per line.
+import {
+  PointReport,
+  checkLabelName,
+  checkMetricName,
+  checkUtf8LabelName,
+  checkUtf8MetricName,
+  fitLabelValue,
+  sampleTimeSkip,
+} from './common.ts';
 import { ParseError, TooManySamplesError } from './types.ts';
-import type { ParseContext, ParsedSamples, Sample } from './types.ts';
+import type { ParseContext, ParsedSamples, Sample, SkipReason } from './types.ts';
 
 export interface PrometheusParseContext extends ParseContext {
   /** the time of samples that carry no timestamp of their own (the scrape time), Unix ms */
@@ -38,18 +47,31 @@ function isNameChar(c: number, first: boolean, colon: boolean): boolean {
   );
 }
 
-class LineError extends Error {}
+/** What is wrong with one line; the line is skipped with this reason. */
+class LineError extends Error {
+  constructor(
+    message: string,
+    readonly reason: SkipReason = 'invalid',
+  ) {
+    super(message);
+  }
+}
 
 /**
- * Parses one scrape. Samples with NaN/±Inf values are skipped and counted, not
- * rejected: node_exporter emits them legitimately. Anything malformed rejects the
- * whole scrape with the line number.
+ * Parses one scrape, leniently per line (SPEC §7): a malformed line, a sample outside
+ * [now - retention, now + allowed skew] or with more than `maxLabels` labels is skipped and
+ * reported with its line number while every other sample is kept; NaN/±Inf values are
+ * skipped as `no_value` (node_exporter emits them legitimately); a label value over
+ * `maxLabelValueLength` is truncated and counted. When nothing could be stored and some
+ * line was malformed, the body is not Prometheus text at all: ParseError (400) with the
+ * first bad line. More than `maxSamples` samples: TooManySamplesError (413).
  */
 export function parsePrometheusText(text: string, ctx: PrometheusParseContext): ParsedSamples {
   const samples: Sample[] = [];
-  let skipped = 0;
+  const report = new PointReport();
   const { limits } = ctx;
   const length = text.length;
+  const line: LineState = { truncated: 0 };
   let lineStart = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let lineNumber = 0;
 
@@ -68,29 +90,37 @@ export function parsePrometheusText(text: string, ctx: PrometheusParseContext): 
         continue;
       }
       if (text.charCodeAt(at) === HASH) {
-        checkCommentLine(text, at + 1, lineEnd);
+        checkCommentLine(text, at + 1, lineEnd, ctx);
         lineStart = nextLine;
         continue;
       }
 
-      // metric name
+      // metric name: bare, or quoted as the first item inside the braces
+      let metric: string | null = null;
       const nameStart = at;
       while (at < lineEnd && isNameChar(text.charCodeAt(at), at === nameStart, true)) at++;
-      if (at === nameStart) throw new LineError('expected a metric name');
-      const metric = text.slice(nameStart, at);
-      const nameProblem = checkMetricName(metric, limits);
-      if (nameProblem !== null) throw new LineError(nameProblem);
+      if (at > nameStart) {
+        metric = text.slice(nameStart, at);
+        const nameProblem = checkMetricName(metric, limits);
+        if (nameProblem !== null) throw new LineError(nameProblem);
+      } else if (text.charCodeAt(at) !== OPEN_BRACE) {
+        throw new LineError('expected a metric name');
+      }
 
       // labels
       const labels: Record<string, string> = {};
+      line.truncated = 0;
       const nameEnd = at;
       while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
       let separated = at > nameEnd;
       if (text.charCodeAt(at) === OPEN_BRACE && at < lineEnd) {
-        at = readLabels(text, at + 1, lineEnd, labels, ctx);
+        const read = readLabels(text, at + 1, lineEnd, labels, metric === null, line, ctx);
+        at = read.end;
+        if (read.metric !== null) metric = read.metric;
         while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
         separated = true;
       }
+      if (metric === null) throw new LineError('expected a metric name');
       if (at === lineEnd) throw new LineError('expected a value');
       if (!separated) throw new LineError(`unexpected character '${text[at] ?? ''}' after the metric name`);
 
@@ -117,31 +147,41 @@ export function parsePrometheusText(text: string, ctx: PrometheusParseContext): 
       }
 
       if (!Number.isFinite(value)) {
-        skipped++;
+        report.skipMany('no_value', 1);
       } else {
-        const timeProblem = checkSampleTime(ts, ctx);
-        if (timeProblem !== null) throw new LineError(timeProblem);
+        const timeSkip = sampleTimeSkip(ts, ctx);
+        if (timeSkip !== null) throw new LineError(timeSkip.message, timeSkip.reason);
         if (samples.length >= limits.maxSamples) {
           throw new TooManySamplesError(
             `scrape has more than ${limits.maxSamples} samples; at most ${limits.maxSamples} are accepted per request`,
             limits.maxSamples,
           );
         }
+        report.truncatedLabelValue(line.truncated);
         samples.push({ metric, labels, ts, value });
       }
     } catch (error) {
-      if (error instanceof LineError) {
-        throw new ParseError(`line ${lineNumber}: ${error.message}`, { line: lineNumber, message: error.message });
-      }
-      throw error;
+      if (!(error instanceof LineError)) throw error;
+      report.skip(error.reason, error.message, { line: lineNumber });
     }
     lineStart = nextLine;
   }
-  return { samples, skipped };
+
+  const first = report.firstProblem();
+  if (samples.length === 0 && report.invalid > 0 && first !== undefined && first.line !== undefined) {
+    throw new ParseError(`line ${first.line}: ${first.message}`, { line: first.line, message: first.message });
+  }
+  const result = report.result();
+  return { samples, skipped: result.skipped, report: result };
 }
 
-/** `# HELP name text`, `# TYPE name type`, or any other comment (ignored). */
-function checkCommentLine(text: string, from: number, lineEnd: number): void {
+/** Per-line counters that only count once the line is kept. */
+interface LineState {
+  truncated: number;
+}
+
+/** `# HELP name text`, `# TYPE name type` (the name bare or quoted), or any other comment (ignored). */
+function checkCommentLine(text: string, from: number, lineEnd: number, ctx: ParseContext): void {
   let at = from;
   while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
   const keywordStart = at;
@@ -151,7 +191,14 @@ function checkCommentLine(text: string, from: number, lineEnd: number): void {
 
   while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
   const nameStart = at;
-  while (at < lineEnd && isNameChar(text.charCodeAt(at), at === nameStart, true)) at++;
+  if (text.charCodeAt(at) === QUOTE && at < lineEnd) {
+    const quoted = readQuoted(text, at + 1, lineEnd, 'metric name');
+    const problem = checkUtf8MetricName(quoted.value, ctx.limits);
+    if (problem !== null) throw new LineError(problem);
+    at = quoted.end;
+  } else {
+    while (at < lineEnd && isNameChar(text.charCodeAt(at), at === nameStart, true)) at++;
+  }
   if (at === nameStart || (at < lineEnd && !isBlank(text.charCodeAt(at)))) {
     throw new LineError(`expected a metric name after # ${keyword}`);
   }
@@ -161,63 +208,96 @@ function checkCommentLine(text: string, from: number, lineEnd: number): void {
   if (!metricTypes.has(type)) throw new LineError(`unknown metric type '${truncate(type)}'`);
 }
 
-/** Reads `name="value",...}` starting after `{`; returns the position after `}`. */
+/** A double-quoted string with \\, \" and \n escapes, starting after the opening quote. */
+function readQuoted(text: string, from: number, lineEnd: number, what: string): { value: string; end: number } {
+  let at = from;
+  let value = '';
+  let runStart = at;
+  for (;;) {
+    if (at >= lineEnd) throw new LineError(`unterminated ${what}`);
+    const c = text.charCodeAt(at);
+    if (c === QUOTE) break;
+    if (c === BACKSLASH) {
+      value += text.slice(runStart, at);
+      const escaped = text.charCodeAt(at + 1);
+      if (at + 1 >= lineEnd) throw new LineError(`unterminated ${what}`);
+      if (escaped === BACKSLASH) value += '\\';
+      else if (escaped === QUOTE) value += '"';
+      else if (escaped === 110) value += '\n';
+      else throw new LineError(`invalid escape '\\${text[at + 1] ?? ''}' in the ${what}`);
+      at += 2;
+      runStart = at;
+      continue;
+    }
+    at++;
+  }
+  value += text.slice(runStart, at);
+  return { value, end: at + 1 };
+}
+
+/**
+ * Reads `name="value",...}` starting after `{`; returns the position after `}` and, when
+ * `metricAllowed` (no name before the brace), a quoted metric name given as the first item.
+ */
 function readLabels(
   text: string,
   from: number,
   lineEnd: number,
   labels: Record<string, string>,
+  metricAllowed: boolean,
+  line: LineState,
   ctx: PrometheusParseContext,
-): number {
+): { end: number; metric: string | null } {
   const { limits } = ctx;
   let at = from;
   let count = 0;
+  let metric: string | null = null;
+  let first = true;
   for (;;) {
     while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
     if (at >= lineEnd) throw new LineError('unterminated label set');
-    if (text.charCodeAt(at) === CLOSE_BRACE) return at + 1;
+    if (text.charCodeAt(at) === CLOSE_BRACE) return { end: at + 1, metric };
 
-    const nameStart = at;
-    while (at < lineEnd && isNameChar(text.charCodeAt(at), at === nameStart, false)) at++;
-    if (at === nameStart) throw new LineError(`expected a label name, found '${text[at] ?? ''}'`);
-    const name = text.slice(nameStart, at);
-    const nameProblem = checkLabelName(name, limits);
-    if (nameProblem !== null) throw new LineError(`${nameProblem}: '${truncate(name)}'`);
-    if (Object.hasOwn(labels, name)) throw new LineError(`duplicate label '${name}'`);
-    if (++count > limits.maxLabels) throw new LineError(`more than ${limits.maxLabels} labels`);
-
-    while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
-    if (text.charCodeAt(at) !== EQUALS || at >= lineEnd) throw new LineError(`expected '=' after label '${name}'`);
-    at++;
-    while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
-    if (text.charCodeAt(at) !== QUOTE || at >= lineEnd) throw new LineError(`expected '"' to open the value of label '${name}'`);
-    at++;
-
-    // value with \\, \" and \n escapes
-    let value = '';
-    let runStart = at;
-    for (;;) {
-      if (at >= lineEnd) throw new LineError(`unterminated value of label '${name}'`);
-      const c = text.charCodeAt(at);
-      if (c === QUOTE) break;
-      if (c === BACKSLASH) {
-        value += text.slice(runStart, at);
-        const escaped = text.charCodeAt(at + 1);
-        if (at + 1 >= lineEnd) throw new LineError(`unterminated value of label '${name}'`);
-        if (escaped === BACKSLASH) value += '\\';
-        else if (escaped === QUOTE) value += '"';
-        else if (escaped === 110) value += '\n';
-        else throw new LineError(`invalid escape '\\${text[at + 1] ?? ''}' in the value of label '${name}'`);
-        at += 2;
-        runStart = at;
+    let name: string;
+    if (text.charCodeAt(at) === QUOTE) {
+      const quoted = readQuoted(text, at + 1, lineEnd, 'label name');
+      at = quoted.end;
+      while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
+      const next = text.charCodeAt(at);
+      if (first && metricAllowed && at < lineEnd && (next === COMMA || next === CLOSE_BRACE)) {
+        const metricProblem = checkUtf8MetricName(quoted.value, limits);
+        if (metricProblem !== null) throw new LineError(metricProblem);
+        metric = quoted.value;
+        first = false;
+        if (next === COMMA) at++;
         continue;
       }
-      at++;
+      name = quoted.value;
+      const nameProblem = checkUtf8LabelName(name, limits);
+      if (nameProblem !== null) throw new LineError(`${nameProblem}: '${truncate(name)}'`);
+    } else {
+      const nameStart = at;
+      while (at < lineEnd && isNameChar(text.charCodeAt(at), at === nameStart, false)) at++;
+      if (at === nameStart) throw new LineError(`expected a label name, found '${text[at] ?? ''}'`);
+      name = text.slice(nameStart, at);
+      const nameProblem = checkLabelName(name, limits);
+      if (nameProblem !== null) throw new LineError(`${nameProblem}: '${truncate(name)}'`);
     }
-    value += text.slice(runStart, at);
+    first = false;
+    if (Object.hasOwn(labels, name)) throw new LineError(`duplicate label '${truncate(name)}'`);
+    if (++count > limits.maxLabels) throw new LineError(`more than ${limits.maxLabels} labels`, 'too_many_labels');
+
+    while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
+    if (text.charCodeAt(at) !== EQUALS || at >= lineEnd) throw new LineError(`expected '=' after label '${truncate(name)}'`);
     at++;
-    const valueProblem = checkLabelValue(value, limits);
-    if (valueProblem !== null) throw new LineError(`${valueProblem} (label '${name}')`);
+    while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
+    if (text.charCodeAt(at) !== QUOTE || at >= lineEnd) throw new LineError(`expected '"' to open the value of label '${truncate(name)}'`);
+    const quoted = readQuoted(text, at + 1, lineEnd, `value of label '${truncate(name)}'`);
+    at = quoted.end;
+    const before = quoted.value.length;
+    const value = fitLabelValue(quoted.value, limits);
+    if (value === null) throw new LineError(`label value must not contain NUL characters (label '${truncate(name)}')`);
+    if (value.length < before) line.truncated++;
     if (value !== '') labels[name] = value;
 
     while (at < lineEnd && isBlank(text.charCodeAt(at))) at++;
@@ -227,8 +307,8 @@ function readLabels(
       at++;
       continue;
     }
-    if (c === CLOSE_BRACE) return at + 1;
-    throw new LineError(`expected ',' or '}' after the value of label '${name}'`);
+    if (c === CLOSE_BRACE) return { end: at + 1, metric };
+    throw new LineError(`expected ',' or '}' after the value of label '${truncate(name)}'`);
   }
 }
 

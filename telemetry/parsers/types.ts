@@ -9,11 +9,49 @@ export interface Sample {
   value: number;
 }
 
+/**
+ * Why a foreign format's data point was left out while the rest of its request was stored
+ * (SPEC §7 "Foreign formats are lenient, per point"):
+ * - `unsupported_type`: histograms, summaries, exponential histograms (not turned into samples);
+ * - `no_value`: NaN/±Inf values (Prometheus staleness markers included) and OTLP points flagged
+ *   or sent without a recorded value;
+ * - `invalid`: the point (or its line) is malformed — bad name, bad value, bad timestamp;
+ * - `too_old`: older than the retention, so it would be deleted on arrival;
+ * - `too_far_in_future`: further ahead than the allowed clock skew;
+ * - `too_many_labels`: more labels than the limit even after dropping droppable ones.
+ */
+export const skipReasons = ['unsupported_type', 'no_value', 'invalid', 'too_old', 'too_far_in_future', 'too_many_labels'] as const;
+export type SkipReason = (typeof skipReasons)[number];
+
+/** One point left out, for the response; `line` for Prometheus text, `index` + `field` for OTLP. */
+export interface SkippedPoint {
+  reason: SkipReason;
+  message: string;
+  line?: number;
+  index?: number;
+  field?: string;
+}
+
+/** What a lenient parser left out or changed, reported to the sender with the 200. */
+export interface IngestReport {
+  /** every point left out, whatever the reason */
+  skipped: number;
+  /** `skipped` broken down by reason (reasons with no point are absent) */
+  skippedByReason: Partial<Record<SkipReason, number>>;
+  /** the first few skipped points with their position and message (see `maxReportedProblems`) */
+  problems: SkippedPoint[];
+  /** label values cut to `maxLabelValueLength` characters */
+  truncatedLabelValues: number;
+  /** labels dropped to stay within `maxLabels` (OTLP resource attributes outside the keep-list) */
+  droppedLabels: number;
+}
+
 /** What the scrape-style parsers (Prometheus text, OTLP) return. */
 export interface ParsedSamples {
   samples: Sample[];
-  /** data points left out on purpose: NaN/±Inf values, histograms, summaries, points without a value */
+  /** data points left out: equals `report.skipped` */
   skipped: number;
+  report: IngestReport;
 }
 
 export const eventSeverities = ['critical', 'warning', 'info'] as const;
@@ -80,9 +118,9 @@ export interface Limits {
   maxLabelNameLength: number;
   maxLabelValueLength: number;
   maxMetricNameLength: number;
-  /** how far past `now` a timestamp may lie (appliance clocks drift) */
+  /** how far past `now` a timestamp may lie (appliance clocks drift); SPEC §7: 5 min by default */
   maxFutureSkewMs: number;
-  /** how far before `now` a sample may lie */
+  /** how far before `now` a sample may lie: the sample retention */
   maxPastAgeMs: number;
 }
 
@@ -92,7 +130,7 @@ export const defaultLimits: Limits = {
   maxLabelNameLength: 128,
   maxLabelValueLength: 1024,
   maxMetricNameLength: 200,
-  maxFutureSkewMs: 10 * 60 * 1000,
+  maxFutureSkewMs: 5 * 60 * 1000,
   maxPastAgeMs: 30 * 24 * 60 * 60 * 1000,
 };
 

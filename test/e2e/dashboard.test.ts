@@ -236,6 +236,7 @@ describe('dashboard in Chromium against a real server', () => {
       ['admin-users', '#/admin/users', /users/i],
       ['findings', '#/findings', /Findings/],
       ['admin-holidays', '#/admin/holidays', /holidays/i],
+      ['admin-releases', '#/admin/releases', /release catalogue/i],
       ['admin-rules', '#/admin/rules', /Rules/],
       ['admin-maintenance-windows', '#/admin/maintenance-windows', /maintenance/i],
     ];

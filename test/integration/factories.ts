@@ -31,5 +31,10 @@ export function factories(p: TestPlatform) {
         role,
         ...input,
       }),
+    /** Declares the current release of a product (SPEC §7); one already in the catalogue is kept. */
+    currentRelease: async (product: 'synetoos' | 'hypervisor', version: string) => {
+      const res = await p.json('POST', '/api/v1/releases', { body: { product, version, releasedAt: '2026-01-15T00:00:00Z', current: true } });
+      if (res.status !== 201 && res.status !== 409) throw new Error(`POST /api/v1/releases → ${res.status} ${JSON.stringify(res.body)}`);
+    },
   };
 }

@@ -34,7 +34,8 @@ describe.each(backends)('appliance health on %s', (backend) => {
     const { customer, boxes } = await fleet(6);
     const [silent, p1, full, stale, behind, fine] = boxes as [(typeof boxes)[number], ...(typeof boxes)[number][]];
     const now = p.clock.now();
-    // A newer SynetoOS exists somewhere in the fleet.
+    // The catalogue declares 99.1.0 current.
+    await f.currentRelease('synetoos', '99.1.0');
     await kit.software(boxes.slice(1).map((b) => b.id), '99.1.0', now);
     await kit.software([behind!.id], '99.0.0', now);
     await kit.software([stale!.id], '99.1.0', new Date(now.getTime() - minutes(20)));

@@ -175,11 +175,14 @@ describe.each(backends)('ingest routes on %s', (backend) => {
       expect(stored.some((s) => s.ts === p.clock.now().toISOString())).toBe(true);
     });
 
-    it('answers 400 with the line of a malformed exposition, and 415 for JSON', async () => {
+    it('skips a malformed line by number and stores the rest; 400 when nothing is valid; 415 for JSON', async () => {
       const a = await newAppliance();
       const res = await p.json('POST', '/api/v1/ingest/prometheus', { key: a.token, raw: 'good 1\nbad{ 2\n', headers: { 'content-type': 'text/plain' } });
-      expect(res.status).toBe(400);
-      expect(res.body.error.details.line).toBe(2);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ accepted: 1, skipped: 1, problems: [{ line: 2, reason: 'invalid' }] });
+      const none = await p.json('POST', '/api/v1/ingest/prometheus', { key: a.token, raw: 'bad{ 2\n', headers: { 'content-type': 'text/plain' } });
+      expect(none.status).toBe(400);
+      expect(none.body.error.details.line).toBe(1);
       expect((await p.json('POST', '/api/v1/ingest/prometheus', { key: a.token, body: {} })).status).toBe(415);
       expect((await p.json('POST', '/api/v1/ingest/prometheus', { key: null, raw: 'm 1', headers: { 'content-type': 'text/plain' } })).status).toBe(401);
     });

@@ -110,7 +110,7 @@ describe.each(backends)('health report on %s', (backend) => {
       expect(days[15]).toMatchObject({ day: '2026-03-16T00:00:00.000Z', average: 92.5, minimum: 85, appliances: 2 });
     });
 
-    it('lists appliances behind the newest software in the fleet', () => {
+    it('lists appliances behind the current release in the catalogue', () => {
       expect(report.oldSoftware.latestOsVersion).toBe('9.0.0');
       expect(report.oldSoftware.appliances.map((a: any) => [a.applianceId, a.osVersion, a.osBehind])).toEqual([[month.box1, '5.2.0', true]]);
     });

@@ -75,6 +75,9 @@ export async function scriptMonth(p: TestPlatform, f: ReturnType<typeof factorie
   const box2 = (await f.appliance(customerId)).appliance.id;
   await db.update(appliances).set({ osVersion: '5.2.0', hypervisorVersion: '8.0' }).where(eq(appliances.id, box1));
   await db.update(appliances).set({ osVersion: '9.0.0', hypervisorVersion: '8.0' }).where(eq(appliances.id, box2));
+  // The catalogue declares what is current (SPEC §7); box1 is behind it.
+  await f.currentRelease('synetoos', '9.0.0');
+  await f.currentRelease('hypervisor', '8.0');
 
   // Heartbeats from before the period for box1 (must not count), none before 16 March for box2.
   await heartbeatMinutes(p, box1, '2026-02-28T20:00:00Z', '2026-03-31T00:00:00Z', ['2026-03-10T10:00:00Z', '2026-03-10T13:00:00Z']);

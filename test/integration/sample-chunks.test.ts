@@ -341,7 +341,7 @@ describe.each(backends)('chunked sample storage on %s', (backend) => {
     it('forecast: the fit reads every point of the window across compacted and fresh chunks', async () => {
       const b = await box(p, 'mission_critical');
       const metric = uniqueMetric(p);
-      await createRule(p, b, { kind: 'forecast', metric, params: { windowSeconds: 6 * 3600, threshold: 0.9, horizonSeconds: 30 * 86_400, minSamples: 3 }, componentFrom: { label: 'pool', kind: 'pool' } });
+      await createRule(p, b, { kind: 'forecast', metric, params: { windowSeconds: 6 * 3600, threshold: 0.9, horizonSeconds: 30 * 86_400, minSamples: 3, minHistorySeconds: 3600 }, componentFrom: { label: 'pool', kind: 'pool' } });
       // 0.5 rising 0.01 per hour, a point every 20 min for 6 hours: 0.9 is 40 hours after 08:20.
       const samples = [];
       for (let ts = now - 6 * HOUR + 20 * MIN; ts <= now; ts += 20 * MIN) samples.push({ metric, labels: { pool: 'tank' }, ts, value: 0.5 + (0.01 * (ts - (now - 6 * HOUR))) / HOUR });

@@ -184,7 +184,7 @@ describe('parseAlertmanagerWebhook', () => {
       [3, 'startsAt', 'startsAt must be an RFC 3339 date-time'],
       [4, 'endsAt', 'endsAt is before startsAt'],
       [5, 'endsAt', 'endsAt of a resolved alert lies in the future'],
-      [6, 'startsAt', 'timestamp is more than 10 min in the future'],
+      [6, 'startsAt', 'timestamp is more than 5 min in the future'],
       [7, 'labels.bad-name', 'label name must match [a-zA-Z_][a-zA-Z0-9_]*'],
       [8, 'fingerprint', 'fingerprint must be 1–128 characters of [A-Za-z0-9._:-]'],
       [9, null, expect.stringContaining('expected object')],

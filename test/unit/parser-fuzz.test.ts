@@ -266,7 +266,27 @@ describe('Prometheus text round trip', () => {
           ...s,
           labels: Object.fromEntries(Object.entries(s.labels).filter(([, v]) => v !== '')),
         }));
-        expect(parsed).toEqual({ samples: expected, skipped: 0 });
+        expect(parsed.samples).toEqual(expected);
+        expect(parsed.skipped).toBe(0);
+      }),
+      runs,
+    );
+  });
+});
+
+describe('Prometheus text leniency', () => {
+  // SPEC §7: one bad line never costs the others. Garbage lines are chosen so that none of
+  // them can be a sample: each starts with a character no metric name or comment starts with.
+  const garbage = fc.stringMatching(/^[-=}0-9.,][^\n\r]{0,30}$/);
+  it('keeps every valid sample whatever garbage lines are interleaved, and counts each garbage line once', () => {
+    fc.assert(
+      fc.property(fc.array(sampleArb, { minLength: 1, maxLength: 10 }), fc.array(fc.tuple(fc.nat(), garbage), { maxLength: 5 }), (samples, bad) => {
+        const lines = formatPrometheusText(samples).trimEnd().split('\n');
+        for (const [at, line] of bad) lines.splice(at % (lines.length + 1), 0, line);
+        const parsed = parsePrometheusText(lines.join('\n'), promCtx);
+        const expected = samples.map((s) => ({ ...s, labels: Object.fromEntries(Object.entries(s.labels).filter(([, v]) => v !== '')) }));
+        expect(parsed.samples).toEqual(expected);
+        expect(parsed.report.skippedByReason.invalid ?? 0).toBe(bad.length);
       }),
       runs,
     );

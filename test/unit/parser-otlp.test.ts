@@ -7,7 +7,7 @@ import {
   parseOtlpMetrics,
   toPrometheusName,
 } from '../../telemetry/parsers/index.ts';
-import type { ParseContext } from '../../telemetry/parsers/index.ts';
+import type { ParsedSamples, ParseContext } from '../../telemetry/parsers/index.ts';
 
 const now = Date.UTC(2024, 4, 1, 12, 1, 0); // a minute after the fixture's points
 const ctx: ParseContext = { now, limits: defaultLimits };
@@ -36,6 +36,11 @@ function gauge(name: string, points: unknown[]) {
   return { name, unit: '1', gauge: { dataPoints: points } };
 }
 
+/** The samples and the skipped count; the report is checked where it matters. */
+function withoutReport({ report: _report, ...rest }: ParsedSamples) {
+  return rest;
+}
+
 describe('parseOtlpMetrics', () => {
   it('reads the JSON that the OpenTelemetry JS exporter sends', () => {
     const body: unknown = JSON.parse(
@@ -51,7 +56,7 @@ describe('parseOtlpMetrics', () => {
       process_pid: '4242',
       process_command_args: '["/usr/bin/node","agent.js"]',
     };
-    expect(parseOtlpMetrics(body, ctx)).toEqual({
+    expect(withoutReport(parseOtlpMetrics(body, ctx))).toEqual({
       samples: [
         {
           metric: 'system_cpu_utilization',
@@ -91,7 +96,7 @@ describe('parseOtlpMetrics', () => {
       ],
       [{ key: 'host.name', value: { stringValue: 'syn-01' } }],
     );
-    expect(parseOtlpMetrics(body, ctx)).toEqual({
+    expect(withoutReport(parseOtlpMetrics(body, ctx))).toEqual({
       samples: [
         { metric: 'a', labels: { host_name: 'syn-01' }, ts: pointTime, value: -9007199254740992 },
         { metric: 'a', labels: { host_name: 'syn-01' }, ts: pointTime, value: 7 },
@@ -154,10 +159,12 @@ describe('parseOtlpMetrics', () => {
       ]),
       { name: 'no_data' },
     ]);
-    expect(parseOtlpMetrics(body, ctx)).toEqual({
+    const parsed = parseOtlpMetrics(body, ctx);
+    expect(withoutReport(parsed)).toEqual({
       samples: [{ metric: 'g', labels: {}, ts: pointTime, value: 2 }],
       skipped: 6,
     });
+    expect(parsed.report.skippedByReason).toEqual({ unsupported_type: 4, no_value: 2 });
   });
 
   it('reads sums as well as gauges', () => {
@@ -168,11 +175,11 @@ describe('parseOtlpMetrics', () => {
   });
 
   it('accepts an empty request', () => {
-    expect(parseOtlpMetrics({}, ctx)).toEqual({ samples: [], skipped: 0 });
-    expect(parseOtlpMetrics({ resourceMetrics: [] }, ctx)).toEqual({ samples: [], skipped: 0 });
+    expect(withoutReport(parseOtlpMetrics({}, ctx))).toEqual({ samples: [], skipped: 0 });
+    expect(withoutReport(parseOtlpMetrics({ resourceMetrics: [] }, ctx))).toEqual({ samples: [], skipped: 0 });
   });
 
-  it('rejects the request and lists the bad data points with their path', () => {
+  it('keeps the valid points and reports each bad one with its index, path and reason', () => {
     const points = [
       { timeUnixNano: pointNanos, asDouble: 1 },
       { asDouble: 1 },
@@ -180,28 +187,51 @@ describe('parseOtlpMetrics', () => {
       { timeUnixNano: `${now + 3_600_000}000000`, asDouble: 1 },
       { timeUnixNano: pointNanos, asDouble: 1, attributes: [{ key: '__x', value: { stringValue: 'v' } }] },
       { timeUnixNano: 'yesterday', asDouble: 1 },
+      { timeUnixNano: `${now - 31 * 86_400_000}000000`, asDouble: 1 },
+      { timeUnixNano: pointNanos, asDouble: 6 },
     ];
+    const parsed = parseOtlpMetrics(request([gauge('m', points)]), ctx);
+    const at = (i: number) => `resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[${i}]`;
+    expect(parsed.samples.map((sample) => sample.value)).toEqual([1, 6]);
+    expect(parsed.skipped).toBe(6);
+    expect(parsed.report.skippedByReason).toEqual({ invalid: 4, too_far_in_future: 1, too_old: 1 });
+    expect(parsed.report.problems).toEqual([
+      { reason: 'invalid', index: 1, field: `${at(1)}.timeUnixNano`, message: 'timeUnixNano is required' },
+      { reason: 'invalid', index: 2, field: at(2), message: 'asInt must be an integer or a decimal string of one' },
+      { reason: 'too_far_in_future', index: 3, field: `${at(3)}.timeUnixNano`, message: 'timestamp is more than 5 min in the future' },
+      { reason: 'invalid', index: 4, field: `${at(4)}.attributes[0].key`, message: "label names beginning with __ are reserved ('__x')" },
+      { reason: 'invalid', index: 5, field: `${at(5)}.timeUnixNano`, message: 'timeUnixNano must be a decimal string or number of nanoseconds' },
+      { reason: 'too_old', index: 6, field: `${at(6)}.timeUnixNano`, message: 'timestamp is more than 30 d in the past' },
+    ]);
+  });
+
+  it('rejects the request when no point at all is valid, listing the bad ones', () => {
+    const points = [{ asDouble: 1 }, { timeUnixNano: pointNanos, asInt: '1.5' }];
     const error = parseErrorOf(() => parseOtlpMetrics(request([gauge('m', points)]), ctx));
     const at = (i: number) => `resourceMetrics[0].scopeMetrics[0].metrics[0].gauge.dataPoints[${i}]`;
-    expect(error.message).toBe('5 of 6 data points are invalid');
+    expect(error.message).toBe('2 of 2 data points are invalid');
     expect(error.details).toEqual({
       problems: [
-        { index: 1, field: `${at(1)}.timeUnixNano`, message: 'timeUnixNano is required' },
-        { index: 2, field: at(2), message: 'asInt must be an integer or a decimal string of one' },
-        { index: 3, field: `${at(3)}.timeUnixNano`, message: 'timestamp is more than 10 min in the future' },
-        {
-          index: 4,
-          field: `${at(4)}.attributes[0].key`,
-          message: "label names beginning with __ are reserved ('__x')",
-        },
-        {
-          index: 5,
-          field: `${at(5)}.timeUnixNano`,
-          message: 'timeUnixNano must be a decimal string or number of nanoseconds',
-        },
+        { index: 0, field: `${at(0)}.timeUnixNano`, message: 'timeUnixNano is required' },
+        { index: 1, field: at(1), message: 'asInt must be an integer or a decimal string of one' },
       ],
-      invalidItems: 5,
+      invalidItems: 2,
     });
+  });
+
+  it('skips the points of a resource whose attributes are unusable, keeping other resources', () => {
+    const good = request([gauge('m', [{ timeUnixNano: pointNanos, asDouble: 1 }])]).resourceMetrics[0];
+    const bad = request([gauge('m', [{ timeUnixNano: pointNanos, asDouble: 2 }])], [{ key: 'a', value: { intValue: 1.5 } }]).resourceMetrics[0];
+    const parsed = parseOtlpMetrics({ resourceMetrics: [bad, good] }, ctx);
+    expect(parsed.samples.map((sample) => sample.value)).toEqual([1]);
+    expect(parsed.report.problems).toEqual([
+      {
+        reason: 'invalid',
+        index: 0,
+        field: 'resourceMetrics[0].resource.attributes[0].value.intValue',
+        message: 'intValue has the wrong type',
+      },
+    ]);
   });
 
   it('rejects a request whose structure is wrong', () => {
@@ -213,25 +243,51 @@ describe('parseOtlpMetrics', () => {
       field: 'resourceMetrics',
       message: 'resourceMetrics: must be an array',
     });
-    expect(
-      parseErrorOf(() =>
-        parseOtlpMetrics(request([gauge('m', [])], [{ key: 'a', value: { intValue: 1.5 } }]), ctx),
-      ).details,
-    ).toEqual({
-      field: 'resourceMetrics[0].resource.attributes[0].value.intValue',
-      message: 'resourceMetrics[0].resource.attributes[0].value.intValue: intValue has the wrong type',
-    });
   });
 
-  it('rejects more labels than the limit, counting the resource ones', () => {
-    const resource = Array.from({ length: 30 }, (_, i) => ({ key: `r${i}`, value: { stringValue: 'v' } }));
-    const attributes = Array.from({ length: 3 }, (_, i) => ({ key: `p${i}`, value: { stringValue: 'v' } }));
-    const error = parseErrorOf(() =>
-      parseOtlpMetrics(request([gauge('m', [{ timeUnixNano: pointNanos, asDouble: 1, attributes }])], resource), ctx),
-    );
-    expect((error.details as { problems: { message: string }[] }).problems[0]?.message).toBe(
-      "more than 32 labels with the resource's",
-    );
+  // Issue 15 item 5: a Java process's export, 32 resource attributes + 1 point attribute,
+  // one of them a 2 235-character process.command_line, used to be a 400 for the whole export.
+  it('drops resource attributes outside the keep-list beyond 32 labels, and truncates long values', () => {
+    const javaResource: Attribute[] = [
+      { key: 'service.name', value: { stringValue: 'billing' } },
+      { key: 'service.instance.id', value: { stringValue: 'b-1' } },
+      { key: 'host.name', value: { stringValue: 'syn-01' } },
+      { key: 'serial', value: { stringValue: 'SYN-0001' } },
+      { key: 'process.command_line', value: { stringValue: 'java -jar billing.jar '.padEnd(2235, '-Dx=y ') } },
+      ...Array.from({ length: 27 }, (_, i) => ({ key: `process.runtime.attr${i}`, value: { stringValue: 'v' } })),
+    ];
+    expect(javaResource).toHaveLength(32);
+    expect(javaResource[4]?.value.stringValue).toHaveLength(2235);
+    const point = { timeUnixNano: pointNanos, asDouble: 1, attributes: [{ key: 'pool', value: { stringValue: 'tank' } }] };
+    const parsed = parseOtlpMetrics(request([gauge('m', [point])], javaResource), ctx);
+    expect(parsed.samples).toEqual([
+      {
+        metric: 'm',
+        labels: { service_name: 'billing', service_instance_id: 'b-1', host_name: 'syn-01', serial: 'SYN-0001', pool: 'tank' },
+        ts: pointTime,
+        value: 1,
+      },
+    ]);
+    expect(parsed.report.droppedLabels).toBe(28);
+    expect(parsed.report.truncatedLabelValues).toBe(0); // the long value was dropped, not stored
+    expect(parsed.skipped).toBe(0);
+
+    // Within the limit every attribute is kept and a long value is cut to 1 024 characters.
+    const small = parseOtlpMetrics(request([gauge('m', [point])], javaResource.slice(0, 5)), ctx);
+    expect(small.samples[0]?.labels.process_command_line).toHaveLength(1024);
+    expect(small.report.truncatedLabelValues).toBe(1);
+  });
+
+  it('skips a point whose own attributes exceed the limit even without the droppable resource ones', () => {
+    const resource = [{ key: 'host.name', value: { stringValue: 'h' } }];
+    const attributes = Array.from({ length: 32 }, (_, i) => ({ key: `p${i}`, value: { stringValue: 'v' } }));
+    const points = [
+      { timeUnixNano: pointNanos, asDouble: 1, attributes },
+      { timeUnixNano: pointNanos, asDouble: 2 },
+    ];
+    const parsed = parseOtlpMetrics(request([gauge('m', points)], resource), ctx);
+    expect(parsed.samples.map((sample) => sample.value)).toEqual([2]);
+    expect(parsed.report.skippedByReason).toEqual({ too_many_labels: 1 });
   });
 
   it('answers TooManySamplesError past maxSamples', () => {

@@ -7,7 +7,7 @@ import {
   formatPrometheusText,
   parsePrometheusText,
 } from '../../telemetry/parsers/index.ts';
-import type { PrometheusParseContext, Sample } from '../../telemetry/parsers/index.ts';
+import type { ParsedSamples, PrometheusParseContext, Sample } from '../../telemetry/parsers/index.ts';
 
 const now = Date.UTC(2024, 4, 1, 12, 0, 0); // 2024-05-01T12:00:00Z
 const scrapedAt = now - 1000;
@@ -25,6 +25,11 @@ function parseErrorOf(parse: () => unknown): ParseError {
 
 function lineErrorOf(text: string): unknown {
   return parseErrorOf(() => parsePrometheusText(text, ctx)).details;
+}
+
+/** The samples and the skipped count; the report is checked where it matters. */
+function withoutReport({ report: _report, ...rest }: ParsedSamples) {
+  return rest;
 }
 
 describe('parsePrometheusText', () => {
@@ -67,7 +72,7 @@ describe('parsePrometheusText', () => {
 
   it('unescapes backslash, double quote and newline in label values', () => {
     const text = String.raw`windows_share_bytes{path="C:\\data\\vm",note="the \"main\" share",motd="line 1\nline 2",plain="a,b}c=d"} 42`;
-    expect(parsePrometheusText(text, ctx)).toEqual({
+    expect(withoutReport(parsePrometheusText(text, ctx))).toEqual({
       samples: [
         {
           metric: 'windows_share_bytes',
@@ -112,10 +117,12 @@ describe('parsePrometheusText', () => {
       'x_bucket{le="-Inf"} -Inf',
       'x 1e999',
     ].join('\n');
-    expect(parsePrometheusText(text, ctx)).toEqual({
+    const parsed = parsePrometheusText(text, ctx);
+    expect(withoutReport(parsed)).toEqual({
       samples: [{ metric: 'node_hwmon_temp_celsius', labels: { chip: 'b' }, ts: scrapedAt, value: 41 }],
       skipped: 4,
     });
+    expect(parsed.report.skippedByReason).toEqual({ no_value: 4 });
   });
 
   it('reads histogram series as ordinary samples', () => {
@@ -135,17 +142,17 @@ describe('parsePrometheusText', () => {
   });
 
   it('accepts an empty body and a byte-order mark', () => {
-    expect(parsePrometheusText('', ctx)).toEqual({ samples: [], skipped: 0 });
+    expect(withoutReport(parsePrometheusText('', ctx))).toEqual({ samples: [], skipped: 0 });
     expect(parsePrometheusText('\uFEFFup 1\n', ctx).samples).toEqual([
       { metric: 'up', labels: {}, ts: scrapedAt, value: 1 },
     ]);
   });
 
-  it('reports the line number of the first malformed line', () => {
-    const lines = ['# TYPE up gauge', 'up 1', '', 'up{job="a} 1'];
-    expect(lineErrorOf(lines.join('\n'))).toEqual({ line: 4, message: "unterminated value of label 'job'" });
+  it('rejects a body with no valid sample and a malformed line, naming the first bad line', () => {
+    const lines = ['# TYPE up gauge', '', 'up{job="a} 1', 'up one'];
+    expect(lineErrorOf(lines.join('\n'))).toEqual({ line: 3, message: "unterminated value of label 'job'" });
     const error = parseErrorOf(() => parsePrometheusText(lines.join('\n'), ctx));
-    expect(error.message).toBe("line 4: unterminated value of label 'job'");
+    expect(error.message).toBe("line 3: unterminated value of label 'job'");
   });
 
   it.each([
@@ -161,27 +168,88 @@ describe('parsePrometheusText', () => {
     ['up{job} 1', "expected '=' after label 'job'"],
     ['up{,} 1', "expected a label name, found ','"],
     ['up{__name__="x"} 1', "label names beginning with __ are reserved: '__name__'"],
+    ['up{"__x"="x"} 1', "label names beginning with __ are reserved: '__x'"],
+    ['up{""="x"} 1', "label name must not be empty: ''"],
     ['up{job="a"', 'unterminated label set'],
     ['1up 1', 'expected a metric name'],
+    ['{job="a"} 1', 'expected a metric name'],
     ['up-time 1', "unexpected character '-' after the metric name"],
     ['# TYPE up gauges', "unknown metric type 'gauges'"],
     ['# TYPE 1up gauge', 'expected a metric name after # TYPE'],
     ['# HELP', 'expected a metric name after # HELP'],
-    ['up 1 1714565400001', 'timestamp is more than 10 min in the future'],
-    ['up 1 0', 'timestamp is more than 30 d in the past'],
     [`up{job="a\u0000"} 1`, "label value must not contain NUL characters (label 'job')"],
-  ])('rejects %j', (text, message) => {
+  ])('skips the malformed line %j and keeps the others', (text, message) => {
     expect(lineErrorOf(text)).toEqual({ line: 1, message });
+    const parsed = parsePrometheusText(`${text}\nkept 1\n`, ctx);
+    expect(parsed.samples).toEqual([{ metric: 'kept', labels: {}, ts: scrapedAt, value: 1 }]);
+    expect(parsed.skipped).toBe(1);
+    expect(parsed.report.skippedByReason).toEqual({ invalid: 1 });
+    expect(parsed.report.problems).toEqual([{ reason: 'invalid', line: 1, message }]);
   });
 
-  it('enforces the label and name limits', () => {
+  it('skips a sample too old or too far in the future alone, with its reason (SPEC §7)', () => {
+    const text = [
+      `ok 1 ${now + 5 * 60_000}`, // exactly the allowed skew
+      `ahead 1 ${now + 9 * 60_000}`, // issue item 4: a sample stamped +9 min
+      `old 1 ${now - 30 * 86_400_000 - 1}`,
+      'zero 1 0',
+      'ok 2',
+    ].join('\n');
+    const parsed = parsePrometheusText(text, ctx);
+    expect(parsed.samples.map((sample) => sample.metric)).toEqual(['ok', 'ok']);
+    expect(parsed.report.skippedByReason).toEqual({ too_far_in_future: 1, too_old: 2 });
+    expect(parsed.report.problems).toEqual([
+      { reason: 'too_far_in_future', line: 2, message: 'timestamp is more than 5 min in the future' },
+      { reason: 'too_old', line: 3, message: 'timestamp is more than 30 d in the past' },
+      { reason: 'too_old', line: 4, message: 'timestamp is more than 30 d in the past' },
+    ]);
+    // Nothing malformed: a scrape of only stale samples is a 200 with nothing stored, not a 400.
+    const stale = parsePrometheusText('zero 1 0\n', ctx);
+    expect(stale.samples).toEqual([]);
+    expect(stale.report.skippedByReason).toEqual({ too_old: 1 });
+    // The skew is configurable.
+    const tolerant: PrometheusParseContext = { ...ctx, limits: { ...defaultLimits, maxFutureSkewMs: 10 * 60_000 } };
+    expect(parsePrometheusText(`ahead 1 ${now + 9 * 60_000}`, tolerant).samples).toHaveLength(1);
+  });
+
+  it('accepts Prometheus 3 quoted UTF-8 metric and label names', () => {
+    const text = [
+      '# HELP "http.server.duration" Request time.',
+      '# TYPE "http.server.duration" gauge',
+      '{"http.server.duration", "host.name"="syn-01", "service.name"="vigil", code="200"} 0.25',
+      'up{"host.name"="syn-01","ünïcode label"="ok"} 1',
+      '{"node.load"} 3',
+    ].join('\n');
+    const parsed = parsePrometheusText(text, ctx);
+    expect(parsed.skipped).toBe(0);
+    expect(parsed.samples).toEqual([
+      { metric: 'http.server.duration', labels: { 'host.name': 'syn-01', 'service.name': 'vigil', code: '200' }, ts: scrapedAt, value: 0.25 },
+      { metric: 'up', labels: { 'host.name': 'syn-01', 'ünïcode label': 'ok' }, ts: scrapedAt, value: 1 },
+      { metric: 'node.load', labels: {}, ts: scrapedAt, value: 3 },
+    ]);
+    // A quoted metric name after a bare one is a label name without a value.
+    expect(lineErrorOf('up{"x"} 1')).toEqual({ line: 1, message: "expected '=' after label 'x'" });
+  });
+
+  it('truncates a label value over 1 024 characters and counts it; more than 32 labels skips the line', () => {
+    const long = 'v'.repeat(2235);
+    const parsed = parsePrometheusText(`up{job="${long}"} 1\nup{job="short"} 2`, ctx);
+    expect(parsed.samples).toEqual([
+      { metric: 'up', labels: { job: 'v'.repeat(1024) }, ts: scrapedAt, value: 1 },
+      { metric: 'up', labels: { job: 'short' }, ts: scrapedAt, value: 2 },
+    ]);
+    expect(parsed.report.truncatedLabelValues).toBe(1);
+    expect(parsed.skipped).toBe(0);
+    // A cut never splits a surrogate pair.
+    const emoji = `a${'😀'.repeat(600)}`;
+    const cut = parsePrometheusText(`up{job="${emoji}"} 1`, ctx).samples[0]?.labels.job ?? '';
+    expect(cut).toBe(`a${'😀'.repeat(511)}`);
+
     const labels = Array.from({ length: 33 }, (_, i) => `l${i}="v"`).join(',');
-    expect(lineErrorOf(`up{${labels}} 1`)).toEqual({ line: 1, message: 'more than 32 labels' });
+    const wide = parsePrometheusText(`up{${labels}} 1\nup 2`, ctx);
+    expect(wide.samples).toEqual([{ metric: 'up', labels: {}, ts: scrapedAt, value: 2 }]);
+    expect(wide.report.problems).toEqual([{ reason: 'too_many_labels', line: 1, message: 'more than 32 labels' }]);
     expect(lineErrorOf(`${'m'.repeat(201)} 1`)).toEqual({ line: 1, message: 'metric name is longer than 200 characters' });
-    expect(lineErrorOf(`up{job="${'v'.repeat(1025)}"} 1`)).toEqual({
-      line: 1,
-      message: "label value is longer than 1024 characters (label 'job')",
-    });
   });
 
   it('answers TooManySamplesError past maxSamples; skipped values do not count', () => {

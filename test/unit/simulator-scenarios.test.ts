@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   baselineOsVersion,
   failingDisk,
+  poolCapacity,
+  poolHistory,
   generateTick,
   regressionOsVersion,
   scenarioNames,
@@ -243,5 +245,28 @@ describe('every scenario', () => {
         expect(s.metric).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/);
       }
     }
+  });
+});
+
+describe('pool growth and history (forecasts need evidence, SPEC §7)', () => {
+  it('a healthy pool stays months away from 90 %: its trend over the next 30 days stays under 0.75', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.nat({ max: 200 }), fc.constantFrom('tank', 'flash'), (seed, index, pool) => {
+        expect(poolCapacity('healthy', index, seed, pool, 30 * 86_400)).toBeLessThan(0.75);
+        expect(poolCapacity('healthy', index, seed, pool, 0)).toBeGreaterThanOrEqual(0.4);
+      }),
+    );
+  });
+
+  it('sends 48 hourly points per pool before the run, ending where the first tick starts', () => {
+    const startedAtMs = Date.UTC(2026, 10, 30, 9, 0, 0);
+    const history = poolHistory({ scenario: 'pool-filling', applianceIndex: 1, seed: 3, startedAtMs, hours: 48 });
+    const tank = history.filter((s) => s.labels?.pool === 'tank');
+    expect(tank).toHaveLength(48);
+    expect(tank[0]!.ts).toBe(startedAtMs - 48 * 3_600_000);
+    expect(tank.at(-1)!.ts).toBe(startedAtMs - 3_600_000);
+    expect(tank[0]!.value).toBeCloseTo(0.68, 2);
+    expect(tank.at(-1)!.value).toBeCloseTo(0.7, 2);
+    expect(history.filter((s) => s.labels?.pool === 'flash')).toHaveLength(48);
   });
 });

@@ -11,6 +11,7 @@ import type {
   HealthHistory,
   Holiday,
   InboundEmail,
+  Release,
   MaintenanceWindow,
   MetricResponse,
   MySettings,
@@ -299,4 +300,8 @@ export const api = {
   mySettings: () => request<MySettings>('GET', '/users/me'),
   updateMySettings: (body: { language?: 'en' | 'it'; preferences?: { email?: boolean; muted?: string[]; allTickets?: boolean } }) =>
     request<MySettings>('PATCH', '/users/me', { body }),
+  releases: () => fetchAll<Release>('/releases'),
+  createRelease: (body: Omit<Release, 'id'>) => request<Release>('POST', '/releases', { body }),
+  updateRelease: (id: string, body: Partial<Omit<Release, 'id'>>) => request<Release>('PATCH', `/releases/${enc(id)}`, { body }),
+  deleteRelease: (id: string) => request<void>('DELETE', `/releases/${enc(id)}`),
 };

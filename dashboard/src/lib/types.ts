@@ -184,6 +184,17 @@ export interface Holiday {
   name: string;
 }
 
+export type ReleaseProduct = 'synetoos' | 'hypervisor';
+
+/** A release in the catalogue; the `current` one of a product is what appliances are compared against. */
+export interface Release {
+  id: string;
+  product: ReleaseProduct;
+  version: string;
+  releasedAt: string;
+  current: boolean;
+}
+
 /** Rules and maintenance windows are edited as JSON: their shape belongs to the server. */
 export interface Rule {
   id: string;

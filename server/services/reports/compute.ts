@@ -1,9 +1,10 @@
 import type { Database } from '../../../drizzle/client.ts';
 import { priorities, sampleChunkSpanMs, type Priority, type Tier } from '../../../drizzle/schema/index.ts';
 import { isEntitled } from '../entitlement.ts';
+import { hasForecastEvidence } from '../../lib/forecast-evidence.ts';
 import { daysToThreshold, DAY_SECONDS, within } from './forecast.ts';
 import type { HealthReport } from './schema.ts';
-import { compareVersions, newestVersion } from '../../lib/versions.ts';
+import { compareVersions } from '../../lib/versions.ts';
 
 export interface ReportPeriod {
   from: Date;
@@ -117,6 +118,8 @@ export async function computeHealthReports(
                 count(*)::int as n,
                 regr_slope(p.v, b.base + p.o::float8 / 1000) as slope,
                 regr_intercept(p.v, b.base + p.o::float8 / 1000) as intercept,
+                regr_r2(p.v, b.base + p.o::float8 / 1000) as r2,
+                max(b.base + p.o::float8 / 1000) - min(b.base + p.o::float8 / 1000) as history,
                 (array_agg(p.v order by c.first_ts + p.o * interval '1 millisecond' desc))[1] as last_value
            from series s
            join appliances a on a.id = s.appliance_id
@@ -143,13 +146,8 @@ export async function computeHealthReports(
          having count(*) >= ${RECURRING_THRESHOLD}
           order by n desc, a.serial`,
       ),
-      // The newest versions anywhere in the fleet: what "current" means.
-      q(
-        `select 'os' as kind, os_version as v from appliances where os_version is not null group by os_version
-         union all
-         select 'hv', hypervisor_version from appliances where hypervisor_version is not null group by hypervisor_version`,
-        [],
-      ),
+      // The current releases declared in the catalogue: what "current" means (SPEC §7).
+      q(`select case product when 'synetoos' then 'os' else 'hv' end as kind, version as v from releases where current`, []),
       q(
         `select t.customer_id, count(*)::int as with_verdicts, count(*) filter (where top.verdict = 'accepted')::int as accepted
            from tickets t
@@ -167,8 +165,8 @@ export async function computeHealthReports(
       ),
     ]);
 
-  const latestOs = newestVersion(versionRows.filter((r) => r.kind === 'os').map((r) => r.v as string));
-  const latestHv = newestVersion(versionRows.filter((r) => r.kind === 'hv').map((r) => r.v as string));
+  const latestOs = (versionRows.find((r) => r.kind === 'os')?.v as string | undefined) ?? null;
+  const latestHv = (versionRows.find((r) => r.kind === 'hv')?.v as string | undefined) ?? null;
   const byCustomer = {
     appliances: groupBy(applianceRows),
     trend: groupBy(trendRows),
@@ -240,8 +238,13 @@ export async function computeHealthReports(
       if (r.slope === null || r.intercept === null) return [];
       const fit = { valueAtReference: num(r.intercept), slope: num(r.slope) };
       const last = num(r.last_value);
-      const d80 = daysToThreshold(fit, last, 0.8);
-      const d90 = daysToThreshold(fit, last, 0.9);
+      const r2 = r.r2 === null ? null : num(r.r2);
+      const history = num(r.history);
+      // The same evidence the forecast rule needs (SPEC §7); without it only "already there" is said.
+      const reliable = hasForecastEvidence({ historySeconds: history, r2 });
+      const forecast = (threshold: number) => (reliable ? daysToThreshold(fit, last, threshold) : last >= threshold ? 0 : null);
+      const d80 = forecast(0.8);
+      const d90 = forecast(0.9);
       return [
         {
           applianceId: String(r.appliance_id),
@@ -250,6 +253,9 @@ export async function computeHealthReports(
           samples: num(r.n),
           currentRatio: round(last, 4),
           slopePerDay: round(fit.slope * DAY_SECONDS, 6),
+          rSquared: r2 === null ? null : round(r2, 3),
+          historyDays: round(history / DAY_SECONDS, 2),
+          forecastReliable: reliable,
           daysTo80: d80 === null ? null : round(d80, 1),
           daysTo90: d90 === null ? null : round(d90, 1),
           reaches80Within30: within(d80, 30),

@@ -58,6 +58,8 @@ export function renderHealthReportCsv(report: HealthReport): string {
     const subject = `${p.serial}/${p.pool}`;
     add('capacity', subject, 'current_ratio', p.currentRatio);
     add('capacity', subject, 'slope_per_day', p.slopePerDay);
+    add('capacity', subject, 'r_squared', p.rSquared ?? null);
+    add('capacity', subject, 'forecast_reliable', p.forecastReliable ?? true);
     add('capacity', subject, 'days_to_80', p.daysTo80);
     add('capacity', subject, 'days_to_90', p.daysTo90);
     add('capacity', subject, 'reaches_80_within_30', p.reaches80Within30);

@@ -115,9 +115,9 @@ ${table(
   )}</div></section>`);
 
   const pools = report.capacity.pools;
-  const days = (d: number | null) => (d === null ? 'not filling' : d === 0 ? 'already' : `${d.toFixed(1)} days`);
+  const days = (d: number | null, reliable: boolean) => (d === null ? (reliable ? 'not filling' : 'too little evidence') : d === 0 ? 'already' : `${d.toFixed(1)} days`);
   sections.push(`<section><h2>Capacity forecast</h2>
-<p>Linear fit of each pool’s fill over the period; days counted from the end of the period.</p>
+<p>Linear fit of each pool’s fill over the period; days counted from the end of the period. A forecast needs at least a day of samples and a fit with R² ≥ 0.7.</p>
 ${table(
   ['Appliance', 'Pool', 'Now', 'Trend / day', 'To 80 %', 'To 90 %', 'Outlook'],
   pools.map((p) => [
@@ -125,8 +125,8 @@ ${table(
     esc(p.pool),
     pct(p.currentRatio * 100, 1),
     `${(p.slopePerDay * 100).toFixed(2)} pt`,
-    days(p.daysTo80),
-    days(p.daysTo90),
+    days(p.daysTo80, p.forecastReliable ?? true),
+    days(p.daysTo90, p.forecastReliable ?? true),
     p.reaches90Within30
       ? '<span class="bad">90 % within 30 days</span>'
       : p.reaches80Within30

@@ -25,7 +25,13 @@ export const CapacityForecast = z.object({
   currentRatio: z.number(),
   /** Fitted fill rate, in ratio points per day. */
   slopePerDay: z.number(),
-  /** Days from the end of the period until the fit crosses 80 % / 90 %; 0 when already above; null when never. */
+  /** R² of the fit; null when undefined (SPEC §7: a forecast needs R² ≥ 0.7). */
+  rSquared: z.number().nullable().optional(),
+  /** Days between the first and the last sample of the fit (SPEC §7: at least one). */
+  historyDays: z.number().optional(),
+  /** The fit has the evidence a forecast needs; when false the days below are null unless already above. */
+  forecastReliable: z.boolean().optional(),
+  /** Days from the end of the period until the fit crosses 80 % / 90 %; 0 when already above; null when never or without evidence. */
   daysTo80: z.number().nullable(),
   daysTo90: z.number().nullable(),
   reaches80Within30: z.boolean(),
