@@ -31,6 +31,10 @@ import { alertRoutes } from './routes/alerts.ts';
 import { maintenanceWindowRoutes } from './routes/maintenance-windows.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { integrationRoutes } from './routes/integrations.ts';
+import { inboundRoutes } from './routes/inbound.ts';
+import { meRoutes } from './routes/me.ts';
+import { outboxRoutes } from './routes/outbox.ts';
+import { MAX_INBOUND_MESSAGE_BYTES } from './services/notifications/inbound.ts';
 import { scopeGuard } from './http/scope-guard.ts';
 import { authorize } from './auth/policy.ts';
 
@@ -97,8 +101,11 @@ export function newApp(deps: AppDeps) {
   const apiLimit = limitBody(MB);
   app.use('/api/v1/ingest/*', ingestLimit);
   app.use('/v1/metrics', ingestLimit);
-  app.use('/api/v1/*', async (c, next) => (c.req.path.startsWith('/api/v1/ingest/') ? next() : apiLimit(c, next)));
-  app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/prometheus$/, /^\/api\/v1\/rules\/import$/]));
+  // Raw e-mail carries attachments: its own limit, above the attachment budget plus MIME overhead.
+  const inboundLimit = limitBody(MAX_INBOUND_MESSAGE_BYTES);
+  app.use('/api/v1/inbound/email', inboundLimit);
+  app.use('/api/v1/*', async (c, next) => (c.req.path.startsWith('/api/v1/ingest/') || c.req.path === '/api/v1/inbound/email' ? next() : apiLimit(c, next)));
+  app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/prometheus$/, /^\/api\/v1\/rules\/import$/, /^\/api\/v1\/inbound\/email$/]));
   app.use('/api/v1/*', authenticate(deps));
   app.use('/v1/*', authenticate(deps));
   app.use('/api/v1/*', authorize());
@@ -111,6 +118,8 @@ export function newApp(deps: AppDeps) {
     app.route('/api/v1/appliances', applianceRoutes(deps));
     app.route('/api/v1/appliances', applianceMetricsRoutes(deps));
     app.route('/api/v1/appliances', applianceHealthRoutes(deps));
+    // Before the admin-only users router, whose middleware would otherwise claim /users/me.
+    app.route('/api/v1/users/me', meRoutes(deps));
     app.route('/api/v1/users', userRoutes(deps));
     app.route('/api/v1/audit', auditRoutes(deps));
     app.route('/api/v1/fleet', fleetRoutes(deps));
@@ -126,6 +135,8 @@ export function newApp(deps: AppDeps) {
     app.route('/api/v1/rules', ruleRoutes(deps));
     app.route('/api/v1/maintenance-windows', maintenanceWindowRoutes(deps));
     app.route('/api/v1/integrations', integrationRoutes(deps));
+    app.route('/api/v1/outbox', outboxRoutes(deps));
+    app.route('/api/v1/inbound', inboundRoutes(deps));
     app.route('/api/v1', alertRoutes(deps));
   }
 

@@ -1,6 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Db } from '../drizzle/client.ts';
-import { applianceTokens, appliances, customers, releases, users, type ReleaseProduct, type Role, type Tier } from '../drizzle/schema/index.ts';
+import { applianceTokens, appliances, customers, releases, users, type Language, type ReleaseProduct, type Role, type Tier } from '../drizzle/schema/index.ts';
 import { formatProgress, runSimulation, type SimAppliance } from '../collector/simulator/runner.ts';
 import { baselineHypervisorVersion, baselineOsVersion, regressionOsVersion, type ScenarioName } from '../collector/simulator/scenarios.ts';
 import { APPLIANCE_TOKEN_PREFIX, hashPassword, hashSecret, newSecret, secretPrefix } from './auth/credentials.ts';
@@ -32,10 +32,13 @@ const demoCustomers: DemoCustomer[] = [
   { name: 'Demo Basic Snc', tier: 'basic', serenity: false, code: 'BAS', scenarios: ['fleet-regression', 'healthy'] },
 ];
 
-const demoUsers: { email: string; name: string; role: Role; senior?: boolean; customer?: string }[] = [
+// The demo's customer users follow all of their company's tickets, so the outbox fills with
+// the e-mail each automatic ticket would send (SPEC §8); one of them reads Italian.
+const demoUsers: { email: string; name: string; role: Role; senior?: boolean; customer?: string; language?: Language; allTickets?: boolean }[] = [
   { email: 'demo-admin@vigil.local', name: 'Demo Admin', role: 'admin' },
   { email: 'demo-engineer@vigil.local', name: 'Demo Engineer', role: 'engineer', senior: true },
-  { email: 'demo-customer@vigil.local', name: 'Demo Customer', role: 'customer', customer: 'Demo Mission Critical SpA' },
+  { email: 'demo-customer@vigil.local', name: 'Demo Customer', role: 'customer', customer: 'Demo Mission Critical SpA', allTickets: true },
+  { email: 'demo-cliente@vigil.local', name: 'Cliente Demo', role: 'customer', customer: 'Demo Pro Srl', language: 'it', allTickets: true },
   { email: 'demo-manager@vigil.local', name: 'Demo Account Manager', role: 'account_manager' },
 ];
 
@@ -45,12 +48,24 @@ async function ensureUser(db: Db, input: (typeof demoUsers)[number], customerId:
   const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, input.email)).limit(1);
   if (existing) {
     // The printed password must work on a database seeded before.
-    await db.update(users).set({ passwordHash, disabledAt: null }).where(eq(users.id, existing.id));
+    await db
+      .update(users)
+      .set({ passwordHash, disabledAt: null, ...(input.allTickets ? { notificationPreferences: { allTickets: true }, language: input.language ?? 'en' } : {}) })
+      .where(eq(users.id, existing.id));
     return existing.id;
   }
   const [row] = await db
     .insert(users)
-    .values({ email: input.email, name: input.name, role: input.role, senior: input.senior ?? false, customerId, passwordHash })
+    .values({
+      email: input.email,
+      name: input.name,
+      role: input.role,
+      senior: input.senior ?? false,
+      customerId,
+      passwordHash,
+      language: input.language ?? 'en',
+      notificationPreferences: input.allTickets ? { allTickets: true } : {},
+    })
     .returning({ id: users.id });
   return row!.id;
 }
@@ -154,7 +169,8 @@ async function main(): Promise<void> {
       `  Sign in with one of these (password "${DEMO_PASSWORD}"):\n` +
       demoUsers.map((u) => `    ${u.role.padEnd(16)} ${u.email}`).join('\n') +
       `\n\n  ${fleet.length} simulated appliances across ${demoCustomers.length} customers (Mission Critical, Pro with and without SERENITY, Basic);\n` +
-      `  faults start after 15 s, so tickets open within a minute.\n\n`,
+      `  faults start after 15 s, so tickets open within a minute.\n` +
+      `  The e-mail each ticket would send waits in Admin → Outbox${config.SMTP_URL ? ' and goes out through SMTP_URL' : ' (set SMTP_URL to send it)'}.\n\n`,
   );
 
   const simulation = await runSimulation({

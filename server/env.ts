@@ -35,6 +35,20 @@ export const configSchema = z.object({
   // A sample stamped further ahead than this is skipped (SPEC §7); older than RETENTION_DAYS too.
   INGEST_MAX_FUTURE_SKEW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   DB_POOL_SIZE: positiveInt.default(10),
+  // Outbound e-mail (SPEC §8): without SMTP_URL messages stay queued in the outbox.
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('Vigil Support <vigil@localhost>'),
+  // First retry delay of a failed e-mail; doubles per attempt, capped at one hour.
+  MAIL_RETRY_SECONDS: positiveInt.default(30),
+  // Inbound e-mail by IMAP polling (optional): imap(s)://user:password@host:port/MAILBOX.
+  IMAP_URL: z
+    .string()
+    .regex(/^imaps?:\/\//, 'must be an imap:// or imaps:// URL')
+    .optional(),
+  IMAP_POLL_SECONDS: positiveInt.max(3600).default(60),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -10,6 +10,7 @@ import { jobs } from './jobs/index.ts';
 import { startJobs, type JobRunner } from './jobs/runner.ts';
 import type { Engine } from './engine/engine.ts';
 import { seedDefaultRules } from './engine/default-pack.ts';
+import { configureMail } from './services/notifications/outbox.ts';
 
 export interface Platform {
   deps: AppDeps;
@@ -38,6 +39,8 @@ export async function startPlatform(
     options.database ??
     openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, maxConnections: config.DB_POOL_SIZE });
   await migrate(database);
+  configureMail({ publicUrl: config.PUBLIC_URL, mailFrom: config.MAIL_FROM, retrySeconds: config.MAIL_RETRY_SECONDS });
+  if (config.SMTP_URL && !config.PUBLIC_URL) logger.warn('SMTP_URL is set but PUBLIC_URL is not: links in e-mail will be relative');
   const bootstrap = await ensureFirstAdmin(database, config.ADMIN_TOKEN);
   await seedDefaultRules(database.db);
   const { deps, engine } = composeDeps({ database, config, logger, ...(options.clock ? { clock: options.clock } : {}) });

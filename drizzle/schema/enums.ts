@@ -95,3 +95,19 @@ export type ReportKind = (typeof reportKinds)[number];
 /** What an integration token speaks for (SPEC §8, §9): a fleet-level Alertmanager or Prometheus, or inbound e-mail. */
 export const integrationKinds = ['alertmanager', 'prometheus', 'email'] as const;
 export type IntegrationKind = (typeof integrationKinds)[number];
+
+/** An outbox message's delivery state (SPEC §8): `failed` after the last retry. */
+export const outboxStatuses = ['queued', 'sent', 'failed'] as const;
+export type OutboxStatus = (typeof outboxStatuses)[number];
+
+/** What became of an inbound e-mail (SPEC §8). */
+export const inboundStatuses = ['applied', 'opened', 'ignored'] as const;
+export type InboundStatus = (typeof inboundStatuses)[number];
+
+/** Languages of e-mails and the dashboard (the guide promises English and Italian). */
+export const languages = ['en', 'it'] as const;
+export type Language = (typeof languages)[number];
+
+/** Outbound webhook body formats (SPEC §8). */
+export const webhookFormats = ['vigil', 'slack', 'teams', 'pagerduty'] as const;
+export type WebhookFormat = (typeof webhookFormats)[number];

@@ -7,4 +7,5 @@ export * from './engine.ts';
 export * from './tickets.ts';
 export * from './operations.ts';
 export * from './integrations.ts';
+export * from './notifications.ts';
 export * from './releases.ts';

@@ -1,5 +1,5 @@
 import { boolean, date, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { reportKinds } from './enums.ts';
+import { reportKinds, webhookFormats } from './enums.ts';
 import { customers } from './customers.ts';
 import { users } from './users.ts';
 
@@ -37,6 +37,10 @@ export const webhooks = pgTable('webhooks', {
   events: text('events').array().notNull(),
   customerId: uuid('customer_id').references(() => customers.id, { onDelete: 'cascade' }),
   enabled: boolean('enabled').notNull().default(true),
+  // The body's shape: Vigil's signed JSON, or a chat or paging service's own (SPEC §8).
+  format: text('format', { enum: webhookFormats }).notNull().default('vigil'),
+  // PagerDuty Events API v2 integration key (format `pagerduty` only).
+  routingKey: text('routing_key'),
   createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
 });
 

@@ -1,5 +1,16 @@
-import { boolean, index, pgTable, text, timestamp, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
-import { roles } from './enums.ts';
+import { boolean, index, jsonb, pgTable, text, timestamp, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { languages, roles } from './enums.ts';
+
+/**
+ * A user's notification preferences (SPEC §8). `email: false` stops every e-mail; `muted`
+ * lists message kinds the user does not want; `allTickets` (customer users) opts in to the
+ * customer's tickets the user did not open.
+ */
+export interface NotificationPreferences {
+  email?: boolean;
+  muted?: string[];
+  allTickets?: boolean;
+}
 import { customers } from './customers.ts';
 
 export const users = pgTable(
@@ -12,6 +23,8 @@ export const users = pgTable(
     // Set for role `customer` only: the customer whose fleet the user sees.
     customerId: uuid('customer_id').references((): AnyPgColumn => customers.id, { onDelete: 'cascade' }),
     senior: boolean('senior').notNull().default(false),
+    language: text('language', { enum: languages }).notNull().default('en'),
+    notificationPreferences: jsonb('notification_preferences').$type<NotificationPreferences>().notNull().default({}),
     passwordHash: text('password_hash'),
     disabledAt: timestamp('disabled_at', { withTimezone: true, precision: 3 }),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),

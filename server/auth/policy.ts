@@ -64,6 +64,9 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('PUT', '/api/v1/appliances/{id}/remote-tunnel', CUSTOMER_AND_ADMIN),
   r('GET', '/api/v1/appliances/{id}/remote-tunnel/history', ALL),
 
+  // One's own language and notification preferences (SPEC §8); before /users/{id}.
+  r('GET', '/api/v1/users/me', ALL),
+  r('PATCH', '/api/v1/users/me', ALL),
   r('POST', '/api/v1/users', ADMIN),
   r('GET', '/api/v1/users', ADMIN),
   r('GET', '/api/v1/users/{id}', ADMIN),
@@ -149,6 +152,12 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('GET', '/api/v1/integrations/{id}', ADMIN),
   r('DELETE', '/api/v1/integrations/{id}', ADMIN),
   r('POST', '/api/v1/integrations/{id}/token', ADMIN),
+
+  r('GET', '/api/v1/outbox', ADMIN),
+  r('GET', '/api/v1/outbox/{id}', ADMIN),
+  // Raw e-mail from an MTA pipe or the IMAP poller, with an integration token of kind `email`.
+  r('POST', '/api/v1/inbound/email', 'integration'),
+  r('GET', '/api/v1/inbound/email', ADMIN),
 ];
 
 interface Compiled {

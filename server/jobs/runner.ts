@@ -37,7 +37,9 @@ export function startJobs(deps: AppDeps, jobs: Job[], options: { schedule?: bool
     const started = performance.now();
     const outcome = await deps.database.withLock(job.lockKey, () => job.run({ deps, now: deps.clock.now() }), false);
     if (outcome.acquired) {
-      deps.logger.info({ job: job.name, ms: Math.round(performance.now() - started), result: outcome.value ?? undefined }, 'job ran');
+      // A job with nothing configured to do (no SMTP_URL, no IMAP_URL) says so only at debug level.
+      const idle = typeof outcome.value === 'object' && outcome.value !== null && 'skipped' in outcome.value;
+      deps.logger[idle ? 'debug' : 'info']({ job: job.name, ms: Math.round(performance.now() - started), result: outcome.value ?? undefined }, 'job ran');
     }
     return { ran: outcome.acquired, result: outcome.value };
   };

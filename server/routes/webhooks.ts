@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { webhookFormats } from '../../drizzle/schema/enums.ts';
 import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
@@ -6,7 +7,7 @@ import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } fr
 import { createWebhook, deleteWebhook, getWebhook, listDeliveries, listWebhooks, updateWebhook, webhookEvents } from '../services/webhooks.ts';
 
 const Webhook = z
-  .object({ id: z.string(), url: z.string(), events: z.array(z.string()), customerId: z.string().nullable(), enabled: z.boolean(), createdAt: z.string() })
+  .object({ id: z.string(), url: z.string(), events: z.array(z.string()), customerId: z.string().nullable(), enabled: z.boolean(), format: z.enum(webhookFormats), createdAt: z.string() })
   .openapi('Webhook');
 const WebhookInput = z
   .object({
@@ -14,6 +15,8 @@ const WebhookInput = z
     events: z.array(z.enum(webhookEvents)).min(1),
     customerId: z.uuid().nullable().optional(),
     enabled: z.boolean().optional(),
+    format: z.enum(webhookFormats).optional().describe('vigil (signed JSON, default), slack, teams or pagerduty (Events API v2)'),
+    routingKey: z.string().trim().min(1).max(200).nullable().optional().describe('PagerDuty integration key (format pagerduty)'),
   })
   .strict()
   .openapi('CreateWebhook');

@@ -16,6 +16,7 @@ import { recomputeCandidates } from './rca/index.ts';
 import { recomputeHealth } from './health.ts';
 import { addTimelineEvent, liveTicket, raisePriority, type TicketRow } from './tickets/core.ts';
 import { openTicket } from './tickets/open.ts';
+import { enqueueWebhooks } from './webhooks.ts';
 
 export type AlertRow = typeof alerts.$inferSelect;
 
@@ -522,7 +523,11 @@ async function carryResolutionToTicket(tx: Tx, row: AlertRow, at: Date): Promise
     .where(eq(tickets.id, ticketId))
     .returning();
   await addTimelineEvent(tx, ticketId, { at, actorId: null, type: 'all_alerts_cleared', body: suggestion, data: { alerts: ticketAlerts.length } });
-  if (ticket) await publishLive(tx, { type: 'ticket.updated', customerId: ticket.customerId, data: liveTicket(ticket, 'all_alerts_cleared') });
+  if (ticket) {
+    const live = liveTicket(ticket, 'all_alerts_cleared');
+    await publishLive(tx, { type: 'ticket.updated', customerId: ticket.customerId, data: live });
+    await enqueueWebhooks(tx, at, [{ event: 'ticket.updated', customerId: ticket.customerId, payload: { ticket: live, change: 'all_alerts_cleared' } }]);
+  }
 }
 
 // ----------------------------------------------------------------------------------------

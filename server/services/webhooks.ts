@@ -6,6 +6,9 @@ import type { UserPrincipal } from '../auth/principal.ts';
 import { afterCursor, decodeCursor, page } from '../lib/cursor.ts';
 import { invalid, notFound } from '../lib/errors.ts';
 import { recordAudit } from './audit.ts';
+import type { WebhookFormat } from '../../drizzle/schema/enums.ts';
+import { mailSettings } from './notifications/outbox.ts';
+import { formatWebhookBody, type DeliveryPayload } from './notifications/webhook-formats.ts';
 
 /** Events an outbound webhook can subscribe to. */
 export const webhookEvents = [
@@ -72,6 +75,7 @@ export function webhookView(row: WebhookRow) {
     events: row.events,
     customerId: row.customerId,
     enabled: row.enabled,
+    format: row.format,
     createdAt: row.createdAt.toISOString(),
   };
 }
@@ -95,14 +99,23 @@ export interface WebhookInput {
   events: WebhookEvent[];
   customerId?: string | null | undefined;
   enabled?: boolean | undefined;
+  format?: WebhookFormat | undefined;
+  /** PagerDuty integration key; required for format `pagerduty`. */
+  routingKey?: string | null | undefined;
+}
+
+function checkFormat(format: WebhookFormat, routingKey: string | null | undefined): void {
+  if (format === 'pagerduty' && !routingKey) throw invalid('a pagerduty webhook needs a routingKey (the Events API v2 integration key)', { field: 'routingKey' });
 }
 
 export async function createWebhook(db: Db, actor: UserPrincipal, at: Date, input: WebhookInput) {
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
+  const format = input.format ?? 'vigil';
+  checkFormat(format, input.routingKey);
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(webhooks)
-      .values({ url: input.url, events: [...new Set(input.events)], customerId: input.customerId ?? null, enabled: input.enabled ?? true, secret, createdAt: at })
+      .values({ url: input.url, events: [...new Set(input.events)], customerId: input.customerId ?? null, enabled: input.enabled ?? true, secret, format, routingKey: input.routingKey ?? null, createdAt: at })
       .returning();
     await recordAudit(tx, actor, at, { action: 'webhook.create', targetType: 'webhook', targetId: row!.id, customerId: row!.customerId, details: { url: row!.url, events: row!.events } });
     // The secret is shown once; receivers keep it to verify signatures.
@@ -117,9 +130,12 @@ export async function updateWebhook(db: Db, actor: UserPrincipal, at: Date, id: 
     if (input.events !== undefined) changes.events = [...new Set(input.events)];
     if (input.customerId !== undefined) changes.customerId = input.customerId;
     if (input.enabled !== undefined) changes.enabled = input.enabled;
+    if (input.format !== undefined) changes.format = input.format;
+    if (input.routingKey !== undefined) changes.routingKey = input.routingKey;
     if (Object.keys(changes).length === 0) throw invalid('nothing to change');
     const [row] = await tx.update(webhooks).set(changes).where(eq(webhooks.id, id)).returning();
     if (!row) throw notFound('webhook');
+    checkFormat(row.format, row.routingKey);
     await recordAudit(tx, actor, at, { action: 'webhook.update', targetType: 'webhook', targetId: id, customerId: row.customerId, details: { ...changes } });
     return webhookView(row);
   });
@@ -217,7 +233,9 @@ export async function deliverDueWebhooks(
       let error: string | null = null;
       if (!hook) error = 'webhook deleted';
       else {
-        const body = JSON.stringify({ id: delivery.id, ...delivery.payload });
+        const body = JSON.stringify(
+          formatWebhookBody(hook.format, { id: delivery.id, payload: delivery.payload as unknown as DeliveryPayload }, { publicUrl: mailSettings().publicUrl, routingKey: hook.routingKey }),
+        );
         const timestamp = String(Math.floor(now.getTime() / 1000));
         try {
           const res = await doFetch(hook.url, {

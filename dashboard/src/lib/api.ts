@@ -10,9 +10,13 @@ import type {
   FleetSummary,
   HealthHistory,
   Holiday,
+  InboundEmail,
   Release,
   MaintenanceWindow,
   MetricResponse,
+  MySettings,
+  OutboxMessage,
+  OutboxMessageDetail,
   Page,
   Priority,
   RemoteTunnelChange,
@@ -295,6 +299,15 @@ export const api = {
   updateHoliday: (id: string, body: { date: string; name: string }) =>
     request<Holiday>('PUT', `/holidays/${enc(id)}`, { body }),
   deleteHoliday: (id: string) => request<void>('DELETE', `/holidays/${enc(id)}`),
+
+  outbox: (q: { status?: string; to?: string; cursor?: string; limit?: number }, s?: Sig) =>
+    request<Page<OutboxMessage>>('GET', '/outbox', withSignal({ query: { limit: 50, ...q } }, s)),
+  outboxMessage: (id: string) => request<OutboxMessageDetail>('GET', `/outbox/${enc(id)}`),
+  inboundEmails: (q: { status?: string; cursor?: string; limit?: number }, s?: Sig) =>
+    request<Page<InboundEmail>>('GET', '/inbound/email', withSignal({ query: { limit: 50, ...q } }, s)),
+  mySettings: () => request<MySettings>('GET', '/users/me'),
+  updateMySettings: (body: { language?: 'en' | 'it'; preferences?: { email?: boolean; muted?: string[]; allTickets?: boolean } }) =>
+    request<MySettings>('PATCH', '/users/me', { body }),
   releases: () => fetchAll<Release>('/releases'),
   createRelease: (body: Omit<Release, 'id'>) => request<Release>('POST', '/releases', { body }),
   updateRelease: (id: string, body: Partial<Omit<Release, 'id'>>) => request<Release>('PATCH', `/releases/${enc(id)}`, { body }),

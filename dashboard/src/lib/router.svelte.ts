@@ -26,6 +26,8 @@ const ROUTES: RouteDef[] = [
   ['admin-customers', '/admin/customers'],
   ['admin-appliances', '/admin/appliances'],
   ['admin-users', '/admin/users'],
+  ['admin-outbox', '/admin/outbox'],
+  ['settings', '/settings'],
   ['home', '/'],
 ].map(([name, pattern]) => ({ name: name!, parts: pattern!.split('/').filter(Boolean) }));
 

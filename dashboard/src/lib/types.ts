@@ -233,3 +233,49 @@ export interface LiveMessage<K extends LiveEventType = LiveEventType> {
 export function isApplianceStatus(value: unknown): value is (typeof applianceStatuses)[number] {
   return typeof value === 'string' && (applianceStatuses as readonly string[]).includes(value);
 }
+
+/** An e-mail in the outbox (SPEC §8), as rendered for its recipient. */
+export interface OutboxMessage {
+  id: string;
+  kind: string;
+  ticketId: string | null;
+  to: string;
+  language: string;
+  subject: string;
+  text: string;
+  html: string;
+  status: 'queued' | 'sent' | 'failed';
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+  sentAt: string | null;
+}
+
+export interface OutboxMessageDetail extends OutboxMessage {
+  deliveryAttempts: { at: string; ok: boolean; response: string | null }[];
+}
+
+/** An e-mail that arrived, and what became of it. */
+export interface InboundEmail {
+  id: string;
+  receivedAt: string;
+  from: string | null;
+  subject: string | null;
+  status: 'applied' | 'opened' | 'ignored';
+  reason: string | null;
+  ticketId: string | null;
+  sizeBytes: number;
+  body: string | null;
+}
+
+/** The caller's language and notification preferences. */
+export interface MySettings {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  language: 'en' | 'it';
+  preferences: { email: boolean; muted: string[]; allTickets: boolean };
+  notificationKinds: string[];
+}

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { rawQuery, type Db, type Tx } from '../../../drizzle/client.ts';
 import { tickets, type Priority } from '../../../drizzle/schema/index.ts';
 import { publishLive, type LiveTicket } from '../../live/events.ts';
+import { enqueueWebhooks } from '../webhooks.ts';
 import {
   isAtRisk,
   isBusinessTime,
@@ -146,6 +147,8 @@ export async function raisePriority(
     public: true,
     data: { from: ticket.priority, to: priority },
   });
-  await publishLive(tx, { type: 'ticket.updated', customerId: row.customerId, data: liveTicket(row, 'priority') });
+  const live = liveTicket(row, 'priority');
+  await publishLive(tx, { type: 'ticket.updated', customerId: row.customerId, data: live });
+  await enqueueWebhooks(tx, at, [{ event: 'ticket.updated', customerId: row.customerId, payload: { ticket: live, change: 'priority', reason } }]);
   return row;
 }

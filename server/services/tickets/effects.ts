@@ -4,6 +4,7 @@ import { tickets } from '../../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../../auth/principal.ts';
 import { publishLive } from '../../live/events.ts';
 import { recordAudit } from '../audit.ts';
+import { notifyTicket, ticketFacts } from '../notifications/outbox.ts';
 import { enqueueWebhooks, type OutboundEvent } from '../webhooks.ts';
 import { addTimelineEvent, liveTicket, type TicketRow, type TimelineEntry } from './core.ts';
 import { createSurveyInvitation, type SurveyInvitation } from './surveys.ts';
@@ -72,12 +73,24 @@ export interface AppliedOutcome {
 }
 
 /**
- * Where notification effects are applied. The outbox (SPEC §8) enqueues the message here in the
- * same transaction, so a message goes out exactly when the change it announces commits. Until
- * the outbox is wired this records nothing; the effect is still returned to the caller.
+ * Where notification effects are applied: the outbox (SPEC §8) plans the recipients and
+ * enqueues the messages in the same transaction, so a message goes out exactly when the change
+ * it announces commits. `ticket` is the row after the change (its assignee, priority, target).
+ * A proposal to close without resolution reaches the other party as a message of theirs.
  */
-export async function applyNotification(_tx: Db | Tx, _effect: NotificationEffect): Promise<void> {
-  // The outbox's `enqueue(tx, message)` goes here (i16).
+export async function applyNotification(tx: Db | Tx, ticket: TicketRow, effect: NotificationEffect, at: Date, actor: UserPrincipal | null): Promise<void> {
+  const kind =
+    effect.message === 'close.proposed' ? (effect.recipients === 'requester' ? 'engineer.message' : 'customer.replied') : effect.message;
+  await notifyTicket(tx, ticketFacts(ticket), {
+    kind,
+    at,
+    actorId: effect.actorId,
+    actorName: actor?.name ?? null,
+    body: effect.body ?? null,
+    surveyUrl: effect.surveyUrl ?? null,
+    ...(kind === 'assigned' ? { assigneeId: ticket.assigneeId } : {}),
+    ...(kind === 'waiting.reminder' && ticket.waitingSince ? { onceKey: `waiting.reminder:${ticket.id}:${ticket.waitingSince.toISOString()}` } : {}),
+  });
 }
 
 /**
@@ -138,6 +151,6 @@ export async function applyTicketOutcome(
   // The closing message to the requester carries the survey link, and no other message does.
   const link = survey?.url;
   const applied = notifications.map((n) => (link && n.message === 'ticket.closed' && n.recipients === 'requester' ? { ...n, surveyUrl: link } : n));
-  for (const n of applied) await applyNotification(tx, n);
+  for (const n of applied) await applyNotification(tx, row, n, at, actor);
   return { row, survey, notifications: applied };
 }

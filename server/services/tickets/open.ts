@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Db, Tx } from '../../../drizzle/client.ts';
-import { appliances, customers, tickets, type Priority, type TicketSource } from '../../../drizzle/schema/index.ts';
+import { appliances, customers, tickets, type Priority, type Tier, type TicketSource } from '../../../drizzle/schema/index.ts';
 import type { CaseInfo } from '../../../drizzle/schema/tickets.ts';
 import { invalid, notFound } from '../../lib/errors.ts';
 import { responseDueAt, type SlaCalendar } from '../../sla/index.ts';
@@ -13,8 +13,13 @@ import { applyTicketOutcome, type NotificationEffect, type TicketEffect } from '
  */
 export interface OpenTicketContext {
   source: TicketSource;
-  /** The appliance the ticket is about; its customer owns the ticket. */
-  applianceId: string;
+  /**
+   * The appliance the ticket is about; its customer owns the ticket. Null when the source
+   * names none (an e-mail that mentions no serial of a customer with several appliances):
+   * then `customerId` says whose ticket it is.
+   */
+  applianceId: string | null;
+  customerId?: string;
   priority: Priority;
   /** The engine's proposal, for automatic tickets; an engineer confirms or changes it. */
   proposedPriority?: Priority | null;
@@ -64,26 +69,38 @@ export function buildCaseInfo(
  * became unavailable", clamped to the receipt time. The response target follows the customer's
  * tier at opening (SPEC §2.1–2.2); the effects are the `opened` timeline entry, the live
  * `ticket.opened` event, the `ticket.opened` webhook and the `ticket.received` notification.
- * Throws 404 for an unknown appliance.
+ * Throws 404 for an unknown appliance or customer.
  */
 export async function openTicket(tx: Db | Tx, ports: OpenTicketPorts, ctx: OpenTicketContext): Promise<{ row: TicketRow; notifications: NotificationEffect[] }> {
   const openedAt = ports.receivedAt;
-  const [found] = await tx
-    .select({ appliance: appliances, tier: customers.tier })
-    .from(appliances)
-    .innerJoin(customers, eq(customers.id, appliances.customerId))
-    .where(eq(appliances.id, ctx.applianceId))
-    .limit(1);
-  if (!found) throw notFound('appliance');
-  const { appliance, tier } = found;
+  let appliance: typeof appliances.$inferSelect | null = null;
+  let tier: Tier;
+  let customerId: string;
+  if (ctx.applianceId !== null) {
+    const [found] = await tx
+      .select({ appliance: appliances, tier: customers.tier })
+      .from(appliances)
+      .innerJoin(customers, eq(customers.id, appliances.customerId))
+      .where(eq(appliances.id, ctx.applianceId))
+      .limit(1);
+    if (!found) throw notFound('appliance');
+    ({ appliance, tier } = found);
+    customerId = appliance.customerId;
+  } else {
+    if (!ctx.customerId) throw invalid('a ticket needs an appliance or a customer');
+    const [customer] = await tx.select({ tier: customers.tier }).from(customers).where(eq(customers.id, ctx.customerId)).limit(1);
+    if (!customer) throw notFound('customer');
+    tier = customer.tier;
+    customerId = ctx.customerId;
+  }
   if (ctx.summary.trim() === '') throw invalid('summary must not be empty', { field: 'summary' });
   const since = ctx.unavailableSince && ctx.unavailableSince > openedAt ? openedAt : (ctx.unavailableSince ?? null);
   const calendar = typeof ports.calendar === 'function' ? await ports.calendar() : ports.calendar;
   const [inserted] = await tx
     .insert(tickets)
     .values({
-      customerId: appliance.customerId,
-      applianceId: appliance.id,
+      customerId,
+      applianceId: appliance?.id ?? null,
       tier,
       priority: ctx.priority,
       proposedPriority: ctx.proposedPriority ?? null,
@@ -91,7 +108,7 @@ export async function openTicket(tx: Db | Tx, ports: OpenTicketPorts, ctx: OpenT
       source: ctx.source,
       summary: ctx.summary,
       description: ctx.description,
-      caseInfo: buildCaseInfo(appliance, ctx.caseInfo ?? {}, since),
+      caseInfo: appliance ? buildCaseInfo(appliance, ctx.caseInfo ?? {}, since) : { ...ctx.caseInfo, unavailableSince: ctx.caseInfo?.unavailableSince ?? since?.toISOString() ?? null },
       openedAt,
       openedBy: ctx.openedBy ?? null,
       responseDueAt: responseDueAt(tier, ctx.priority, openedAt, calendar),

@@ -5,6 +5,7 @@ import { LIVE_CHANNEL } from '../../live/events.ts';
 import { isAtRisk, type SlaCalendar } from '../../sla/index.ts';
 import { enqueueWebhooks } from '../webhooks.ts';
 import { addTimelineEvent, liveTicket, type TicketRow } from './core.ts';
+import { notifyTicket, ticketFacts } from '../notifications/outbox.ts';
 
 const closed: ('resolved' | 'closed')[] = ['resolved', 'closed'];
 
@@ -30,6 +31,7 @@ async function announce(tx: Db | Tx, now: Date, rows: TicketRow[], change: 'at_r
       public: false,
       data: { responseDueAt: r.responseDueAt.toISOString() },
     });
+    await notifyTicket(tx, ticketFacts(r), { kind: change, at: now });
   }
 }
 

@@ -1,0 +1,272 @@
+import type { Language, Priority, Tier } from '../../../drizzle/schema/enums.ts';
+
+/**
+ * Every e-mail Vigil sends (SPEC §8). Customer-facing kinds follow the support guide's
+ * dialogue; engineer-facing kinds are the assignment and the SLA escalations.
+ */
+export const notificationKinds = [
+  'ticket.received',
+  'engineer.message',
+  'info.requested',
+  'resolution.proposed',
+  'waiting.reminder',
+  'ticket.closed',
+  'remote_access.requested',
+  'assigned',
+  'customer.replied',
+  'at_risk',
+  'breached',
+  'unacknowledged',
+] as const;
+export type NotificationKind = (typeof notificationKinds)[number];
+
+/** Kinds that go to the customer's people; the rest go to engineers. */
+export const customerKinds: readonly NotificationKind[] = [
+  'ticket.received',
+  'engineer.message',
+  'info.requested',
+  'resolution.proposed',
+  'waiting.reminder',
+  'ticket.closed',
+  'remote_access.requested',
+];
+
+/** What a template may show. Times are ISO strings; they are written in Europe/Rome, the support calendar's zone. */
+export interface TemplateData {
+  number: number;
+  summary: string;
+  priority: Priority;
+  tier: Tier;
+  responseDueAt: string;
+  ticketUrl: string;
+  body?: string | null;
+  reason?: string | null;
+  actorName?: string | null;
+  surveyUrl?: string | null;
+}
+
+export interface RenderedMessage {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** The line above which a reply is read; everything below it is quoted history (inbound parsing cuts there). */
+export const REPLY_MARKER: Record<Language, string> = {
+  en: '-- Reply above this line to add to the ticket --',
+  it: '-- Rispondi sopra questa riga per aggiornare il ticket --',
+};
+
+const tierName: Record<Language, Record<Tier, string>> = {
+  en: { basic: 'Basic', pro: 'Pro', mission_critical: 'Mission Critical' },
+  it: { basic: 'Basic', pro: 'Pro', mission_critical: 'Mission Critical' },
+};
+
+function when(iso: string, lang: Language): string {
+  const text = new Intl.DateTimeFormat(lang === 'it' ? 'it-IT' : 'en-GB', {
+    timeZone: 'Europe/Rome',
+    dateStyle: 'medium',
+    timeStyle: 'short',
+  }).format(new Date(iso));
+  return `${text} (${lang === 'it' ? 'ora di Roma' : 'Rome time'})`;
+}
+
+interface Copy {
+  subject: string;
+  lines: string[];
+  link?: { label: string; url: string };
+}
+
+type Strings = Record<NotificationKind, (d: TemplateData, lang: Language) => Copy>;
+
+const en: Strings = {
+  'ticket.received': (d, l) => ({
+    subject: `Ticket received: ${d.summary}`,
+    lines: [
+      `We have received your ticket #${d.number} and an engineer will contact you by e-mail.`,
+      `Priority: ${d.priority} (${tierName[l][d.tier]} support)`,
+      `Response target: ${when(d.responseDueAt, l)}`,
+    ],
+    link: { label: 'Follow the ticket', url: d.ticketUrl },
+  }),
+  'engineer.message': (d) => ({
+    subject: `New message: ${d.summary}`,
+    lines: [`${d.actorName ?? 'Your engineer'} wrote:`, d.body ?? ''],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
+  'info.requested': (d) => ({
+    subject: `Information needed: ${d.summary}`,
+    lines: [`${d.actorName ?? 'Your engineer'} needs more information to continue:`, d.body ?? '', 'Reply to this e-mail to answer.'],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
+  'resolution.proposed': (d) => ({
+    subject: `Resolution proposed: ${d.summary}`,
+    lines: [
+      'We believe the issue is resolved:',
+      d.body ?? '',
+      'Please confirm the resolution, or reject it with a reason, from the ticket page.',
+    ],
+    link: { label: 'Confirm or reject', url: d.ticketUrl },
+  }),
+  'waiting.reminder': (d) => ({
+    subject: `Reminder, we are waiting for you: ${d.summary}`,
+    lines: [
+      `Ticket #${d.number} is waiting for information from you.`,
+      'Without an answer the ticket will be closed after five days. Reply to this e-mail to continue.',
+    ],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
+  'ticket.closed': (d) => ({
+    subject: `Ticket closed: ${d.summary}`,
+    lines: [`Ticket #${d.number} is closed.`, ...(d.body ? [d.body] : []), 'How did we do? Please take a minute for our survey.'],
+    ...(d.surveyUrl ? { link: { label: 'Rate this ticket', url: d.surveyUrl } } : {}),
+  }),
+  'remote_access.requested': (d) => ({
+    subject: `Remote access requested: ${d.summary}`,
+    lines: [
+      `${d.actorName ?? 'Your engineer'} asks you to open the remote-access tunnel of the appliance.`,
+      `Reason: ${d.reason ?? ''}`,
+      'You can open it from the appliance page; it stays under your control.',
+    ],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
+  assigned: (d, l) => ({
+    subject: `Assigned to you: ${d.summary}`,
+    lines: [
+      `Ticket #${d.number} (${d.priority}, ${tierName[l][d.tier]}) is now yours.`,
+      ...(d.reason ? [`Reason: ${d.reason}`] : []),
+      `Response target: ${when(d.responseDueAt, l)}`,
+    ],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
+  'customer.replied': (d) => ({
+    subject: `Customer replied: ${d.summary}`,
+    lines: [`${d.actorName ?? 'The customer'} wrote:`, d.body ?? ''],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
+  at_risk: (d, l) => ({
+    subject: `At risk: ${d.summary}`,
+    lines: [`Less than 25 % of the response target of ticket #${d.number} (${d.priority}, ${tierName[l][d.tier]}) is left.`, `Due: ${when(d.responseDueAt, l)}`],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
+  breached: (d, l) => ({
+    subject: `Breached: ${d.summary}`,
+    lines: [`The response target of ticket #${d.number} (${d.priority}, ${tierName[l][d.tier]}) has passed without a response.`, `Was due: ${when(d.responseDueAt, l)}`],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
+  unacknowledged: (d, l) => ({
+    subject: `Not acknowledged: ${d.summary}`,
+    lines: [`Mission Critical ${d.priority} ticket #${d.number} has not been acknowledged for 10 minutes.`, `Response target: ${when(d.responseDueAt, l)}`],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
+};
+
+const it: Strings = {
+  'ticket.received': (d, l) => ({
+    subject: `Ticket ricevuto: ${d.summary}`,
+    lines: [
+      `Abbiamo ricevuto il ticket #${d.number}; un tecnico la contatterà via e-mail.`,
+      `Priorità: ${d.priority} (supporto ${tierName[l][d.tier]})`,
+      `Tempo di risposta previsto entro: ${when(d.responseDueAt, l)}`,
+    ],
+    link: { label: 'Segui il ticket', url: d.ticketUrl },
+  }),
+  'engineer.message': (d) => ({
+    subject: `Nuovo messaggio: ${d.summary}`,
+    lines: [`${d.actorName ?? 'Il tecnico'} ha scritto:`, d.body ?? ''],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  'info.requested': (d) => ({
+    subject: `Servono informazioni: ${d.summary}`,
+    lines: [`${d.actorName ?? 'Il tecnico'} ha bisogno di altre informazioni per proseguire:`, d.body ?? '', 'Risponda a questa e-mail.'],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  'resolution.proposed': (d) => ({
+    subject: `Soluzione proposta: ${d.summary}`,
+    lines: ['Riteniamo che il problema sia risolto:', d.body ?? '', 'Confermi la soluzione, o la rifiuti indicando il motivo, dalla pagina del ticket.'],
+    link: { label: 'Conferma o rifiuta', url: d.ticketUrl },
+  }),
+  'waiting.reminder': (d) => ({
+    subject: `Promemoria, attendiamo una sua risposta: ${d.summary}`,
+    lines: [
+      `Il ticket #${d.number} attende informazioni da parte sua.`,
+      'Senza risposta il ticket sarà chiuso dopo cinque giorni. Risponda a questa e-mail per proseguire.',
+    ],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  'ticket.closed': (d) => ({
+    subject: `Ticket chiuso: ${d.summary}`,
+    lines: [`Il ticket #${d.number} è chiuso.`, ...(d.body ? [d.body] : []), 'Come è andata? Ci dedichi un minuto per il questionario.'],
+    ...(d.surveyUrl ? { link: { label: 'Valuta il supporto', url: d.surveyUrl } } : {}),
+  }),
+  'remote_access.requested': (d) => ({
+    subject: `Richiesta di accesso remoto: ${d.summary}`,
+    lines: [
+      `${d.actorName ?? 'Il tecnico'} chiede di aprire il tunnel di accesso remoto dell'appliance.`,
+      `Motivo: ${d.reason ?? ''}`,
+      "Può aprirlo dalla pagina dell'appliance; resta sotto il suo controllo.",
+    ],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  assigned: (d, l) => ({
+    subject: `Assegnato a te: ${d.summary}`,
+    lines: [
+      `Il ticket #${d.number} (${d.priority}, ${tierName[l][d.tier]}) è ora tuo.`,
+      ...(d.reason ? [`Motivo: ${d.reason}`] : []),
+      `Risposta entro: ${when(d.responseDueAt, l)}`,
+    ],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  'customer.replied': (d) => ({
+    subject: `Il cliente ha risposto: ${d.summary}`,
+    lines: [`${d.actorName ?? 'Il cliente'} ha scritto:`, d.body ?? ''],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  at_risk: (d, l) => ({
+    subject: `A rischio: ${d.summary}`,
+    lines: [`Resta meno del 25 % del tempo di risposta del ticket #${d.number} (${d.priority}, ${tierName[l][d.tier]}).`, `Scadenza: ${when(d.responseDueAt, l)}`],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  breached: (d, l) => ({
+    subject: `Scaduto: ${d.summary}`,
+    lines: [`Il tempo di risposta del ticket #${d.number} (${d.priority}, ${tierName[l][d.tier]}) è scaduto senza risposta.`, `Scadenza: ${when(d.responseDueAt, l)}`],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  unacknowledged: (d, l) => ({
+    subject: `Non preso in carico: ${d.summary}`,
+    lines: [`Il ticket Mission Critical ${d.priority} #${d.number} non è stato preso in carico da 10 minuti.`, `Risposta entro: ${when(d.responseDueAt, l)}`],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+};
+
+const strings: Record<Language, Strings> = { en, it };
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/**
+ * Renders one message in the recipient's language: the subject carries `[Vigil #<number>]`
+ * (inbound replies are threaded by it), the plain text starts with the reply marker for
+ * customer-facing kinds, and the HTML is the same content, escaped, with the link as a button.
+ */
+export function renderNotification(kind: NotificationKind, lang: Language, data: TemplateData): RenderedMessage {
+  const copy = strings[lang][kind](data, lang);
+  const replyable = customerKinds.includes(kind) && kind !== 'ticket.closed';
+  const paragraphs = copy.lines.filter((l) => l !== '');
+  const textParts = [
+    ...(replyable ? [REPLY_MARKER[lang], ''] : []),
+    ...paragraphs.flatMap((p) => [p, '']),
+    ...(copy.link ? [`${copy.link.label}: ${copy.link.url}`, ''] : []),
+    '—',
+    'Vigil',
+  ];
+  const html = [
+    '<!doctype html><html><body style="font-family:sans-serif;line-height:1.4">',
+    ...(replyable ? [`<p style="color:#888">${escapeHtml(REPLY_MARKER[lang])}</p>`] : []),
+    ...paragraphs.map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`),
+    ...(copy.link
+      ? [`<p><a href="${escapeHtml(copy.link.url)}" style="display:inline-block;padding:8px 14px;background:#1f6feb;color:#fff;text-decoration:none;border-radius:4px">${escapeHtml(copy.link.label)}</a></p>`]
+      : []),
+    '<p style="color:#888">— Vigil</p></body></html>',
+  ].join('\n');
+  return { subject: `[Vigil #${data.number}] ${copy.subject}`, text: textParts.join('\n'), html };
+}
