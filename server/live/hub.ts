@@ -1,9 +1,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { eq } from 'drizzle-orm';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { customers } from '../../drizzle/schema/index.ts';
+import { inScope, visibleCustomers, type CustomerSet } from '../auth/scope.ts';
 import { principalFromBearer, principalFromSession, SESSION_COOKIE, type UserPrincipal } from '../auth/principal.ts';
 import type { AppDeps } from '../http/context.ts';
 import { LIVE_CHANNEL, type LiveEvent } from './events.ts';
@@ -17,7 +16,7 @@ interface Client {
   socket: WebSocket;
   user: UserPrincipal;
   alive: boolean;
-  customers: Set<string> | null;
+  customers: CustomerSet | null;
   customersAt: number;
 }
 
@@ -101,14 +100,12 @@ export async function attachLiveHub(server: Server | Http2Server | Http2SecureSe
   };
   (server as Server).on('upgrade', onUpgrade);
 
-  async function allowedCustomers(client: Client): Promise<Set<string> | 'all'> {
-    const { user } = client;
-    if (user.role === 'admin' || user.role === 'engineer') return 'all';
-    if (user.role === 'customer') return new Set(user.customerId ? [user.customerId] : []);
+  // The scope is the one of server/auth/scope.ts, re-read at most every SCOPE_TTL_MS (an
+  // account manager's customers change without the socket reconnecting).
+  async function allowedCustomers(client: Client): Promise<CustomerSet> {
     const now = performance.now();
     if (!client.customers || now - client.customersAt > SCOPE_TTL_MS) {
-      const rows = await deps.database.db.select({ id: customers.id }).from(customers).where(eq(customers.accountManagerId, user.id));
-      client.customers = new Set(rows.map((r) => r.id));
+      client.customers = await visibleCustomers(deps.database.db, client.user);
       client.customersAt = now;
     }
     return client.customers;
@@ -119,7 +116,7 @@ export async function attachLiveHub(server: Server | Http2Server | Http2SecureSe
     for (const client of clients) {
       if (client.socket.readyState !== client.socket.OPEN) continue;
       const allowed = await allowedCustomers(client);
-      if (allowed === 'all' || allowed.has(event.customerId)) client.socket.send(message);
+      if (inScope(allowed, event.customerId)) client.socket.send(message);
     }
   }
 

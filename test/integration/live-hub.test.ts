@@ -1,49 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve } from '@hono/node-server';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import WebSocket from 'ws';
-import { attachLiveHub, type LiveHub } from '../../server/live/hub.ts';
 import { backends, createTestPlatform, type TestPlatform } from './harness.ts';
 import { box, pushSamples } from './engine-helpers.ts';
-
-interface Listener {
-  socket: WebSocket;
-  messages: { type: string; data: { customerId?: string; summary?: string } }[];
-}
+import { connectLive as connect, serveLive, until, type Listener, type LiveServer } from './live-helpers.ts';
 
 describe.each(backends)('live hub on %s', (backend) => {
   let p: TestPlatform;
-  let server: Server;
-  let hub: LiveHub;
+  let live: LiveServer;
   let base: string;
   beforeAll(async () => {
     p = await createTestPlatform(backend);
-    server = serve({ fetch: p.app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
-    await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())));
-    base = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/live`;
-    hub = await attachLiveHub(server, p.deps);
+    live = await serveLive(p);
+    base = live.url;
   });
   afterAll(async () => {
-    await hub?.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await live?.close();
     await p?.stop();
   });
-
-  const connect = (url: string, headers: Record<string, string> = {}) =>
-    new Promise<Listener>((resolve, reject) => {
-      const socket = new WebSocket(url, { headers });
-      const listener: Listener = { socket, messages: [] };
-      socket.on('message', (raw) => listener.messages.push(JSON.parse(String(raw))));
-      socket.once('open', () => resolve(listener));
-      socket.once('unexpected-response', (_req, res) => reject(new Error(`status ${res.statusCode}`)));
-      socket.once('error', reject);
-    });
-
-  const until = async (check: () => boolean, ms = 5000) => {
-    const end = Date.now() + ms;
-    while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  };
 
   it('refuses a connection without credentials or with a bad key (401) before upgrading', async () => {
     await expect(connect(base)).rejects.toThrow('status 401');
@@ -58,7 +30,7 @@ describe.each(backends)('live hub on %s', (backend) => {
     const me = await connect(`${base}?token=${customer.body.apiKey}`);
     const staff = await connect(base, { authorization: `Bearer ${engineer.body.apiKey}` });
     expect(p.deps.metrics.websocketClients).toBeDefined();
-    expect(hub.clients).toBeGreaterThanOrEqual(2);
+    expect(live.hub.clients).toBeGreaterThanOrEqual(2);
 
     const ts = p.clock.now().getTime();
     await pushSamples(p, theirs, [{ metric: 'pool_health', labels: { pool: 'tank' }, value: 2, ts }]);

@@ -24,7 +24,7 @@ import { enqueueWebhooks, type OutboundEvent } from '../webhooks.ts';
 import { addTimelineEvent, insertTicket, liveTicket, ticketSummaryView, type TicketRow } from './core.ts';
 import { allowedActions, checkTransition } from './lifecycle.ts';
 import { alertView } from '../alerts.ts';
-import { candidateView, listCandidates } from '../rca/index.ts';
+import { candidateViews, listCandidates } from '../rca/index.ts';
 import { createSurveyInvitation, type SurveyInvitation } from './surveys.ts';
 
 /** What ticket operations need besides the database: the instant and two settings. */
@@ -165,7 +165,7 @@ async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalenda
     missingCaseInfo: missingCaseInfo(row.caseInfo),
     allowedActions: allowedActions(row.status, user.role),
     alerts: alertRows.map(alertView),
-    rootCauseCandidates: candidates.map(candidateView),
+    rootCauseCandidates: await candidateViews(db, user, candidates),
     timeline: timeline.map(({ event: e, actorName }) => ({
       id: e.id,
       at: e.at.toISOString(),
