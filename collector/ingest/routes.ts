@@ -12,7 +12,7 @@ import { parseOtlpMetrics } from '../parsers/otlp.ts';
 import { parsePrometheusText } from '../parsers/prometheus-text.ts';
 import { HeartbeatAck, HeartbeatBody } from './heartbeat.ts';
 import { IngestService } from './service.ts';
-import { openSupportRequest, SupportRequestAck, SupportRequestBody } from './support-request.ts';
+import { SupportRequestAck, SupportRequestBody } from './support-request.ts';
 
 const errorJson = (description: string) => ({ description, content: { 'application/json': { schema: ErrorBody } } });
 
@@ -31,6 +31,7 @@ export const WriteAck = z
     accepted: z.number().int().describe('samples committed by this request'),
     duplicate: z.boolean().describe('the batchId was committed before; nothing was written'),
     skipped: z.number().int().optional().describe('points left out on purpose (NaN/Inf, histograms, summaries)'),
+    seriesLimited: z.number().int().optional().describe('points of new series beyond SERIES_LIMIT_PER_APPLIANCE, not stored (SPEC §10)'),
   })
   .openapi('IngestAck');
 
@@ -188,7 +189,7 @@ export function collectorRoutes(deps: AppDeps) {
     async (c) => {
       const appliance = currentAppliance(c);
       service.charge(appliance, 1);
-      const ack = await openSupportRequest(deps.database.db, appliance, deps.clock.now(), deps.config.REPLACEMENT_CUTOFF, c.req.valid('json'));
+      const ack = await service.openSupportRequest(appliance, c.req.valid('json'));
       return c.json(ack, 201);
     },
   );

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { alertStatuses, findingStates, priorities } from '../../drizzle/schema/enums.ts';
+import { alertStatuses, findingKinds, findingStates, priorities } from '../../drizzle/schema/enums.ts';
 import { newRouter, type AppDeps } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
@@ -34,7 +34,9 @@ const Finding = z
     customerId: z.string(),
     ruleId: z.string().nullable(),
     alertId: z.string().nullable(),
+    kind: z.enum(findingKinds).describe('`not_covered`: a detection without entitlement; the others: an abuse limit of SPEC §10 the appliance hit'),
     state: z.enum(findingStates),
+    occurrences: z.number().int().describe('how often a limit was hit while the finding was open'),
     priority: z.enum(priorities),
     summary: z.string(),
     firstSeenAt: z.string(),
@@ -76,9 +78,9 @@ export function alertRoutes(deps: AppDeps) {
       method: 'get',
       path: '/findings',
       tags: ['alerts'],
-      summary: 'Detections on appliances without SERENITY entitlement',
+      summary: 'Detections on appliances without SERENITY entitlement, and abuse limits appliances hit (SPEC §10)',
       request: {
-        query: PageQuery.extend({ state: z.enum(findingStates).optional(), applianceId: z.uuid().optional(), customerId: z.uuid().optional() }),
+        query: PageQuery.extend({ kind: z.enum(findingKinds).optional(), state: z.enum(findingStates).optional(), applianceId: z.uuid().optional(), customerId: z.uuid().optional() }),
       },
       responses: { 200: jsonResponse(listOf(Finding, 'FindingList'), 'A page of findings'), ...errorResponses },
     }),

@@ -1,7 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { trace } from '@opentelemetry/api';
 import { rawQuery, tableShape, type Db, type Tx } from '../../drizzle/client.ts';
-import { alerts, findings, tickets, type AlertStatus, type Priority } from '../../drizzle/schema/index.ts';
+import { alerts, findings, tickets, type AlertStatus, type FindingKind, type FindingState, type Priority } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { customerScope } from '../auth/scope.ts';
 import type { AppDeps } from '../http/context.ts';
@@ -337,11 +337,14 @@ async function reopenClearedState(tx: Tx, ticketId: string): Promise<TicketRow |
 }
 
 /** Ancestors of a component through the topology's parent links: `vm:x` → `datastore:y` → `pool:z`. */
+/** The component's ancestors, nearest first; linear in the depth (cycle-safe through a Set). */
 function ancestorsOf(component: string | null, parents: Map<string, string | null>): string[] {
   const out: string[] = [];
+  const seen = new Set<string>();
   let current = component ? (parents.get(component) ?? null) : null;
-  while (current && !out.includes(current)) {
+  while (current && !seen.has(current)) {
     out.push(current);
+    seen.add(current);
     current = parents.get(current) ?? null;
   }
   return out;
@@ -369,17 +372,18 @@ async function relatedContext(tx: Tx, customerId: string, applianceId: string, a
   const others = alertShape.read(read!.others);
   const openTickets = ticketShape.read(read!.tickets);
   const parents = new Map(parts.map((p) => [p.id, p.parentId]));
-  const ancestors = ancestorsOf(alert.component, parents);
+  // Position of each ancestor (nearest 0): membership and order without scanning the chain.
+  const ancestors = new Map(ancestorsOf(alert.component, parents).map((id, i) => [id, i]));
   const firingAncestor =
     others
-      .filter((o) => o.status === 'firing' && o.component && ancestors.includes(o.component) && o.suppressedBy !== 'maintenance')
-      .sort((a, b) => ancestors.indexOf(b.component!) - ancestors.indexOf(a.component!))[0] ?? null;
+      .filter((o) => o.status === 'firing' && o.component && ancestors.has(o.component) && o.suppressedBy !== 'maintenance')
+      .sort((a, b) => ancestors.get(b.component!)! - ancestors.get(a.component!)!)[0] ?? null;
   if (firingAncestor) return { windows, firingAncestor, ticket: null, reason: 'dependency' };
 
   if (openTickets.length === 0) return { windows, firingAncestor: null, ticket: null, reason: null };
   const inSubtree = (other: AlertRow) => {
     if (!alert.component || !other.component) return false;
-    if (other.component === alert.component || ancestors.includes(other.component)) return true;
+    if (other.component === alert.component || ancestors.has(other.component)) return true;
     return ancestorsOf(other.component, parents).includes(alert.component);
   };
   for (const ticket of openTickets) {
@@ -505,7 +509,9 @@ export function findingView(row: FindingRow) {
     customerId: row.customerId,
     ruleId: row.ruleId,
     alertId: row.alertId,
+    kind: row.kind,
     state: row.state,
+    occurrences: row.occurrences,
     priority: row.priority,
     summary: row.summary,
     firstSeenAt: row.firstSeenAt.toISOString(),
@@ -517,7 +523,7 @@ export function findingView(row: FindingRow) {
 export async function listFindings(
   db: Db,
   user: UserPrincipal,
-  filter: { state?: 'not_covered' | 'resolved' | undefined; applianceId?: string | undefined; customerId?: string | undefined; limit: number; cursor?: string | undefined },
+  filter: { kind?: FindingKind | undefined; state?: FindingState | undefined; applianceId?: string | undefined; customerId?: string | undefined; limit: number; cursor?: string | undefined },
 ) {
   const cursor = decodeCursor(filter.cursor);
   const rows = await db
@@ -526,6 +532,7 @@ export async function listFindings(
     .where(
       and(
         customerScope(user, findings.customerId),
+        filter.kind ? eq(findings.kind, filter.kind) : undefined,
         filter.state ? eq(findings.state, filter.state) : undefined,
         filter.applianceId ? eq(findings.applianceId, filter.applianceId) : undefined,
         filter.customerId ? eq(findings.customerId, filter.customerId) : undefined,
