@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { issueLiveTicket } from '../auth/live-access.ts';
 import { SESSION_COOKIE } from '../auth/principal.ts';
 import { newRouter, type AppDeps } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
@@ -65,6 +66,18 @@ export function authRoutes(deps: AppDeps) {
       deleteCookie(c, SESSION_COOKIE, { path: '/' });
       return c.body(null, 204);
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/live-ticket',
+      tags: ['auth'],
+      summary: 'A one-use ticket (valid 30 s) for opening the live socket with `?ticket=` instead of putting a key in the URL',
+      middleware: [requireUser()] as const,
+      responses: { 201: jsonResponse(z.object({ ticket: z.string(), expiresAt: z.string() }).openapi('LiveTicket'), 'The ticket'), ...errorResponses },
+    }),
+    async (c) => c.json(await issueLiveTicket(db, currentUser(c), deps.clock.now()), 201),
   );
 
   app.openapi(

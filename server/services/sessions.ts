@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Db } from '../../drizzle/client.ts';
 import { loginAttempts, sessions, users } from '../../drizzle/schema/index.ts';
 import { hashSecret, verifyPassword } from '../auth/credentials.ts';
+import { publishRevocation } from '../auth/live-access.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { DomainError } from '../lib/errors.ts';
 import { recordAudit } from './audit.ts';
@@ -45,6 +46,11 @@ export async function login(
 }
 
 export async function logout(db: Db, at: Date, user: UserPrincipal): Promise<void> {
-  if (user.sessionId) await db.update(sessions).set({ revokedAt: at }).where(eq(sessions.id, user.sessionId));
+  if (user.sessionId) {
+    await db.transaction(async (tx) => {
+      await tx.update(sessions).set({ revokedAt: at }).where(eq(sessions.id, user.sessionId!));
+      await publishRevocation(tx, user.id);
+    });
+  }
   await recordAudit(db, user, at, { action: 'auth.logout', targetType: 'user', targetId: user.id, customerId: user.customerId });
 }

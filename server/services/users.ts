@@ -2,6 +2,7 @@ import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { z } from '@hono/zod-openapi';
 import type { Db, Tx } from '../../drizzle/client.ts';
 import { apiKeys, customers, sessions, users } from '../../drizzle/schema/index.ts';
+import { publishRevocation } from '../auth/live-access.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { hashPassword, hashSecret, newSecret, secretPrefix, USER_KEY_PREFIX } from '../auth/credentials.ts';
 import { conflict, invalid, notFound } from '../lib/errors.ts';
@@ -78,6 +79,7 @@ export async function rotateApiKey(db: Db, actor: UserPrincipal, at: Date, userI
     const [row] = await tx.select().from(users).where(eq(users.id, userId)).limit(1);
     if (!row) throw notFound('user');
     await tx.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
+    await publishRevocation(tx, userId);
     const apiKey = await issueApiKey(tx, userId);
     await recordAudit(tx, actor, at, { action: 'user.api_key_rotate', targetType: 'user', targetId: userId, customerId: row.customerId });
     return { user: userView(row), apiKey };
@@ -97,6 +99,7 @@ export async function setUserDisabled(db: Db, actor: UserPrincipal, at: Date, us
     if (disabled) {
       await tx.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
       await tx.update(sessions).set({ revokedAt: at }).where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+      await publishRevocation(tx, userId);
     }
     await recordAudit(tx, actor, at, { action: disabled ? 'user.disable' : 'user.enable', targetType: 'user', targetId: userId, customerId: row.customerId });
     return userView(row);
