@@ -50,7 +50,7 @@ export function newApp(deps: AppDeps) {
   app.onError((err, c) => {
     const domain = toDomainError(err);
     if (domain.code === 'internal') logger.error({ err, requestId: c.get('requestId') }, 'unhandled error');
-    else if (domain.code === 'unavailable') logger.warn({ err: String(err), requestId: c.get('requestId') }, 'storage unavailable');
+    else if (domain.code === 'unavailable') logger.warn({ err, requestId: c.get('requestId') }, 'storage unavailable');
     return errorResponse(c, domain);
   });
   app.notFound((c) => errorResponse(c, new DomainError('not_found', `no route for ${c.req.method} ${c.req.path}`)));

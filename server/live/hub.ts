@@ -140,7 +140,7 @@ export async function attachLiveHub(server: Server | Http2Server | Http2SecureSe
         });
       },
       (err: unknown) => {
-        deps.logger.warn({ err: String(err) }, 'live: authentication failed');
+        deps.logger.warn({ err }, 'live: authentication failed');
         reject(socket, 503, 'storage is unavailable, retry later');
       },
     );
@@ -180,7 +180,7 @@ export async function attachLiveHub(server: Server | Http2Server | Http2SecureSe
   }
 
   const unlistenRevocations = await deps.database.listen(REVOCATION_CHANNEL, (userId) => {
-    revalidate(userId).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'live: revalidation failed'));
+    revalidate(userId).catch((err: unknown) => deps.logger.warn({ err }, 'live: revalidation failed'));
   });
 
   const unlisten = await deps.database.listen(LIVE_CHANNEL, (payload) => {
@@ -190,12 +190,12 @@ export async function attachLiveHub(server: Server | Http2Server | Http2SecureSe
     } catch {
       return;
     }
-    deliver(event).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'live: delivery failed'));
+    deliver(event).catch((err: unknown) => deps.logger.warn({ err }, 'live: delivery failed'));
   });
 
   const ping = setInterval(() => {
     // Expired sessions and keys end their sockets too, not only announced revocations.
-    revalidate(null).catch((err: unknown) => deps.logger.warn({ err: String(err) }, 'live: revalidation failed'));
+    revalidate(null).catch((err: unknown) => deps.logger.warn({ err }, 'live: revalidation failed'));
     for (const client of clients) {
       if (!client.alive) {
         client.socket.terminate();
