@@ -10,6 +10,8 @@ import { authenticate, requestContext, requireJsonBody } from './http/middleware
 import { DomainError } from './lib/errors.ts';
 import { collectorRoutes } from '../collector/ingest/routes.ts';
 import { applianceRoutes } from './routes/appliances.ts';
+import { rejectUnstorableText } from './http/text-hygiene.ts';
+import { metricsAllowed } from './http/metrics-access.ts';
 import { applianceMetricsRoutes } from './routes/appliance-metrics.ts';
 import { applianceHealthRoutes } from './routes/appliance-health.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -70,6 +72,7 @@ export function newApp(deps: AppDeps) {
     }
   });
   app.get('/metrics', async (c) => {
+    if (!metricsAllowed(c, config)) throw new DomainError('unauthorized', 'metrics are served to loopback clients or with the METRICS_TOKEN bearer (METRICS_ACCESS)');
     c.header('Content-Type', deps.metrics.registry.contentType);
     return c.body(await deps.metrics.registry.metrics());
   });
@@ -96,6 +99,7 @@ export function newApp(deps: AppDeps) {
   app.use('/v1/metrics', ingestLimit);
   app.use('/api/v1/*', async (c, next) => (c.req.path.startsWith('/api/v1/ingest/') ? next() : apiLimit(c, next)));
   app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/prometheus$/]));
+  app.use('/api/v1/*', rejectUnstorableText([/^\/api\/v1\/ingest\//]));
   app.use('/api/v1/*', authenticate(deps));
   app.use('/v1/*', authenticate(deps));
   app.use('/api/v1/*', authorize());

@@ -63,7 +63,7 @@ export const loginAttempts = pgTable(
     at: timestamp('at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     success: boolean('success').notNull(),
   },
-  (t) => [index('login_attempts_email_at_idx').on(t.email, t.at)],
+  (t) => [index('login_attempts_email_at_idx').on(t.email, t.at), index('login_attempts_ip_at_idx').on(t.ip, t.at)],
 );
 
 /**

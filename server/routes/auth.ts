@@ -43,7 +43,10 @@ export function authRoutes(deps: AppDeps) {
       } catch {
         ip = null;
       }
-      const result = await login(db, deps.clock.now(), { ...body, ip }, deps.config.SESSION_TTL_HOURS);
+      const result = await login(db, deps.clock.now(), { ...body, ip }, deps.config.SESSION_TTL_HOURS, {
+        freeFailures: deps.config.LOGIN_FAILURES_BEFORE_BACKOFF,
+        attemptsPerClientMinute: deps.config.LOGIN_ATTEMPTS_PER_CLIENT_MINUTE,
+      });
       // Behind a TLS-terminating proxy the request arrives as http with X-Forwarded-Proto: https.
       const overHttps = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
       const secure = deps.config.SECURE_COOKIES === 'true' || (deps.config.SECURE_COOKIES === 'auto' && overHttps);

@@ -42,4 +42,14 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   content: { 'application/json': { schema } },
 });
 
-export const isoTime = z.iso.datetime({ offset: true });
+/**
+ * An RFC 3339 date-time PostgreSQL can store: years 0001–9999 (SPEC §10: an out-of-range date
+ * is a 400, never the database's 500; `0000-01-01T00:00:00Z` is valid ISO 8601 but year 0
+ * does not exist for timestamptz).
+ */
+export const isoTime = z.iso
+  .datetime({ offset: true })
+  .refine((v) => {
+    const year = Number(v.slice(0, 4));
+    return year >= 1 && !Number.isNaN(Date.parse(v));
+  }, 'must be a date-time between years 0001 and 9999');

@@ -146,6 +146,10 @@ describe.each(backends)('no read model shows another customer’s identities on 
     const requested = await p.call('POST', `/api/v1/tickets/${a.ticketId}/rca`, { key: readers[0]!.key });
     expect(requested.status).toBe(200);
     expect(leaks(await requested.text())).toEqual([]);
+    // The HTML document runs nothing a ticket's text could smuggle in (issue 14 #7: it had no CSP).
+    const html = await p.call('GET', `/api/v1/tickets/${a.ticketId}/rca?format=html`, { key: readers[0]!.key });
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(failures).toEqual([]);
     // The walk really read A's data: ticket detail, RCA (JSON and HTML), reports, fleet summary, alerts.
     for (const expected of [`/api/v1/tickets/${a.ticketId}`, `/api/v1/tickets/${a.ticketId}/rca?format=html`, '/api/v1/reports/health', '/api/v1/fleet/summary', '/api/v1/alerts']) {
