@@ -78,3 +78,7 @@ export type ChangeKind = (typeof changeKinds)[number];
 
 export const reportKinds = ['weekly', 'on_demand'] as const;
 export type ReportKind = (typeof reportKinds)[number];
+
+/** What an integration token speaks for (SPEC §8, §9): a fleet-level Alertmanager or Prometheus, or inbound e-mail. */
+export const integrationKinds = ['alertmanager', 'prometheus', 'email'] as const;
+export type IntegrationKind = (typeof integrationKinds)[number];

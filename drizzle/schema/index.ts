@@ -6,3 +6,4 @@ export * from './telemetry.ts';
 export * from './engine.ts';
 export * from './tickets.ts';
 export * from './operations.ts';
+export * from './integrations.ts';

@@ -2,6 +2,7 @@ import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
 export const USER_KEY_PREFIX = 'vk_';
 export const APPLIANCE_TOKEN_PREFIX = 'vat_';
+export const INTEGRATION_TOKEN_PREFIX = 'vit_';
 
 /** A random secret, shown once; only its hash is stored. */
 export function newSecret(prefix: string): string {

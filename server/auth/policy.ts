@@ -2,10 +2,14 @@ import type { MiddlewareHandler } from 'hono';
 import { roles, type Role } from '../../drizzle/schema/enums.ts';
 import { DomainError } from '../lib/errors.ts';
 import { ticketActions, transitions, type Actor } from '../services/tickets/lifecycle.ts';
-import type { AppEnv } from '../http/context.ts';
+import type { AppEnv } from '../composition.ts';
 
-/** Who may call a route: nobody logged in, an appliance token, or users of some roles. */
-export type Access = 'public' | 'appliance' | readonly Role[];
+/**
+ * Who may call a route: nobody logged in, an appliance token, an integration token (the route
+ * checks its kind), either of those two (`ingest`: foreign formats a fleet-level sender may
+ * post for many appliances, SPEC §9), or users of some roles.
+ */
+export type Access = 'public' | 'appliance' | 'integration' | 'ingest' | readonly Role[];
 
 export interface RoutePolicy {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -128,6 +132,12 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('POST', '/api/v1/ingest/heartbeat', 'appliance'),
   r('POST', '/api/v1/ingest/support-request', 'appliance'),
   r('POST', '/v1/metrics', 'appliance'),
+
+  r('POST', '/api/v1/integrations', ADMIN),
+  r('GET', '/api/v1/integrations', ADMIN),
+  r('GET', '/api/v1/integrations/{id}', ADMIN),
+  r('DELETE', '/api/v1/integrations/{id}', ADMIN),
+  r('POST', '/api/v1/integrations/{id}/token', ADMIN),
 ];
 
 interface Compiled {
@@ -159,6 +169,16 @@ export function authorize(policies: readonly RoutePolicy[] = routePolicies): Mid
     const principal = c.get('principal');
     if (policy.access === 'appliance') {
       if (principal?.kind !== 'appliance') throw new DomainError('unauthorized', 'an appliance token is required');
+      return next();
+    }
+    if (policy.access === 'integration') {
+      if (principal?.kind !== 'integration') throw new DomainError('unauthorized', 'an integration token is required');
+      return next();
+    }
+    if (policy.access === 'ingest') {
+      if (principal?.kind !== 'appliance' && principal?.kind !== 'integration') {
+        throw new DomainError('unauthorized', 'an appliance or integration token is required');
+      }
       return next();
     }
     if (!principal || principal.kind !== 'user') throw new DomainError('unauthorized', 'authentication required');

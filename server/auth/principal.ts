@@ -1,8 +1,8 @@
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import type { Db } from '../../drizzle/client.ts';
-import { apiKeys, applianceTokens, appliances, sessions, users, type Role } from '../../drizzle/schema/index.ts';
+import { apiKeys, applianceTokens, appliances, integrations, sessions, users, type IntegrationKind, type Role } from '../../drizzle/schema/index.ts';
 import type { Clock } from '../lib/clock.ts';
-import { APPLIANCE_TOKEN_PREFIX, hashSecret } from './credentials.ts';
+import { APPLIANCE_TOKEN_PREFIX, hashSecret, INTEGRATION_TOKEN_PREFIX } from './credentials.ts';
 
 export interface UserPrincipal {
   kind: 'user';
@@ -25,7 +25,20 @@ export interface AppliancePrincipal {
   tokenId: string;
 }
 
-export type Principal = UserPrincipal | AppliancePrincipal;
+/**
+ * A fleet-level sender (SPEC §9: Alertmanager or Prometheus; §8: inbound e-mail). It names
+ * appliances by a label (`applianceLabel`, default `serial`) and, when `customerId` is set, may
+ * reach only that customer's appliances.
+ */
+export interface IntegrationPrincipal {
+  kind: 'integration';
+  integrationId: string;
+  integrationKind: IntegrationKind;
+  customerId: string | null;
+  applianceLabel: string;
+}
+
+export type Principal = UserPrincipal | AppliancePrincipal | IntegrationPrincipal;
 
 export const SESSION_COOKIE = 'vigil_session';
 
@@ -38,9 +51,22 @@ const userColumns = {
   senior: users.senior,
 };
 
-/** Resolves a bearer secret: appliance tokens carry their prefix, everything else is a user key. */
+/** Resolves a bearer secret: appliance and integration tokens carry their prefix, everything else is a user key. */
 export async function principalFromBearer(db: Db, clock: Clock, secret: string): Promise<Principal | null> {
   const hash = hashSecret(secret);
+  if (secret.startsWith(INTEGRATION_TOKEN_PREFIX)) {
+    const [row] = await db
+      .select({
+        integrationId: integrations.id,
+        integrationKind: integrations.kind,
+        customerId: integrations.customerId,
+        applianceLabel: integrations.applianceLabel,
+      })
+      .from(integrations)
+      .where(and(eq(integrations.tokenHash, hash), isNull(integrations.revokedAt)))
+      .limit(1);
+    return row ? { kind: 'integration', ...row } : null;
+  }
   if (secret.startsWith(APPLIANCE_TOKEN_PREFIX)) {
     const [row] = await db
       .select({ tokenId: applianceTokens.id, applianceId: appliances.id, customerId: appliances.customerId })

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { routePath } from 'hono/route';
-import { principalFromBearer, principalFromSession, SESSION_COOKIE, type AppliancePrincipal, type UserPrincipal } from '../auth/principal.ts';
+import { principalFromBearer, principalFromSession, SESSION_COOKIE, type AppliancePrincipal, type IntegrationPrincipal, type Principal, type UserPrincipal } from '../auth/principal.ts';
 import { DomainError } from '../lib/errors.ts';
 import type { Role } from '../../drizzle/schema/index.ts';
 import { loggablePath } from '../lib/logger.ts';
-import type { AppDeps, AppEnv } from './context.ts';
+import type { AppDeps } from '../composition.ts';
+import type { AppEnv } from './context.ts';
 
 export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -29,7 +30,7 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
         route,
         status: c.res.status,
         ms: Math.round(seconds * 10000) / 10,
-        principal: principal ? (principal.kind === 'user' ? `user:${principal.id}` : `appliance:${principal.applianceId}`) : undefined,
+        principal: principal ? principalLabel(principal) : undefined,
       },
       'request',
     );
@@ -94,6 +95,35 @@ export function requireUser(...roles: Role[]): MiddlewareHandler<AppEnv> {
     if (roles.length > 0 && !roles.includes(principal.role)) throw new DomainError('not_found', 'not found');
     await next();
   };
+}
+
+/** The principal as it appears in the request log: kind and id, never a secret. */
+function principalLabel(principal: Principal): string {
+  switch (principal.kind) {
+    case 'user':
+      return `user:${principal.id}`;
+    case 'appliance':
+      return `appliance:${principal.applianceId}`;
+    case 'integration':
+      return `integration:${principal.integrationId}`;
+  }
+}
+
+/** Only integration tokens of the given kinds (SPEC §8, §9); others get 401. */
+export function requireIntegration(...kinds: IntegrationPrincipal['integrationKind'][]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    currentIntegration(c, ...kinds);
+    await next();
+  };
+}
+
+/** The calling integration; 401 when the caller is not an integration token of one of `kinds` (any kind when empty). */
+export function currentIntegration(c: Context<AppEnv>, ...kinds: IntegrationPrincipal['integrationKind'][]): IntegrationPrincipal {
+  const principal = c.get('principal');
+  if (!principal || principal.kind !== 'integration' || (kinds.length > 0 && !kinds.includes(principal.integrationKind))) {
+    throw new DomainError('unauthorized', kinds.length > 0 ? `an integration token of kind ${kinds.join(' or ')} is required` : 'an integration token is required');
+  }
+  return principal;
 }
 
 export function requireAppliance(): MiddlewareHandler<AppEnv> {

@@ -35,7 +35,7 @@ export function isPrivateAddress(ip: string): boolean {
     const low = parseInt(hex[2]!, 16);
     return ipv4Private(`${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`);
   }
-  return v6 === '::' || v6 === '::1' || /^f[cd]/.test(v6) || /^fe[89ab]/.test(v6) || /^ff/.test(v6);
+  return v6 === '::' || v6 === '::1' || /^f[cd]/.test(v6) || /^fe[89ab]/.test(v6) || v6.startsWith('ff');
 }
 
 function hostOf(url: URL): string {

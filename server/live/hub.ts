@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { inScope, visibleCustomers, type CustomerSet } from '../auth/scope.ts';
 import { redeemLiveTicket, REVOCATION_CHANNEL } from '../auth/live-access.ts';
 import { credentialStillValid, principalFromBearer, principalFromSession, SESSION_COOKIE, type UserPrincipal } from '../auth/principal.ts';
-import type { AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
 import { LIVE_CHANNEL, type LiveEvent } from './events.ts';
 
 export const LIVE_PATH = '/api/v1/live';

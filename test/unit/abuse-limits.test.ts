@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assertTopologyWithin, topologyDepth } from '../../collector/ingest/heartbeat.ts';
-import { SlidingWindowBudget } from '../../collector/ingest/flood.ts';
+import { assertTopologyWithin, topologyDepth } from '../../server/ingest/heartbeat.ts';
+import { SlidingWindowBudget } from '../../server/ingest/flood.ts';
 import { topologyCauses } from '../../server/services/rca/topology.ts';
 import { parseConfig } from '../../server/env.ts';
 import { DomainError } from '../../server/lib/errors.ts';

@@ -1,10 +1,10 @@
 import { trace, SpanStatusCode } from '@opentelemetry/api';
-import type { AppliancePrincipal } from '../../server/auth/principal.ts';
-import type { IngestContext } from '../../server/engine/listener.ts';
-import type { AppDeps } from '../../server/http/context.ts';
-import { DomainError } from '../../server/lib/errors.ts';
-import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type ParseContext, type Sample } from '../parsers/types.ts';
-import { LimitReporter } from '../../server/services/limit-findings.ts';
+import type { AppliancePrincipal } from '../auth/principal.ts';
+import type { IngestContext } from '../engine/listener.ts';
+import type { AppDeps } from '../composition.ts';
+import { DomainError } from '../lib/errors.ts';
+import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type ParseContext, type Sample } from '../../telemetry/parsers/types.ts';
+import { LimitReporter } from '../services/limit-findings.ts';
 import { upsertEvents } from './events.ts';
 import { openSupportRequest, SupportRequestFlood, type SupportRequestInput } from './support-request.ts';
 import { SlidingWindowBudget } from './flood.ts';
@@ -92,7 +92,7 @@ export class IngestService {
     this.deps.metrics.ingestSamples.inc({ format }, result.accepted);
     // The engine sees what was stored: not the points of series refused by the limit.
     const evaluated = stored ?? samples;
-    if (evaluated.length > 0) await this.tell('onSamples', () => this.deps.ingest.onSamples(this.context(appliance, receivedAt), evaluated));
+    if (evaluated.length > 0) await this.tell('onSamples', () => this.deps.engine.onSamples(this.context(appliance, receivedAt), evaluated));
     return result;
   }
 
@@ -108,7 +108,7 @@ export class IngestService {
     const receivedAt = this.deps.clock.now();
     const { admitted, skipped } = await this.admitNewEvents(appliance.applianceId, events, receivedAt.getTime());
     await upsertEvents(this.deps.database, appliance.applianceId, receivedAt, admitted);
-    if (admitted.length > 0) await this.tell('onEvents', () => this.deps.ingest.onEvents(this.context(appliance, receivedAt), admitted));
+    if (admitted.length > 0) await this.tell('onEvents', () => this.deps.engine.onEvents(this.context(appliance, receivedAt), admitted));
     if (skipped > 0) {
       const limit = this.eventAlerts.limit;
       await this.limits.hit(appliance.applianceId, 'event_alert_limit', `more than ${limit} new firing events in an hour; new events were refused`, skipped);
@@ -166,7 +166,7 @@ export class IngestService {
       throw err;
     }
     await this.tell('onHeartbeat', () =>
-      this.deps.ingest.onHeartbeat(this.context(appliance, receivedAt), {
+      this.deps.engine.onHeartbeat(this.context(appliance, receivedAt), {
         osVersion: outcome.osVersion,
         hypervisorVersion: outcome.hypervisorVersion,
         versionChanged: outcome.versionChanged,

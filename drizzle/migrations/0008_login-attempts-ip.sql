@@ -1,1 +1,0 @@
-CREATE INDEX "login_attempts_ip_at_idx" ON "login_attempts" USING btree ("ip","at");

@@ -1,0 +1,25 @@
+import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { customers } from './customers.ts';
+import { integrationKinds } from './enums.ts';
+
+/**
+ * Integration tokens (SPEC §8, §9): one fleet-level Alertmanager or Prometheus, or the inbound
+ * e-mail path, speaks for many appliances. Each alert or series goes to the appliance named by
+ * its `applianceLabel` (default `serial`), limited to `customerId` when set.
+ */
+export const integrations = pgTable(
+  'integrations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    kind: text('kind', { enum: integrationKinds }).notNull(),
+    customerId: uuid('customer_id').references(() => customers.id, { onDelete: 'cascade' }),
+    applianceLabel: text('appliance_label').notNull().default('serial'),
+    // SHA-256 of the token; the token itself is shown once.
+    tokenHash: text('token_hash').notNull().unique(),
+    prefix: text('prefix').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+  },
+  (t) => [index('integrations_customer_idx').on(t.customerId)],
+);
