@@ -1,3 +1,4 @@
+import { storableRfc3339 } from '../schemas/common.ts';
 import { eq, sql } from 'drizzle-orm';
 import { z } from '@hono/zod-openapi';
 import { rawQuery, type Db, type Tx } from '../../drizzle/client.ts';
@@ -22,7 +23,7 @@ export const SupportRequestBody = z
     stepsTaken: z.string().max(10_000).refine(noNul, 'must not contain NUL characters').optional(),
     unavailableSince: z
       .string()
-      .refine((t) => parseRfc3339(t) !== null, 'must be an RFC 3339 date-time')
+      .refine((t) => storableRfc3339(t) !== null, 'must be an RFC 3339 date-time from year 0001')
       .optional(),
     logs: z
       .string()

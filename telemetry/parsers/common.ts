@@ -108,7 +108,7 @@ export function parseRfc3339(text: string): number | null {
   const hour = digits(text, 11, 2);
   const minute = digits(text, 14, 2);
   const second = digits(text, 17, 2);
-  if (year < 1 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return null;
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return null;
   // A leap second (:60) is folded into the next second, as most systems do.
   if (minute < 0 || minute > 59 || second < 0 || second > 60) return null;
   const separator = text.charCodeAt(10);
