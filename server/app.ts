@@ -11,6 +11,8 @@ import { authenticate, requestContext, requireJsonBody } from './http/middleware
 import { DomainError } from './lib/errors.ts';
 import { collectorRoutes } from './ingest/routes.ts';
 import { applianceRoutes } from './routes/appliances.ts';
+import { rejectUnstorableText } from './http/text-hygiene.ts';
+import { metricsAllowed } from './http/metrics-access.ts';
 import { applianceMetricsRoutes } from './routes/appliance-metrics.ts';
 import { applianceHealthRoutes } from './routes/appliance-health.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -57,7 +59,7 @@ export function newApp(deps: AppDeps) {
   app.onError((err, c) => {
     const domain = toDomainError(err);
     if (domain.code === 'internal') logger.error({ err, requestId: c.get('requestId') }, 'unhandled error');
-    else if (domain.code === 'unavailable') logger.warn({ err: String(err), requestId: c.get('requestId') }, 'storage unavailable');
+    else if (domain.code === 'unavailable') logger.warn({ err, requestId: c.get('requestId') }, 'storage unavailable');
     return errorResponse(c, domain);
   });
   app.notFound((c) => errorResponse(c, new DomainError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
@@ -77,6 +79,7 @@ export function newApp(deps: AppDeps) {
     }
   });
   app.get('/metrics', async (c) => {
+    if (!metricsAllowed(c, config)) throw new DomainError('unauthorized', 'metrics are served to loopback clients or with the METRICS_TOKEN bearer (METRICS_ACCESS)');
     c.header('Content-Type', deps.metrics.registry.contentType);
     return c.body(await deps.metrics.registry.metrics());
   });
@@ -106,6 +109,7 @@ export function newApp(deps: AppDeps) {
   app.use('/api/v1/inbound/email', inboundLimit);
   app.use('/api/v1/*', async (c, next) => (c.req.path.startsWith('/api/v1/ingest/') || c.req.path === '/api/v1/inbound/email' ? next() : apiLimit(c, next)));
   app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/prometheus$/, /^\/api\/v1\/rules\/import$/, /^\/api\/v1\/inbound\/email$/]));
+  app.use('/api/v1/*', rejectUnstorableText([/^\/api\/v1\/ingest\//]));
   app.use('/api/v1/*', authenticate(deps));
   app.use('/v1/*', authenticate(deps));
   app.use('/api/v1/*', authorize());

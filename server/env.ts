@@ -49,6 +49,20 @@ export const configSchema = z.object({
     .regex(/^imaps?:\/\//, 'must be an imap:// or imaps:// URL')
     .optional(),
   IMAP_POLL_SECONDS: positiveInt.max(3600).default(60),
+  // Abuse limits (SPEC §10): one appliance or user must not hurt anyone else.
+  SERIES_LIMIT_PER_APPLIANCE: positiveInt.default(20_000),
+  TOPOLOGY_MAX_COMPONENTS: positiveInt.default(10_000),
+  TOPOLOGY_MAX_DEPTH: positiveInt.default(32),
+  EVENT_ALERTS_PER_APPLIANCE_HOUR: positiveInt.default(600),
+  SUPPORT_REQUESTS_PER_APPLIANCE_HOUR: positiveInt.default(10),
+  SUPPORT_BUNDLE_BYTES_PER_APPLIANCE_DAY: positiveInt.default(50 * 1024 * 1024),
+  LIVE_SOCKETS_PER_USER: positiveInt.default(20),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  // `/metrics`: `local` = loopback clients or METRICS_TOKEN; `token` = METRICS_TOKEN only; `public` = anyone.
+  METRICS_ACCESS: z.enum(['local', 'token', 'public']).default('local'),
+  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  LOGIN_FAILURES_BEFORE_BACKOFF: positiveInt.default(5),
+  LOGIN_ATTEMPTS_PER_CLIENT_MINUTE: positiveInt.default(30),
 });
 
 export type Config = z.infer<typeof configSchema>;

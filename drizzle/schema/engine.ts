@@ -1,6 +1,6 @@
 import { boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
-import { alertResolutions, alertStatuses, findingStates, priorities, ruleKinds, suppressionReasons, tiers } from './enums.ts';
+import { alertResolutions, alertStatuses, findingKinds, findingStates, priorities, ruleKinds, suppressionReasons, tiers } from './enums.ts';
 import { appliances } from './appliances.ts';
 import { customers } from './customers.ts';
 
@@ -99,14 +99,22 @@ export const findings = pgTable(
       .references(() => customers.id, { onDelete: 'cascade' }),
     ruleId: uuid('rule_id').references(() => rules.id, { onDelete: 'set null' }),
     alertId: uuid('alert_id').references(() => alerts.id, { onDelete: 'set null' }),
+    kind: text('kind', { enum: findingKinds }).notNull().default('not_covered'),
     state: text('state', { enum: findingStates }).notNull().default('not_covered'),
+    /** For limit findings: how often the limit was hit while the finding was open. */
+    occurrences: integer('occurrences').notNull().default(1),
     priority: text('priority', { enum: priorities }).notNull(),
     summary: text('summary').notNull(),
     firstSeenAt: timestamp('first_seen_at', { withTimezone: true, precision: 3 }).notNull(),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true, precision: 3 }).notNull(),
     resolvedAt: timestamp('resolved_at', { withTimezone: true, precision: 3 }),
   },
-  (t) => [index('findings_customer_idx').on(t.customerId, t.firstSeenAt), index('findings_alert_idx').on(t.alertId)],
+  (t) => [
+    index('findings_customer_idx').on(t.customerId, t.firstSeenAt),
+    index('findings_alert_idx').on(t.alertId),
+    // One open limit finding per appliance and limit: hitting it again updates that one.
+    uniqueIndex('findings_open_limit_uidx').on(t.applianceId, t.kind).where(sql`${t.state} = 'open'`),
+  ],
 );
 
 export interface WeeklyRecurrence {

@@ -53,8 +53,15 @@ export type AlertResolution = (typeof alertResolutions)[number];
 export const suppressionReasons = ['not_covered', 'maintenance', 'dependency'] as const;
 export type SuppressionReason = (typeof suppressionReasons)[number];
 
-export const findingStates = ['not_covered', 'resolved'] as const;
+// `open`: a limit finding still being hit (SPEC §10); `not_covered`: an upsell detection (§2.1).
+export const findingStates = ['not_covered', 'open', 'resolved'] as const;
 export type FindingState = (typeof findingStates)[number];
+/**
+ * What a finding reports: a detection on an appliance without entitlement (`not_covered`), or
+ * an abuse limit of SPEC §10 that the appliance hit (the others), shown to admins.
+ */
+export const findingKinds = ['not_covered', 'cardinality_limit', 'topology_limit', 'event_alert_limit', 'support_request_limit'] as const;
+export type FindingKind = (typeof findingKinds)[number];
 
 export const ticketStatuses = [
   'new',

@@ -76,5 +76,22 @@ export const loginAttempts = pgTable(
     at: timestamp('at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     success: boolean('success').notNull(),
   },
-  (t) => [index('login_attempts_email_at_idx').on(t.email, t.at)],
+  (t) => [index('login_attempts_email_at_idx').on(t.email, t.at), index('login_attempts_ip_at_idx').on(t.ip, t.at)],
 );
+
+/**
+ * One-use tickets for the live WebSocket (SPEC §10): a client holding an API key asks for one
+ * and opens the socket with `?ticket=`, so the key itself never appears in a URL. The ticket
+ * names the credential that asked for it, and the socket lives only as long as that credential.
+ */
+export const liveTickets = pgTable('live_tickets', {
+  // SHA-256 of the ticket.
+  id: text('id').primaryKey(),
+  userId: uuid('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  via: text('via', { enum: ['api_key', 'session'] }).notNull(),
+  // The API key's hash or the session id the ticket was asked with.
+  credential: text('credential').notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+});

@@ -48,6 +48,7 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('POST', '/api/v1/auth/login', 'public'),
   r('POST', '/api/v1/auth/logout', ALL),
   r('GET', '/api/v1/auth/me', ALL),
+  r('POST', '/api/v1/auth/live-ticket', ALL),
 
   r('POST', '/api/v1/customers', ADMIN),
   r('GET', '/api/v1/customers', ALL),

@@ -14,6 +14,8 @@ export interface UserPrincipal {
   senior: boolean;
   via: 'api_key' | 'session';
   sessionId?: string;
+  /** The API key's hash (via `api_key`): what a live socket re-validates against. */
+  keyHash?: string;
 }
 
 export interface AppliancePrincipal {
@@ -88,7 +90,7 @@ export async function principalFromBearer(db: Db, clock: Clock, secret: string):
       ),
     )
     .limit(1);
-  return row ? { kind: 'user', ...row, via: 'api_key' } : null;
+  return row ? { kind: 'user', ...row, via: 'api_key', keyHash: hash } : null;
 }
 
 export async function principalFromSession(db: Db, clock: Clock, cookieValue: string): Promise<UserPrincipal | null> {
@@ -107,4 +109,50 @@ export async function principalFromSession(db: Db, clock: Clock, cookieValue: st
     )
     .limit(1);
   return row ? { kind: 'user', ...row, via: 'session', sessionId } : null;
+}
+
+/** The user behind an id, if enabled, as a principal of the given credential. */
+export async function principalOfUser(db: Db, userId: string, via: UserPrincipal['via'], credential: string): Promise<UserPrincipal | null> {
+  const [row] = await db
+    .select(userColumns)
+    .from(users)
+    .where(and(eq(users.id, userId), isNull(users.disabledAt)))
+    .limit(1);
+  if (!row) return null;
+  return via === 'session' ? { kind: 'user', ...row, via, sessionId: credential } : { kind: 'user', ...row, via, keyHash: credential };
+}
+
+/**
+ * Whether the credential a principal was made from still grants access: the session not
+ * revoked or expired, the API key not revoked or expired, the user not disabled. The live hub
+ * asks this when a revocation is announced and on every ping, so a socket ends with its access.
+ */
+export async function credentialStillValid(db: Db, clock: Clock, user: UserPrincipal): Promise<boolean> {
+  const now = clock.now();
+  if (user.via === 'session') {
+    if (!user.sessionId) return false;
+    const [row] = await db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(and(eq(sessions.id, user.sessionId), eq(sessions.userId, user.id), isNull(sessions.revokedAt), isNull(users.disabledAt), gt(sessions.expiresAt, now)))
+      .limit(1);
+    return row !== undefined;
+  }
+  if (!user.keyHash) return false;
+  const [row] = await db
+    .select({ id: apiKeys.id })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(
+      and(
+        eq(apiKeys.keyHash, user.keyHash),
+        eq(apiKeys.userId, user.id),
+        isNull(apiKeys.revokedAt),
+        isNull(users.disabledAt),
+        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now)),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
 }

@@ -14,6 +14,8 @@ export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  // SPEC §10: a topology beyond TOPOLOGY_MAX_COMPONENTS / TOPOLOGY_MAX_DEPTH.
+  topology_too_large: 400,
   unsupported_media_type: 415,
   rate_limited: 429,
   unavailable: 503,
@@ -21,7 +23,9 @@ export const statusOf: Record<ErrorCode, ContentfulStatusCode> = {
 };
 
 const codeOfStatus: Record<number, ErrorCode> = Object.fromEntries(
-  Object.entries(statusOf).map(([code, status]) => [status, code as ErrorCode]),
+  Object.entries(statusOf)
+    .filter(([code]) => code !== 'topology_too_large')
+    .map(([code, status]) => [status, code as ErrorCode]),
 );
 
 export function errorResponse(c: Context, err: DomainError) {

@@ -5,6 +5,7 @@ import { routePath } from 'hono/route';
 import { principalFromBearer, principalFromSession, SESSION_COOKIE, type AppliancePrincipal, type IntegrationPrincipal, type Principal, type UserPrincipal } from '../auth/principal.ts';
 import { DomainError } from '../lib/errors.ts';
 import type { Role } from '../../drizzle/schema/index.ts';
+import { loggablePath } from '../lib/logger.ts';
 import type { AppDeps } from '../composition.ts';
 import type { AppEnv } from './context.ts';
 
@@ -25,7 +26,7 @@ export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
       {
         requestId,
         method: c.req.method,
-        path: c.req.path,
+        path: loggablePath(c.req.path),
         route,
         status: c.res.status,
         ms: Math.round(seconds * 10000) / 10,

@@ -3,7 +3,7 @@ import { z } from '@hono/zod-openapi';
 import type { Db } from '../../drizzle/client.ts';
 import { applianceChanges, appliances, components, heartbeats } from '../../drizzle/schema/index.ts';
 import { componentKinds, type ApplianceStatus, type ChangeKind } from '../../drizzle/schema/enums.ts';
-import { notFound } from '../lib/errors.ts';
+import { DomainError, notFound } from '../lib/errors.ts';
 
 const versionText = z.string().trim().min(1).max(100).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
 const componentId = z.string().min(1).max(200).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
@@ -17,7 +17,60 @@ export const HeartbeatComponent = z
   })
   .openapi('HeartbeatComponent');
 
-export const maxComponents = 5000;
+/** What a heartbeat's topology may be (SPEC §10: TOPOLOGY_MAX_COMPONENTS, TOPOLOGY_MAX_DEPTH). */
+export interface TopologyLimits {
+  maxComponents: number;
+  maxDepth: number;
+}
+
+/**
+ * The depth of a topology: the most components on one chain from a root down (a lone root is 1),
+ * in one linear pass (each component's depth is computed once and reused by its children).
+ * A parent that is not in the list ends the chain; a cycle counts each of its members once.
+ */
+export function topologyDepth(parts: readonly { id: string; parentId?: string | null | undefined }[]): number {
+  const parentOf = new Map<string, string | null>();
+  for (const c of parts) parentOf.set(c.id, c.parentId ?? null);
+  const depth = new Map<string, number>();
+  let deepest = 0;
+  const path: string[] = [];
+  const onPath = new Set<string>();
+  for (const start of parentOf.keys()) {
+    let id: string | null = start;
+    // Walk up until a component whose depth is known, a root, or a cycle.
+    while (id !== null && !depth.has(id) && !onPath.has(id) && parentOf.has(id)) {
+      path.push(id);
+      onPath.add(id);
+      id = parentOf.get(id) ?? null;
+    }
+    let base = id !== null && depth.has(id) ? depth.get(id)! : 0;
+    while (path.length > 0) {
+      const child = path.pop()!;
+      onPath.delete(child);
+      base += 1;
+      depth.set(child, base);
+      if (base > deepest) deepest = base;
+    }
+  }
+  return deepest;
+}
+
+/** Throws `topology_too_large` (400) when the components exceed the limits. */
+export function assertTopologyWithin(parts: readonly { id: string; parentId?: string | null | undefined }[], limits: TopologyLimits): void {
+  if (parts.length > limits.maxComponents) {
+    throw new DomainError('topology_too_large', `the topology has ${parts.length} components; at most ${limits.maxComponents} are accepted`, {
+      components: parts.length,
+      maxComponents: limits.maxComponents,
+    });
+  }
+  const depth = topologyDepth(parts);
+  if (depth > limits.maxDepth) {
+    throw new DomainError('topology_too_large', `the topology is ${depth} components deep; at most ${limits.maxDepth} levels are accepted`, {
+      depth,
+      maxDepth: limits.maxDepth,
+    });
+  }
+}
 
 export const HeartbeatBody = z
   .object({
@@ -27,9 +80,8 @@ export const HeartbeatBody = z
     remoteTunnel: z.boolean().optional().describe('what the appliance has; the stored flag stays the customer’s choice'),
     components: z
       .array(HeartbeatComponent)
-      .max(maxComponents)
       .optional()
-      .describe('the whole topology; when present it replaces the stored one'),
+      .describe('the whole topology; when present it replaces the stored one. At most TOPOLOGY_MAX_COMPONENTS components (10 000) and TOPOLOGY_MAX_DEPTH levels (32), else 400 `topology_too_large`'),
   })
   .openapi('Heartbeat');
 export type HeartbeatInput = z.infer<typeof HeartbeatBody>;
@@ -59,7 +111,8 @@ export interface HeartbeatOutcome {
  * The remote-tunnel flag is not taken from the appliance: only the customer or an admin
  * sets it, and the reply tells the appliance what it should be.
  */
-export async function recordHeartbeat(db: Db, applianceId: string, at: Date, input: HeartbeatInput): Promise<HeartbeatOutcome> {
+export async function recordHeartbeat(db: Db, applianceId: string, at: Date, input: HeartbeatInput, limits: TopologyLimits): Promise<HeartbeatOutcome> {
+  if (input.components !== undefined) assertTopologyWithin([...new Map(input.components.map((c) => [c.id, c])).values()], limits);
   return db.transaction(async (tx) => {
     const [before] = await tx
       .select({ osVersion: appliances.osVersion, hypervisorVersion: appliances.hypervisorVersion, remoteTunnel: appliances.remoteTunnel, status: appliances.status })

@@ -15,7 +15,7 @@ import { parsePrometheusText } from '../../telemetry/parsers/prometheus-text.ts'
 import { skipReasons, type IngestReport } from '../../telemetry/parsers/types.ts';
 import { HeartbeatAck, HeartbeatBody } from './heartbeat.ts';
 import { IngestService } from './service.ts';
-import { openSupportRequest, SupportRequestAck, SupportRequestBody } from './support-request.ts';
+import { SupportRequestAck, SupportRequestBody } from './support-request.ts';
 
 const errorJson = (description: string) => ({ description, content: { 'application/json': { schema: ErrorBody } } });
 
@@ -48,6 +48,7 @@ export const WriteAck = z
     problems: z.array(SkippedPoint).optional().describe('the first 20 skipped points with where and why'),
     truncatedLabelValues: z.number().int().optional().describe('label values cut to 1 024 characters'),
     droppedLabels: z.number().int().optional().describe('resource attributes outside the keep-list dropped to stay within 32 labels'),
+    seriesLimited: z.number().int().optional().describe('points of new series beyond SERIES_LIMIT_PER_APPLIANCE, not stored (SPEC §10)'),
   })
   .openapi('IngestAck');
 
@@ -250,7 +251,7 @@ export function collectorRoutes(deps: AppDeps) {
     async (c) => {
       const appliance = currentAppliance(c);
       service.charge(appliance, 1);
-      const ack = await openSupportRequest(deps.database.db, appliance, deps.clock.now(), deps.config.REPLACEMENT_CUTOFF, c.req.valid('json'), deps.metrics.ticketsOpened);
+      const ack = await service.openSupportRequest(appliance, c.req.valid('json'));
       return c.json(ack, 201);
     },
   );

@@ -1,6 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { storableRfc3339 } from '../schemas/common.ts';
+import { eq, sql } from 'drizzle-orm';
 import { z } from '@hono/zod-openapi';
-import type { Db } from '../../drizzle/client.ts';
+import { rawQuery, type Db, type Tx } from '../../drizzle/client.ts';
 import { appliances, attachments } from '../../drizzle/schema/index.ts';
 import { priorities } from '../../drizzle/schema/enums.ts';
 import { DomainError, invalid, notFound } from '../lib/errors.ts';
@@ -22,7 +23,7 @@ export const SupportRequestBody = z
     stepsTaken: z.string().max(10_000).refine(noNul, 'must not contain NUL characters').optional(),
     unavailableSince: z
       .string()
-      .refine((t) => parseRfc3339(t) !== null, 'must be an RFC 3339 date-time')
+      .refine((t) => storableRfc3339(t) !== null, 'must be an RFC 3339 date-time from year 0001')
       .optional(),
     logs: z
       .string()
@@ -52,16 +53,67 @@ export const SupportRequestAck = z
   })
   .openapi('SupportRequestAck');
 
+async function assertUnderSupportLimits(tx: Tx, applianceId: string, at: Date, bundleBytes: number, limits: SupportRequestLimits): Promise<void> {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`support-request:${applianceId}`}))`);
+  const hourAgo = new Date(at.getTime() - HOUR_MS).toISOString();
+  const dayAgo = new Date(at.getTime() - DAY_MS).toISOString();
+  const [usage] = await rawQuery<{ requests: number; oldest_request: string | null; bytes: string; oldest_bundle: string | null }>(
+    tx,
+    `select (select count(*)::int from tickets where appliance_id = $1::text::uuid and source = 'appliance' and opened_at > $2::text::timestamptz) as requests,
+            (select min(opened_at)::text from tickets where appliance_id = $1::text::uuid and source = 'appliance' and opened_at > $2::text::timestamptz) as oldest_request,
+            (select coalesce(sum(at.size_bytes), 0)::text from attachments at join tickets t on t.id = at.ticket_id
+              where t.appliance_id = $1::text::uuid and t.source = 'appliance' and at.created_at > $3::text::timestamptz) as bytes,
+            (select min(at.created_at)::text from attachments at join tickets t on t.id = at.ticket_id
+              where t.appliance_id = $1::text::uuid and t.source = 'appliance' and at.created_at > $3::text::timestamptz) as oldest_bundle`,
+    [applianceId, hourAgo, dayAgo],
+  );
+  const wait = (oldest: string | null, windowMs: number) => (oldest ? Math.max(1, Math.ceil((new Date(oldest).getTime() + windowMs - at.getTime()) / 1000)) : 1);
+  if ((usage?.requests ?? 0) >= limits.perHour) {
+    throw new SupportRequestFlood('requests', `this appliance opened ${limits.perHour} support requests in the last hour; retry later`, { limit: limits.perHour }, wait(usage!.oldest_request, HOUR_MS));
+  }
+  const used = Number(usage?.bytes ?? 0);
+  if (bundleBytes > 0 && used + bundleBytes > limits.bundleBytesPerDay) {
+    throw new SupportRequestFlood(
+      'bundle_bytes',
+      `this appliance sent ${used} bytes of log bundles in the last 24 hours; ${bundleBytes} more would exceed ${limits.bundleBytesPerDay}`,
+      { limit: limits.bundleBytesPerDay, used, requested: bundleBytes },
+      wait(usage!.oldest_bundle, DAY_MS),
+    );
+  }
+}
+
 /** Bytes a base64 text decodes to. */
 function decodedSize(base64: string): number {
   const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
   return Math.floor((base64.length * 3) / 4) - padding;
 }
 
+/** SPEC §10: what one appliance may open (SUPPORT_REQUESTS_PER_APPLIANCE_HOUR, SUPPORT_BUNDLE_BYTES_PER_APPLIANCE_DAY). */
+export interface SupportRequestLimits {
+  perHour: number;
+  bundleBytesPerDay: number;
+}
+
+/** Thrown (as 429) when an appliance is over a support-request limit; `kind` says which. */
+export class SupportRequestFlood extends DomainError {
+  constructor(
+    readonly kind: 'requests' | 'bundle_bytes',
+    message: string,
+    details: unknown,
+    retryAfterSeconds: number,
+  ) {
+    super('rate_limited', message, details, retryAfterSeconds);
+  }
+}
+
+const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
+
 /**
  * "Open a ticket" on the appliance: a ticket with source `appliance`, its case information
  * filled from what the collector knows (serial, hardware id, versions) plus the request,
- * and the log bundle attached.
+ * and the log bundle attached. Beyond `limits` (counted in the database under a per-appliance
+ * lock, so every collector replica agrees) it throws `SupportRequestFlood` (429, Retry-After).
  */
 export async function openSupportRequest(
   db: Db,
@@ -69,6 +121,7 @@ export async function openSupportRequest(
   at: Date,
   replacementCutoff: string,
   input: SupportRequestInput,
+  limits: SupportRequestLimits,
   ticketsOpened?: OpenTicketPorts['ticketsOpened'],
 ) {
   if (input.logs !== undefined) {
@@ -81,6 +134,7 @@ export async function openSupportRequest(
   return db.transaction(async (tx) => {
     const [row] = await tx.select().from(appliances).where(eq(appliances.id, appliance.applianceId)).limit(1);
     if (!row) throw notFound('appliance');
+    await assertUnderSupportLimits(tx, row.id, at, input.logs === undefined ? 0 : decodedSize(input.logs), limits);
     const calendar = await loadCalendar(tx, replacementCutoff);
     const { row: ticket } = await openTicket(
       tx,

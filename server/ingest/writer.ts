@@ -8,6 +8,13 @@ export interface WriteResult {
   accepted: number;
   /** The batchId had been committed before: nothing was written. */
   duplicate: boolean;
+  /** Points of new series beyond the appliance's series limit, not stored (SPEC §10). */
+  seriesLimited?: number;
+}
+
+/** What `SampleWriter.write` answers: the result, and the samples stored when some were limited. */
+export interface WriteOutcome extends WriteResult {
+  stored?: readonly Sample[];
 }
 
 /** Timestamps travel as Unix ms and become timestamptz in SQL, exactly (no float rounding). */
@@ -56,7 +63,17 @@ insert into series (appliance_id, metric, labels, labels_key)
 select $1::text::uuid, x.metric, x.labels, x.labels_key
 from jsonb_to_recordset($2::text::jsonb) as x(metric text, labels jsonb, labels_key text)
 on conflict (appliance_id, metric, labels_key) do update set metric = excluded.metric
-returning id::text as id, metric, labels_key`;
+returning id::text as id, metric, labels_key, (xmax = 0) as inserted`;
+
+// How many series an appliance has: verified against the table when a batch brings new ones
+// and the in-memory count is unknown or near the limit.
+const countSeriesSql = `select count(*)::int as n from series where appliance_id = $1::text::uuid`;
+
+// Which of the named series exist already (they pass whatever the limit).
+const existingSeriesSql = `
+select s.id::text as id, s.metric, s.labels_key from series s
+join jsonb_to_recordset($2::text::jsonb) as x(metric text, labels_key text) on s.metric = x.metric and s.labels_key = x.labels_key
+where s.appliance_id = $1::text::uuid`;
 
 const retryableCodes = new Set(['40P01', '40001']);
 /** The write runs for every batch with the same text: parsed and planned once per connection. */
@@ -82,6 +99,8 @@ interface LabelNode {
 class ApplianceSeries {
   readonly metrics = new Map<string, LabelNode>();
   readonly byId = new Map<number, SeriesEntry>();
+  /** Series of the appliance in the table as last counted or created here; null until counted. */
+  count: number | null = null;
 
   find(sample: Sample): SeriesEntry | null {
     let node = this.metrics.get(sample.metric);
@@ -110,10 +129,18 @@ class ApplianceSeries {
   }
 }
 
+type MissingSeries = { metric: string; labels: Record<string, string>; labels_key: string };
+
 /**
  * Writes metric batches with set-based SQL: series ids come from an in-process cache (the
  * misses are created with one upsert), then one statement stores one chunk per series and hour
  * of the batch, moves each series' latest value and records the batch id for idempotency.
+ *
+ * SPEC §10: an appliance has at most `seriesLimit` series. Points of series the cache knows
+ * cost nothing more; on a miss the appliance's count (kept in memory, read from the table when
+ * unknown or when the batch would cross the limit) decides how many new series are created,
+ * and the points of the others are skipped and counted (`seriesLimited`). Replicas may each
+ * create up to the limit between two counts, so the bound holds to within one batch per replica.
  */
 export class SampleWriter {
   private readonly cache = new Map<string, ApplianceSeries>();
@@ -122,13 +149,33 @@ export class SampleWriter {
 
   constructor(
     private readonly database: Database,
+    private readonly seriesLimit = Number.POSITIVE_INFINITY,
     private readonly maxCachedSeries = 1_000_000,
   ) {}
 
-  async write(applianceId: string, samples: readonly Sample[], batchId: string | null, receivedAt: Date): Promise<WriteResult> {
+  async write(applianceId: string, allSamples: readonly Sample[], batchId: string | null, receivedAt: Date): Promise<WriteOutcome> {
+    if (allSamples.length === 0 && batchId === null) return { accepted: 0, duplicate: false };
+    let samples = allSamples;
+    const found = await this.seriesOf(applianceId, samples);
+    let entries = found as SeriesEntry[];
+    let seriesLimited = 0;
+    if (found.includes(undefined)) {
+      const kept: Sample[] = [];
+      const keptEntries: SeriesEntry[] = [];
+      for (let i = 0; i < samples.length; i++) {
+        const entry = found[i];
+        if (entry === undefined) seriesLimited++;
+        else {
+          kept.push(samples[i]!);
+          keptEntries.push(entry);
+        }
+      }
+      samples = kept;
+      entries = keptEntries;
+    }
     const count = samples.length;
-    if (count === 0 && batchId === null) return { accepted: 0, duplicate: false };
-    const entries = await this.seriesOf(applianceId, samples);
+    const limited = seriesLimited > 0 ? { seriesLimited, stored: samples } : {};
+    if (count === 0 && batchId === null) return { accepted: 0, duplicate: false, ...limited };
     const params = chunkParams(samples, entries, ++this.stamp);
     const rows = await retrying(() =>
       batchId === null
@@ -136,14 +183,45 @@ export class SampleWriter {
         : this.database.query<{ fresh: number }>(writeWithBatchSql, [...params, applianceId, batchId, String(count), receivedAt.toISOString()], prepared),
     );
     const fresh = Number(rows[0]?.fresh ?? 0) > 0;
-    return fresh ? { accepted: count, duplicate: false } : { accepted: 0, duplicate: true };
+    return fresh ? { accepted: count, duplicate: false, ...limited } : { accepted: 0, duplicate: true };
   }
 
-  private async seriesOf(applianceId: string, samples: readonly Sample[]): Promise<SeriesEntry[]> {
+  /**
+   * Of the series a batch names for the first time, those that may be created: all of them while
+   * the appliance stays within its limit, else the ones that exist already plus as many new ones
+   * as there is room for (in the batch's order). Returns them and how many series the appliance
+   * has before the upsert.
+   */
+  private async admitSeries(applianceId: string, known: ApplianceSeries, missing: Map<string, MissingSeries>): Promise<{ admitted: MissingSeries[]; before: number }> {
+    const all = [...missing.values()];
+    if (!Number.isFinite(this.seriesLimit)) return { admitted: all, before: known.count ?? 0 };
+    if (known.count === null || known.count + missing.size > this.seriesLimit) {
+      const [row] = await this.database.query<{ n: number }>(countSeriesSql, [applianceId], prepared);
+      known.count = Number(row?.n ?? 0);
+    }
+    const before = known.count;
+    if (before + missing.size <= this.seriesLimit) return { admitted: all, before };
+    const existing = await this.database.query<{ metric: string; labels_key: string }>(existingSeriesSql, [
+      applianceId,
+      JSON.stringify(all.map((m) => ({ metric: m.metric, labels_key: m.labels_key }))),
+    ]);
+    const exists = new Set(existing.map((r) => `${r.metric}\u001e${r.labels_key}`));
+    let room = Math.max(0, this.seriesLimit - before);
+    const admitted = all.filter((m) => {
+      if (exists.has(`${m.metric}\u001e${m.labels_key}`)) return true;
+      if (room <= 0) return false;
+      room--;
+      return true;
+    });
+    return { admitted, before };
+  }
+
+  /** The series entry of every sample; undefined for a new series beyond the appliance's limit. */
+  private async seriesOf(applianceId: string, samples: readonly Sample[]): Promise<(SeriesEntry | undefined)[]> {
     let known = this.cache.get(applianceId);
     if (!known) this.cache.set(applianceId, (known = new ApplianceSeries()));
-    const entries = new Array<SeriesEntry>(samples.length);
-    let missing: Map<string, { metric: string; labels: Record<string, string>; labels_key: string }> | undefined;
+    const entries = new Array<SeriesEntry | undefined>(samples.length);
+    let missing: Map<string, MissingSeries> | undefined;
     for (let i = 0; i < samples.length; i++) {
       const entry = known.find(samples[i]!);
       if (entry !== null) entries[i] = entry;
@@ -156,9 +234,15 @@ export class SampleWriter {
     }
     if (!missing) return entries;
 
-    const rows = await retrying(() =>
-      this.database.query<{ id: string; metric: string; labels_key: string }>(upsertSeriesSql, [applianceId, JSON.stringify([...missing.values()])]),
-    );
+    const { admitted, before } = await this.admitSeries(applianceId, known, missing);
+    const admittedKeys = admitted.length === missing.size ? null : new Set(admitted.map((m) => `${m.metric}\u001e${m.labels_key}`));
+    const rows =
+      admitted.length === 0
+        ? []
+        : await retrying(() =>
+            this.database.query<{ id: string; metric: string; labels_key: string; inserted: boolean }>(upsertSeriesSql, [applianceId, JSON.stringify(admitted)]),
+          );
+    const count = before + rows.filter((r) => r.inserted === true || String(r.inserted) === 'true').length;
     if (this.cached + rows.length > this.maxCachedSeries) {
       // Simplest bound: start over; the next batches repopulate it with one upsert each.
       this.cache.clear();
@@ -166,6 +250,7 @@ export class SampleWriter {
     }
     known = this.cache.get(applianceId);
     if (!known) this.cache.set(applianceId, (known = new ApplianceSeries()));
+    if (Number.isFinite(this.seriesLimit)) known.count = count;
     const byKey = new Map<string, SeriesEntry>();
     for (const row of rows) {
       const id = Number(row.id);
@@ -179,7 +264,10 @@ export class SampleWriter {
     for (let i = 0; i < samples.length; i++) {
       if (entries[i] !== undefined) continue;
       const sample = samples[i]!;
-      const entry = byKey.get(`${sample.metric}\u001e${labelsKey(sample.labels)}`);
+      const key = `${sample.metric}\u001e${labelsKey(sample.labels)}`;
+      const entry = byKey.get(key);
+      // A series refused by the limit: its points are skipped.
+      if (entry === undefined && admittedKeys !== null && !admittedKeys.has(key)) continue;
       if (entry === undefined) throw new Error('series upsert did not return every series');
       known.add(sample, entry);
       entries[i] = entry;

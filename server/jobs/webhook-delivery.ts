@@ -7,6 +7,6 @@ export const webhookDeliveryJob: Job = {
   schedule: '* * * * *',
   lockKey: 5_003,
   async run({ deps, now }) {
-    return { ...(await deliverDueWebhooks(deps.database.db, now)) };
+    return { ...(await deliverDueWebhooks(deps.database.db, now, { allowPrivate: deps.config.WEBHOOK_ALLOW_PRIVATE })) };
   },
 };

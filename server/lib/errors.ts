@@ -7,6 +7,7 @@ export const errorCodes = [
   'not_found',
   'conflict',
   'payload_too_large',
+  'topology_too_large',
   'unsupported_media_type',
   'rate_limited',
   'unavailable',

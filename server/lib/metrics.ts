@@ -57,6 +57,12 @@ export function createMetrics() {
       labelNames: ['source', 'priority'] as const,
       registers: [registry],
     }),
+    limitHits: new Counter({
+      name: 'vigil_limit_hits_total',
+      help: 'Abuse limits hit (SPEC §10), by limit; for series, the points skipped',
+      labelNames: ['limit'] as const,
+      registers: [registry],
+    }),
     websocketClients: new Gauge({
       name: 'vigil_websocket_clients',
       help: 'Connected live WebSocket clients',

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { alertResolutions, alertStatuses, findingStates, priorities, suppressionReasons } from '../../drizzle/schema/enums.ts';
+import { alertResolutions, alertStatuses, findingKinds, findingStates, priorities, suppressionReasons } from '../../drizzle/schema/enums.ts';
 import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
@@ -36,7 +36,9 @@ const Finding = z
     customerId: z.string(),
     ruleId: z.string().nullable(),
     alertId: z.string().nullable(),
+    kind: z.enum(findingKinds).describe('`not_covered`: a detection without entitlement; the others: an abuse limit of SPEC §10 the appliance hit'),
     state: z.enum(findingStates),
+    occurrences: z.number().int().describe('how often a limit was hit while the finding was open'),
     priority: z.enum(priorities),
     summary: z.string(),
     firstSeenAt: z.string(),
@@ -78,9 +80,9 @@ export function alertRoutes(deps: AppDeps) {
       method: 'get',
       path: '/findings',
       tags: ['alerts'],
-      summary: 'Detections on appliances without SERENITY entitlement',
+      summary: 'Detections on appliances without SERENITY entitlement, and abuse limits appliances hit (SPEC §10)',
       request: {
-        query: PageQuery.extend({ state: z.enum(findingStates).optional(), applianceId: z.uuid().optional(), customerId: z.uuid().optional() }),
+        query: PageQuery.extend({ kind: z.enum(findingKinds).optional(), state: z.enum(findingStates).optional(), applianceId: z.uuid().optional(), customerId: z.uuid().optional() }),
       },
       responses: { 200: jsonResponse(listOf(Finding, 'FindingList'), 'A page of findings'), ...errorResponses },
     }),

@@ -7,7 +7,7 @@ import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { invalid } from '../lib/errors.ts';
-import { errorResponses, IdParam, jsonResponse } from '../schemas/common.ts';
+import { errorResponses, IdParam, jsonResponse, storableRfc3339 } from '../schemas/common.ts';
 import { getApplianceRow } from '../services/appliances.ts';
 
 /** A chart never needs more points than this; denser history is merged into buckets. */
@@ -18,7 +18,7 @@ const DAY_MS = 86_400_000;
 /** RFC 3339 or Unix milliseconds, like the metrics query. */
 const instant = z
   .string()
-  .refine((v) => /^\d{1,15}$/.test(v) || parseRfc3339(v) !== null, 'must be an RFC 3339 date-time or Unix milliseconds')
+  .refine((v) => /^\d{1,15}$/.test(v) || storableRfc3339(v) !== null, 'must be an RFC 3339 date-time or Unix milliseconds')
   .transform((v) => new Date(/^\d+$/.test(v) ? Number(v) : parseRfc3339(v)!));
 
 export const HealthHistoryQuery = z.object({

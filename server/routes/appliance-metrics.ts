@@ -5,13 +5,13 @@ import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { invalid } from '../lib/errors.ts';
-import { errorResponses, IdParam, jsonResponse } from '../schemas/common.ts';
+import { errorResponses, IdParam, jsonResponse, storableRfc3339 } from '../schemas/common.ts';
 import { queryApplianceMetrics } from '../services/metrics-query.ts';
 
 /** RFC 3339 or Unix milliseconds. */
 const instant = z
   .string()
-  .refine((v) => /^\d{1,15}$/.test(v) || parseRfc3339(v) !== null, 'must be an RFC 3339 date-time or Unix milliseconds')
+  .refine((v) => /^\d{1,15}$/.test(v) || storableRfc3339(v) !== null, 'must be an RFC 3339 date-time or Unix milliseconds')
   .transform((v) => new Date(/^\d+$/.test(v) ? Number(v) : parseRfc3339(v)!));
 
 const durationUnits: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { issueLiveTicket } from '../auth/live-access.ts';
 import { SESSION_COOKIE } from '../auth/principal.ts';
 import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
@@ -43,7 +44,10 @@ export function authRoutes(deps: AppDeps) {
       } catch {
         ip = null;
       }
-      const result = await login(db, deps.clock.now(), { ...body, ip }, deps.config.SESSION_TTL_HOURS);
+      const result = await login(db, deps.clock.now(), { ...body, ip }, deps.config.SESSION_TTL_HOURS, {
+        freeFailures: deps.config.LOGIN_FAILURES_BEFORE_BACKOFF,
+        attemptsPerClientMinute: deps.config.LOGIN_ATTEMPTS_PER_CLIENT_MINUTE,
+      });
       // Behind a TLS-terminating proxy the request arrives as http with X-Forwarded-Proto: https.
       const overHttps = new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() === 'https';
       const secure = deps.config.SECURE_COOKIES === 'true' || (deps.config.SECURE_COOKIES === 'auto' && overHttps);
@@ -66,6 +70,18 @@ export function authRoutes(deps: AppDeps) {
       deleteCookie(c, SESSION_COOKIE, { path: '/' });
       return c.body(null, 204);
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/live-ticket',
+      tags: ['auth'],
+      summary: 'A one-use ticket (valid 30 s) for opening the live socket with `?ticket=` instead of putting a key in the URL',
+      middleware: [requireUser()] as const,
+      responses: { 201: jsonResponse(z.object({ ticket: z.string(), expiresAt: z.string() }).openapi('LiveTicket'), 'The ticket'), ...errorResponses },
+    }),
+    async (c) => c.json(await issueLiveTicket(db, currentUser(c), deps.clock.now()), 201),
   );
 
   app.openapi(

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { reportKinds } from '../../drizzle/schema/index.ts';
+import { DOCUMENT_CSP } from '../http/security-headers.ts';
 import type { AppDeps } from '../composition.ts';
 import { newRouter, type AppEnv } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
@@ -36,7 +37,6 @@ const reportResponse = (description: string) => ({
 });
 
 // The HTML report is a standalone document: nothing in it may run or load.
-const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 function fileName(report: HealthReport, ext: string): string {
   const slug = report.customer.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'customer';
@@ -45,7 +45,7 @@ function fileName(report: HealthReport, ext: string): string {
 
 function renderReport(c: Context<AppEnv>, report: HealthReport, format: ReportFormat) {
   if (format === 'html') {
-    c.header('Content-Security-Policy', REPORT_CSP);
+    c.header('Content-Security-Policy', DOCUMENT_CSP);
     c.header('Content-Disposition', `inline; filename="${fileName(report, 'html')}"`);
     return c.html(renderHealthReportHtml(report), 200);
   }

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { candidateKinds, verdicts } from '../../drizzle/schema/enums.ts';
+import { DOCUMENT_CSP } from '../http/security-headers.ts';
 import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
@@ -118,6 +119,7 @@ export function rootCauseRoutes(deps: AppDeps) {
       const document = await buildRcaDocument(db, currentUser(c), deps.clock.now(), c.req.valid('param').id);
       if (c.req.valid('query').format === 'html') {
         c.header('Content-Disposition', `inline; filename="rca-ticket-${document.ticket.number}.html"`);
+        c.header('Content-Security-Policy', DOCUMENT_CSP);
         return c.html(renderRcaHtml(document), 200);
       }
       return c.json(document as z.infer<typeof RcaDocument>, 200);

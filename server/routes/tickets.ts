@@ -4,7 +4,7 @@ import { priorities, ticketSources, ticketStatuses, tiers } from '../../drizzle/
 import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
-import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
+import { errorResponses, IdParam, isoTime, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
 import { loadCalendar } from '../services/calendar.ts';
 import {
   createTicket,
@@ -29,7 +29,7 @@ const CaseInfo = z
     hardwareId: z.string().max(200).nullable().optional(),
     osVersion: z.string().max(200).nullable().optional(),
     hypervisorVersion: z.string().max(200).nullable().optional(),
-    unavailableSince: z.iso.datetime({ offset: true }).nullable().optional(),
+    unavailableSince: isoTime.nullable().optional(),
     reproducible: z.boolean().nullable().optional(),
     stepsTaken: z.string().max(10_000).nullable().optional(),
   })

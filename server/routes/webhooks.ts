@@ -49,7 +49,7 @@ export function webhookRoutes(deps: AppDeps) {
       request: { body: jsonBody(WebhookInput) },
       responses: { 201: jsonResponse(z.object({ webhook: Webhook, secret: z.string() }), 'The webhook and its secret'), ...errorResponses },
     }),
-    async (c) => c.json(await createWebhook(db, currentUser(c), deps.clock.now(), c.req.valid('json')), 201),
+    async (c) => c.json(await createWebhook(db, currentUser(c), deps.clock.now(), c.req.valid('json'), deps.config.WEBHOOK_ALLOW_PRIVATE), 201),
   );
 
   app.openapi(
@@ -82,7 +82,7 @@ export function webhookRoutes(deps: AppDeps) {
       request: { params: IdParam, body: jsonBody(WebhookInput.partial()) },
       responses: { 200: jsonResponse(Webhook, 'The webhook'), ...errorResponses },
     }),
-    async (c) => c.json(await updateWebhook(db, currentUser(c), deps.clock.now(), c.req.valid('param').id, c.req.valid('json')), 200),
+    async (c) => c.json(await updateWebhook(db, currentUser(c), deps.clock.now(), c.req.valid('param').id, c.req.valid('json'), deps.config.WEBHOOK_ALLOW_PRIVATE), 200),
   );
 
   app.openapi(

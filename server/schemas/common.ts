@@ -1,3 +1,4 @@
+import { parseRfc3339 } from '../../telemetry/parsers/common.ts';
 import { z } from '@hono/zod-openapi';
 
 export const ErrorBody = z
@@ -42,4 +43,23 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   content: { 'application/json': { schema } },
 });
 
-export const isoTime = z.iso.datetime({ offset: true });
+/** 0001-01-01T00:00:00Z: PostgreSQL's timestamptz has no year 0 (SPEC §10: a 400, not a 500). */
+export const MIN_STORABLE_MS = -62_135_596_800_000;
+
+/** An RFC 3339 text parsed to Unix ms when PostgreSQL can store it (year 0001 or later), else null. */
+export function storableRfc3339(text: string): number | null {
+  const ms = parseRfc3339(text);
+  return ms !== null && ms >= MIN_STORABLE_MS ? ms : null;
+}
+
+/**
+ * An RFC 3339 date-time PostgreSQL can store: years 0001–9999 (SPEC §10: an out-of-range date
+ * is a 400, never the database's 500; `0000-01-01T00:00:00Z` is valid ISO 8601 but year 0
+ * does not exist for timestamptz).
+ */
+export const isoTime = z.iso
+  .datetime({ offset: true })
+  .refine((v) => {
+    const year = Number(v.slice(0, 4));
+    return year >= 1 && !Number.isNaN(Date.parse(v));
+  }, 'must be a date-time between years 0001 and 9999');

@@ -1,7 +1,7 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { trace } from '@opentelemetry/api';
 import { rawQuery, tableShape, type Db, type Tx } from '../../drizzle/client.ts';
-import { alerts, findings, tickets, type AlertResolution, type AlertStatus, type Priority, type SuppressionReason, type TicketStatus } from '../../drizzle/schema/index.ts';
+import { alerts, findings, tickets, type AlertResolution, type AlertStatus, type FindingKind, type FindingState, type Priority, type SuppressionReason, type TicketStatus } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { customerScope } from '../auth/scope.ts';
 import type { CoreDeps } from '../composition.ts';
@@ -573,7 +573,9 @@ export function findingView(row: FindingRow) {
     customerId: row.customerId,
     ruleId: row.ruleId,
     alertId: row.alertId,
+    kind: row.kind,
     state: row.state,
+    occurrences: row.occurrences,
     priority: row.priority,
     summary: row.summary,
     firstSeenAt: row.firstSeenAt.toISOString(),
@@ -585,7 +587,7 @@ export function findingView(row: FindingRow) {
 export async function listFindings(
   db: Db,
   user: UserPrincipal,
-  filter: { state?: 'not_covered' | 'resolved' | undefined; applianceId?: string | undefined; customerId?: string | undefined; limit: number; cursor?: string | undefined },
+  filter: { kind?: FindingKind | undefined; state?: FindingState | undefined; applianceId?: string | undefined; customerId?: string | undefined; limit: number; cursor?: string | undefined },
 ) {
   const cursor = decodeCursor(filter.cursor);
   const rows = await db
@@ -594,6 +596,7 @@ export async function listFindings(
     .where(
       and(
         customerScope(user, findings.customerId),
+        filter.kind ? eq(findings.kind, filter.kind) : undefined,
         filter.state ? eq(findings.state, filter.state) : undefined,
         filter.applianceId ? eq(findings.applianceId, filter.applianceId) : undefined,
         filter.customerId ? eq(findings.customerId, filter.customerId) : undefined,

@@ -1,4 +1,5 @@
 import { and, asc, eq } from 'drizzle-orm';
+import { isoTime } from '../schemas/common.ts';
 import { z } from '@hono/zod-openapi';
 import { DateTime, IANAZone } from 'luxon';
 import { tableShape, type Db } from '../../drizzle/client.ts';
@@ -18,8 +19,8 @@ export const MaintenanceWindowInput = z
     customerId: z.uuid().nullable().default(null),
     applianceId: z.uuid().nullable().default(null),
     labels: z.record(z.string(), z.string()).nullable().default(null),
-    startsAt: z.iso.datetime({ offset: true }).nullable().default(null),
-    endsAt: z.iso.datetime({ offset: true }).nullable().default(null),
+    startsAt: isoTime.nullable().default(null),
+    endsAt: isoTime.nullable().default(null),
     recurrence: z
       .object({ days: z.array(z.number().int().min(1).max(7)).min(1).max(7), start: hhmm, end: hhmm })
       .strict()

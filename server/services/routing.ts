@@ -117,22 +117,23 @@ export const maintenanceStage: Stage = (alert, _facts, _related, windows, now) =
  * ever attached to a closed ticket; a parent whose ticket closed suppresses nothing).
  */
 export const dependencyStage: Stage = (alert, facts, related) => {
-  const ancestors = ancestorsOf(alert.component, facts.parents);
-  if (ancestors.length === 0) return null;
+  // Position of each ancestor (nearest 0): membership and order without rescanning the chain (SPEC §10: walks are linear).
+  const ancestors = new Map(ancestorsOf(alert.component, facts.parents).map((id, i) => [id, i]));
+  if (ancestors.size === 0) return null;
   const open = openTicketIds(related);
   const parent = related.alerts
-    .filter((o) => o.id !== alert.id && o.status === 'firing' && o.component !== null && ancestors.includes(o.component))
+    .filter((o) => o.id !== alert.id && o.status === 'firing' && o.component !== null && ancestors.has(o.component))
     .filter((o) => o.suppressedBy !== 'maintenance' && o.ticketId !== null && open.has(o.ticketId))
-    .sort((a, b) => ancestors.indexOf(b.component!) - ancestors.indexOf(a.component!))[0];
+    .sort((a, b) => ancestors.get(b.component!)! - ancestors.get(a.component!)!)[0];
   return parent ? { reason: 'dependency', ticketId: parent.ticketId!, parentAlertId: parent.id } : null;
 };
 
 /** The oldest open ticket whose alerts share the component subtree, or started within the correlation window. */
 export const correlationStage: Stage = (alert, facts, related) => {
-  const ancestors = ancestorsOf(alert.component, facts.parents);
+  const ancestors = new Set(ancestorsOf(alert.component, facts.parents));
   const inSubtree = (other: RelatedAlert) => {
     if (!alert.component || !other.component) return false;
-    if (other.component === alert.component || ancestors.includes(other.component)) return true;
+    if (other.component === alert.component || ancestors.has(other.component)) return true;
     return ancestorsOf(other.component, facts.parents).includes(alert.component);
   };
   const tickets = related.tickets.filter((t) => isTicketOpen(t.status)).sort((a, b) => a.openedAt.getTime() - b.openedAt.getTime());

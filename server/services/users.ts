@@ -2,6 +2,7 @@ import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { z } from '@hono/zod-openapi';
 import type { Db, Tx } from '../../drizzle/client.ts';
 import { apiKeys, customers, sessions, users } from '../../drizzle/schema/index.ts';
+import { publishRevocation } from '../auth/live-access.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { hashPassword, hashSecret, newSecret, secretPrefix, USER_KEY_PREFIX } from '../auth/credentials.ts';
 import { conflict, invalid, notFound } from '../lib/errors.ts';
@@ -79,13 +80,13 @@ export async function rotateApiKey(db: Db, actor: UserPrincipal, at: Date, userI
     const [row] = await tx.select().from(users).where(eq(users.id, userId)).limit(1);
     if (!row) throw notFound('user');
     await tx.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
+    await publishRevocation(tx, userId);
     const apiKey = await issueApiKey(tx, userId);
     await recordAudit(tx, actor, at, { action: 'user.api_key_rotate', targetType: 'user', targetId: userId, customerId: row.customerId });
     return { user: userView(row), apiKey };
   });
 }
 
-/** Disables or re-enables a user; disabling revokes every key and session at once. */
 /**
  * Edits a user (admin): name, the senior flag (engineers; Mission Critical routing) and
  * whether the account is disabled — disabling revokes its API keys and sessions at once, and
@@ -118,6 +119,8 @@ export async function updateUser(
       if (patch.disabled) {
         await tx.update(apiKeys).set({ revokedAt: at }).where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)));
         await tx.update(sessions).set({ revokedAt: at }).where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+        // Live sockets of this user close too, in every process (SPEC §10).
+        await publishRevocation(tx, userId);
       }
       await recordAudit(tx, actor, at, { action: patch.disabled ? 'user.disable' : 'user.enable', targetType: 'user', targetId: userId, customerId: row!.customerId });
     }

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { privateTargetReason, resolvesToPrivate } from '../lib/net-targets.ts';
 import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../drizzle/client.ts';
 import { webhookDeliveries, webhooks } from '../../drizzle/schema/index.ts';
@@ -108,7 +109,15 @@ function checkFormat(format: WebhookFormat, routingKey: string | null | undefine
   if (format === 'pagerduty' && !routingKey) throw invalid('a pagerduty webhook needs a routingKey (the Events API v2 integration key)', { field: 'routingKey' });
 }
 
-export async function createWebhook(db: Db, actor: UserPrincipal, at: Date, input: WebhookInput) {
+/** SPEC §10: a target on loopback, link-local or private addresses is refused (400) unless allowed. */
+function assertTargetAllowed(url: string, allowPrivate: boolean): void {
+  if (allowPrivate) return;
+  const reason = privateTargetReason(url);
+  if (reason) throw invalid(`${reason}; such targets are refused unless WEBHOOK_ALLOW_PRIVATE=true`, [{ path: 'url', message: reason }]);
+}
+
+export async function createWebhook(db: Db, actor: UserPrincipal, at: Date, input: WebhookInput, allowPrivate = false) {
+  assertTargetAllowed(input.url, allowPrivate);
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
   const format = input.format ?? 'vigil';
   checkFormat(format, input.routingKey);
@@ -123,7 +132,8 @@ export async function createWebhook(db: Db, actor: UserPrincipal, at: Date, inpu
   });
 }
 
-export async function updateWebhook(db: Db, actor: UserPrincipal, at: Date, id: string, input: Partial<WebhookInput>) {
+export async function updateWebhook(db: Db, actor: UserPrincipal, at: Date, id: string, input: Partial<WebhookInput>, allowPrivate = false) {
+  if (input.url !== undefined) assertTargetAllowed(input.url, allowPrivate);
   return db.transaction(async (tx) => {
     const changes: Partial<typeof webhooks.$inferInsert> = {};
     if (input.url !== undefined) changes.url = input.url;
@@ -192,7 +202,7 @@ export interface DeliveryOutcome {
 export async function deliverDueWebhooks(
   db: Db,
   now: Date,
-  options: { batch?: number; timeoutMs?: number; fetchImpl?: typeof fetch } = {},
+  options: { batch?: number; timeoutMs?: number; fetchImpl?: typeof fetch; allowPrivate?: boolean } = {},
 ): Promise<DeliveryOutcome> {
   const batch = options.batch ?? 50;
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -232,6 +242,9 @@ export async function deliverDueWebhooks(
       const hook = hookById.get(delivery.webhookId);
       let error: string | null = null;
       if (!hook) error = 'webhook deleted';
+      // Resolved again on every attempt: a public name may since point inside (SPEC §10). The
+      // error names no address, so deliveries cannot be used to map the internal network.
+      else if (!options.allowPrivate && (await resolvesToPrivate(hook.url))) error = 'target refused: it resolves to a private address';
       else {
         const body = JSON.stringify(
           formatWebhookBody(hook.format, { id: delivery.id, payload: delivery.payload as unknown as DeliveryPayload }, { publicUrl: mailSettings().publicUrl, routingKey: hook.routingKey }),

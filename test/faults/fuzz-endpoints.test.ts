@@ -27,7 +27,7 @@ describe('fuzzing every public endpoint body', () => {
   const statuses = new Map<number, number>();
 
   beforeAll(async () => {
-    p = await createTestPlatform('pglite');
+    p = await createTestPlatform('pglite', { WEBHOOK_ALLOW_PRIVATE: true });
     const f = factories(p);
     const customer = await f.customer({ tier: 'mission_critical' });
     const { appliance, token } = await f.appliance(customer.id);

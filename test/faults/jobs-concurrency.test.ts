@@ -18,8 +18,8 @@ describe('scheduled jobs on two processes at once', () => {
   beforeAll(async () => {
     cluster = await startPrivateCluster();
     const url = await cluster.createDatabase('vigil_jobs');
-    a = await createTestPlatform('postgres', { DATABASE_URL: url });
-    b = await createTestPlatform('postgres', { DATABASE_URL: url });
+    a = await createTestPlatform('postgres', { DATABASE_URL: url, WEBHOOK_ALLOW_PRIVATE: true });
+    b = await createTestPlatform('postgres', { DATABASE_URL: url, WEBHOOK_ALLOW_PRIVATE: true });
   });
 
   afterAll(async () => {

@@ -4,11 +4,13 @@ import { auditLog, customers } from '../../drizzle/schema/index.ts';
 import { backends, createTestPlatform, type TestPlatform } from './harness.ts';
 import { factories } from './factories.ts';
 
+const METRICS_TOKEN = 'metrics-token-for-the-foundation-test';
+
 describe.each(backends)('foundation on %s', (backend) => {
   let p: TestPlatform;
   let f: ReturnType<typeof factories>;
   beforeAll(async () => {
-    p = await createTestPlatform(backend);
+    p = await createTestPlatform(backend, { METRICS_TOKEN });
     f = factories(p);
   });
   afterAll(async () => p?.stop());
@@ -19,7 +21,10 @@ describe.each(backends)('foundation on %s', (backend) => {
       const ready = await p.json('GET', '/readyz', { key: null });
       expect(ready.status).toBe(200);
       expect(ready.body.database).toBe(backend);
-      const metrics = await (await p.call('GET', '/metrics', { key: null })).text();
+      // Anonymous and not from loopback (an in-process request has no socket): refused (issue 14 #7).
+      expect((await p.call('GET', '/metrics', { key: null })).status).toBe(401);
+      expect((await p.call('GET', '/metrics', { key: 'wrong-token-wrong-token-wrong' })).status).toBe(401);
+      const metrics = await (await p.call('GET', '/metrics', { key: METRICS_TOKEN })).text();
       expect(metrics).toContain('vigil_http_request_duration_seconds');
       expect(metrics).toContain('vigil_process_cpu_user_seconds_total');
       const doc = await p.json('GET', '/api/v1/openapi.json', { key: null });

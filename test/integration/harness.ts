@@ -5,7 +5,7 @@ import { openDatabase } from '../../drizzle/client.ts';
 import { users } from '../../drizzle/schema/index.ts';
 import { testConfig, type Config } from '../../server/env.ts';
 import { ManualClock } from '../../server/lib/clock.ts';
-import { createLogger } from '../../server/lib/logger.ts';
+import { createLogger, type Logger } from '../../server/lib/logger.ts';
 import { startPlatform, type Platform } from '../../server/platform.ts';
 import { issueApiKey } from '../../server/services/users.ts';
 
@@ -62,12 +62,13 @@ export interface CallOptions {
 export async function createTestPlatform(
   backend: 'pglite' | 'postgres',
   overrides: Partial<Config> = {},
+  options: { logger?: Logger } = {},
 ): Promise<TestPlatform> {
   const databaseUrl = backend === 'postgres' ? (overrides.DATABASE_URL ?? (await postgresForThisFile())) : undefined;
   const config = testConfig({ ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), DB_POOL_SIZE: 4, ...overrides });
   const clock = new ManualClock(new Date());
   const database = openDatabase({ databaseUrl: config.DATABASE_URL, maxConnections: config.DB_POOL_SIZE });
-  const platform = await startPlatform(config, { clock, logger: createLogger('silent'), database, schedule: false });
+  const platform = await startPlatform(config, { clock, logger: options.logger ?? createLogger('silent'), database, schedule: false });
   // Each platform has its own admin key, so several platforms can share one database.
   const [admin] = await database.db
     .insert(users)

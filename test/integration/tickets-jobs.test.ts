@@ -15,7 +15,7 @@ describe.each(backends)('scheduled ticket jobs on %s', (backend) => {
   let engineer: { apiKey: string };
 
   beforeAll(async () => {
-    p = await createTestPlatform(backend);
+    p = await createTestPlatform(backend, { WEBHOOK_ALLOW_PRIVATE: true });
     f = factories(p);
     runner = startJobs(p.deps, jobs, { schedule: false });
     engineer = await f.user('engineer');

@@ -19,7 +19,7 @@ describe.each(backends)('outbound webhooks on %s', (backend) => {
   let failuresLeft = 0;
 
   beforeAll(async () => {
-    p = await createTestPlatform(backend);
+    p = await createTestPlatform(backend, { WEBHOOK_ALLOW_PRIVATE: true });
     f = factories(p);
     runner = startJobs(p.deps, jobs, { schedule: false });
     server = createServer((req, res) => {

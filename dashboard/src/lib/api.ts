@@ -226,6 +226,7 @@ export const api = {
     request<{ user: User }>('POST', '/auth/login', { body: { email, password }, expect401: true }),
   logout: () => request<void>('POST', '/auth/logout', { expect401: true }),
   me: () => request<{ user: User }>('GET', '/auth/me', { expect401: true }),
+  liveTicket: () => request<{ ticket: string; expiresAt: string }>('POST', '/auth/live-ticket', { expect401: true }),
 
   fleetSummary: (customerId?: string, s?: Sig) =>
     request<FleetSummary>('GET', '/fleet/summary', withSignal({ query: { customerId } }, s)),

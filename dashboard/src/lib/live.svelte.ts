@@ -1,7 +1,7 @@
 // The live connection to /api/v1/live: one WebSocket per tab, reconnected with
 // exponential backoff and jitter. Pages subscribe to typed events with `on`.
 import { untrack } from 'svelte';
-import { getApiKey } from './api.ts';
+import { api, getApiKey } from './api.ts';
 import { backoffDelay } from './backoff.ts';
 import type { LiveEventMap, LiveEventType, LiveMessage } from './types.ts';
 
@@ -34,6 +34,9 @@ export class LiveConnection {
   verifyAuth: (() => void) | null = null;
 
   private socket: WebSocket | null = null;
+  /** Numbers connection attempts, so a ticket arriving after stop() or a newer attempt is dropped. */
+  private openSeq = 0;
+  private opening = false;
   private retryTimer: number | null = null;
   private wanted = false;
   private handlers = new Map<LiveEventType, Set<(data: never) => void>>();
@@ -53,7 +56,7 @@ export class LiveConnection {
   start(): void {
     untrack(() => {
       this.wanted = true;
-      if (!this.socket) this.open();
+      if (!this.socket && !this.opening) this.open();
     });
   }
 
@@ -63,6 +66,8 @@ export class LiveConnection {
 
   private shutdown(): void {
     this.wanted = false;
+    this.openSeq++;
+    this.opening = false;
     this.clearTimer();
     const s = this.socket;
     this.socket = null;
@@ -106,19 +111,38 @@ export class LiveConnection {
     return () => this.anyHandlers.delete(handler);
   }
 
-  private url(): string {
+  // The session cookie goes with the upgrade by itself; an API key never goes in the URL
+  // (where logs keep it): it buys a one-use ticket that expires in 30 s instead.
+  private async url(): Promise<string> {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const key = getApiKey();
-    const qs = key ? `?token=${encodeURIComponent(key)}` : '';
+    const qs = getApiKey() ? `?ticket=${encodeURIComponent((await api.liveTicket()).ticket)}` : '';
     return `${proto}//${location.host}/api/v1/live${qs}`;
   }
 
   private open(): void {
     this.nextRetryAt = null;
     this.status = this.attempt === 0 ? 'connecting' : 'reconnecting';
+    const seq = ++this.openSeq;
+    this.opening = true;
+    this.url().then(
+      (url) => {
+        // Stopped, or another attempt began, while the ticket was on its way.
+        if (seq !== this.openSeq) return;
+        this.opening = false;
+        if (this.wanted && !this.socket) this.connect(url);
+      },
+      () => {
+        if (seq !== this.openSeq) return;
+        this.opening = false;
+        if (this.wanted) this.scheduleRetry();
+      },
+    );
+  }
+
+  private connect(url: string): void {
     let socket: WebSocket;
     try {
-      socket = new WebSocket(this.url());
+      socket = new WebSocket(url);
     } catch {
       this.scheduleRetry();
       return;

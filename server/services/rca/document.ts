@@ -7,7 +7,7 @@ import type { UserPrincipal } from '../../auth/principal.ts';
 import { assertCustomerInScope } from '../../auth/scope.ts';
 import { conflict, notFound } from '../../lib/errors.ts';
 import { addTimelineEvent } from '../tickets/core.ts';
-import { candidateView, listCandidates, type CandidateView } from './index.ts';
+import { candidateViews, listCandidates, type CandidateView } from './index.ts';
 
 export interface RcaTimelineEntry {
   at: string;
@@ -141,7 +141,7 @@ export async function buildRcaDocument(db: Db | Tx, user: UserPrincipal, now: Da
       .orderBy(asc(ticketEvents.at)),
   ]);
   const appliance = applianceRows[0] ?? null;
-  const candidates = candidateRows.map(candidateView);
+  const candidates = await candidateViews(db, user, candidateRows);
   const accepted = candidates.find((c) => c.verdict === 'accepted');
   const top = candidates.find((c) => c.verdict !== 'rejected');
   const causeView = accepted ?? top ?? null;

@@ -1,15 +1,18 @@
-// Fleet-wide correlation (SPEC §3, `fleet` candidates): the same rule firing on at least three
-// appliances within 24 h that share a software version or model, while the appliances of the
-// rule's scope without it stay quiet. Every affected ticket links to one fleet incident.
+// Fleet-wide correlation (SPEC §3, `fleet` candidates; §7): the same rule firing on at least three
+// appliances within 24 h that share a software version or model, significantly more often
+// (one-sided Fisher exact test, p < 0.05) than on the appliances of the rule's scope without it.
+// Every affected ticket links to one fleet incident. The evidence stored names appliances of
+// every customer; readers see it through `scopeCandidateEvidence` (only their own, plus counts).
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../../../drizzle/client.ts';
 import type { RuleSelector } from '../../../drizzle/schema/index.ts';
+import { fisherExactGreater } from './fisher.ts';
 import { at, queryRows, textArray, uuidArray } from './sql.ts';
 
 export const FLEET_WINDOW_MS = 24 * 3600_000;
 export const FLEET_MIN_APPLIANCES = 3;
-/** The shared value must fire at least this many times more often than the rest of the scope. */
-const FLEET_MIN_LIFT = 3;
+/** Significance level of the one-sided Fisher exact test (SPEC §7). */
+export const FLEET_MAX_P_VALUE = 0.05;
 
 export const fleetDimensions = ['os_version', 'hypervisor_version', 'model'] as const;
 export type FleetDimension = (typeof fleetDimensions)[number];
@@ -51,15 +54,25 @@ export interface DimensionStats {
   otherFiring: number;
 }
 
-/** Whether a shared value explains the firing, and how strongly (0–1), or null. Pure. */
+/** The one-sided Fisher p-value that the shared value fires more than the rest of the scope. */
+export function fleetPValue(stats: DimensionStats): number {
+  const { sameTotal, sameFiring, otherTotal, otherFiring } = stats;
+  return fisherExactGreater(sameFiring, sameTotal - sameFiring, otherFiring, otherTotal - otherFiring);
+}
+
+/**
+ * Whether a shared value explains the firing, and how strongly (0–1), or null. Pure. SPEC §7:
+ * at least 3 affected and p < 0.05 in the one-sided Fisher exact test; the score then grows
+ * with the number affected and how quiet the rest of the scope is.
+ */
 export function fleetScore(stats: DimensionStats): number | null {
   const { sameTotal, sameFiring, otherTotal, otherFiring } = stats;
   if (sameFiring < FLEET_MIN_APPLIANCES || otherTotal < 1 || sameTotal < 1) return null;
+  if (fleetPValue(stats) >= FLEET_MAX_P_VALUE) return null;
   const sameRate = sameFiring / sameTotal;
   const otherRate = otherFiring / otherTotal;
-  if (otherRate * FLEET_MIN_LIFT > sameRate) return null;
   const breadth = Math.min(1, (sameFiring - 2) / 4);
-  const quiet = 1 - otherRate / sameRate;
+  const quiet = Math.max(0, 1 - otherRate / sameRate);
   return Math.round((0.6 + 0.2 * breadth + 0.15 * quiet) * 1000) / 1000;
 }
 
@@ -114,12 +127,12 @@ export async function correlateFleet(tx: Db | Tx, input: FleetRuleInput, now: Da
   if (!best) return null;
 
   const column = DIMENSION_COLUMN[best.dimension];
-  const affected = await queryRows<{ appliance_id: string; serial: string; first_at: Date | string; last_at: Date | string }>(
+  const affected = await queryRows<{ appliance_id: string; customer_id: string; serial: string; first_at: Date | string; last_at: Date | string }>(
     tx,
-    sql`select al.appliance_id, a.serial, min(al.starts_at) as first_at, max(al.starts_at) as last_at
+    sql`select al.appliance_id, a.customer_id, a.serial, min(al.starts_at) as first_at, max(al.starts_at) as last_at
       from alerts al join appliances a on a.id = al.appliance_id join customers c on c.id = a.customer_id
       where ${firingInWindow} and ${column} = ${best.value} and ${scope}
-      group by al.appliance_id, a.serial
+      group by al.appliance_id, a.customer_id, a.serial
       order by min(al.starts_at)`,
   );
   const firstSeenAt = new Date(Math.min(...affected.map((r) => new Date(r.first_at).getTime())));
@@ -130,7 +143,9 @@ export async function correlateFleet(tx: Db | Tx, input: FleetRuleInput, now: Da
     dimension: best.dimension,
     value: best.value,
     window: { from: from.toISOString(), to: to.toISOString() },
-    appliances: affected.map((r) => ({ id: r.appliance_id, serial: r.serial, startsAt: new Date(r.first_at).toISOString() })),
+    appliances: affected.map((r) => ({ id: r.appliance_id, customerId: r.customer_id, serial: r.serial, startsAt: new Date(r.first_at).toISOString() })),
+    affectedCount: affected.length,
+    pValue: fleetPValue(best.stats),
     withValue: { total: best.stats.sameTotal, firing: best.stats.sameFiring },
     withoutValue: { total: best.stats.otherTotal, firing: best.stats.otherFiring },
   };

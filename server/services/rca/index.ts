@@ -14,10 +14,11 @@
  * another appliance re-links all affected tickets to the incident. With `rows: false` the
  * candidates are written but not read back (an empty list is returned).
  */
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { asDate, rawQuery, tableShape, type Db, type Tx } from '../../../drizzle/client.ts';
 import {
   applianceChanges,
+  appliances,
   rootCauseCandidates,
   rules,
   tickets,
@@ -26,7 +27,7 @@ import {
   type Verdict,
 } from '../../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../../auth/principal.ts';
-import { assertCustomerInScope } from '../../auth/scope.ts';
+import { assertCustomerInScope, inScope, visibleCustomers } from '../../auth/scope.ts';
 import { notFound } from '../../lib/errors.ts';
 import { publishLive } from '../../live/events.ts';
 import { addTimelineEvent, liveTicket } from '../tickets/core.ts';
@@ -103,6 +104,45 @@ export function candidateView(row: CandidateRow) {
 }
 
 export type CandidateView = ReturnType<typeof candidateView>;
+
+/** A fleet candidate's evidence names appliances of every customer it spans. */
+function fleetAppliances(evidence: Record<string, unknown>): { id?: unknown }[] {
+  return Array.isArray(evidence.appliances) ? (evidence.appliances as { id?: unknown }[]) : [];
+}
+
+/**
+ * A fleet candidate's evidence as a reader may see it (SPEC §7, §1): the appliances list keeps
+ * only those `visible` says the reader may see; how many appliances are affected stays as a
+ * count (`affectedCount`). Other kinds are about the ticket's own appliance and pass unchanged.
+ * Pure.
+ */
+export function scopeCandidateEvidence(kind: CandidateKind, evidence: Record<string, unknown>, visible: (applianceId: string) => boolean): Record<string, unknown> {
+  if (kind !== 'fleet') return evidence;
+  const all = fleetAppliances(evidence);
+  return {
+    ...evidence,
+    appliances: all.filter((a) => typeof a.id === 'string' && visible(a.id)),
+    affectedCount: typeof evidence.affectedCount === 'number' ? evidence.affectedCount : all.length,
+  };
+}
+
+/**
+ * The candidates of a ticket as `user` may read them: every cross-customer read of candidates
+ * (ticket detail, RCA document, verdict answer) goes through here. The owner of each appliance
+ * named in fleet evidence is read from the database, not trusted from the stored evidence, so
+ * an appliance moved to another customer is judged by where it is now.
+ */
+export async function candidateViews(db: Db | Tx, user: UserPrincipal, rows: readonly CandidateRow[]): Promise<CandidateView[]> {
+  const scope = await visibleCustomers(db, user);
+  if (scope === 'all') return rows.map(candidateView);
+  const ids = [...new Set(rows.flatMap((r) => (r.kind === 'fleet' ? fleetAppliances(r.evidence).map((a) => a.id) : [])).filter((id): id is string => typeof id === 'string'))];
+  const owners = new Map<string, string>();
+  if (ids.length) {
+    for (const r of await db.select({ id: appliances.id, customerId: appliances.customerId }).from(appliances).where(inArray(appliances.id, ids))) owners.set(r.id, r.customerId);
+  }
+  const visible = (applianceId: string) => inScope(scope, owners.get(applianceId));
+  return rows.map((row) => ({ ...candidateView(row), evidence: scopeCandidateEvidence(row.kind, row.evidence, visible) }));
+}
 
 export async function recomputeCandidates(tx: Db | Tx, ticketId: string, now: Date, options: { alertId?: string; rows?: boolean } = {}): Promise<CandidateRow[]> {
   // One statement reads everything (raw SQL, as this runs whenever an alert joins a ticket):
@@ -297,6 +337,7 @@ export async function setCandidateVerdict(
       },
     });
     await publishLive(tx, { type: 'ticket.updated', customerId: ticket.customerId, data: liveTicket(ticket, 'root_cause') });
-    return candidateView(updated!);
+    const [view] = await candidateViews(tx, user, [updated!]);
+    return view!;
   });
 }

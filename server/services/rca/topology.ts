@@ -60,7 +60,7 @@ function layerOf(id: string, known: Map<string, TopologyComponent>): number {
   return LAYER[componentKindOf(id, known)] ?? 4;
 }
 
-/** The component and its ancestors up to the root of its tree (cycle-safe). */
+/** The component and its ancestors up to the root of its tree (cycle-safe). O(depth). */
 function chainToRoot(id: string, known: Map<string, TopologyComponent>): string[] {
   const chain = [id];
   const seen = new Set(chain);
@@ -73,6 +73,62 @@ function chainToRoot(id: string, known: Map<string, TopologyComponent>): string[
   return chain;
 }
 
+/**
+ * Root and depth of every component, each computed once: a walk up stops at the first
+ * component already known, so all the walks together are linear in the topology (SPEC §10),
+ * where asking `chainToRoot` inside a sort comparator was depth × n log n. A parent missing
+ * from the topology is a root; a cycle's members (and whatever hangs below them) take the
+ * cycle's smallest member as their root, whichever member a walk starts from.
+ */
+function topologyIndex(known: Map<string, TopologyComponent>) {
+  const root = new Map<string, string>();
+  const depth = new Map<string, number>();
+  const resolve = (start: string) => {
+    const path: string[] = [];
+    const onPath = new Map<string, number>();
+    let id: string | null = start;
+    while (id !== null && !root.has(id) && !onPath.has(id)) {
+      onPath.set(id, path.length);
+      path.push(id);
+      id = known.get(id)?.parentId ?? null;
+    }
+    let top: string;
+    let base: number;
+    if (id === null) {
+      top = path.at(-1)!;
+      base = 0;
+    } else if (root.has(id)) {
+      top = root.get(id)!;
+      base = depth.get(id)!;
+    } else {
+      // A cycle: its members are path[onPath(id)…]; they share a root and count as one level each.
+      const cycle = path.splice(onPath.get(id)!);
+      top = [...cycle].sort()[0]!;
+      cycle.forEach((member, i) => {
+        root.set(member, top);
+        depth.set(member, cycle.length - i);
+      });
+      base = cycle.length;
+    }
+    for (let i = path.length - 1; i >= 0; i--) {
+      base += 1;
+      root.set(path[i]!, top);
+      depth.set(path[i]!, base);
+    }
+  };
+  return {
+    rootOf(id: string): string {
+      if (!root.has(id)) resolve(id);
+      return root.get(id)!;
+    },
+    /** Components from the root down to this one (a root is 1). */
+    depthOf(id: string): number {
+      if (!depth.has(id)) resolve(id);
+      return depth.get(id)!;
+    },
+  };
+}
+
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 /** One cause per independent component subtree touched by the alerts, best first. */
@@ -80,12 +136,7 @@ export function topologyCauses(alerts: readonly TopologyAlert[], components: rea
   if (alerts.length === 0) return [];
   const known = new Map(components.map((c) => [c.id, c]));
   const subjectOf = (a: TopologyAlert) => a.component ?? APPLIANCE;
-  const rootOf = (id: string) => {
-    const chain = chainToRoot(id, known);
-    const top = chain.at(-1)!;
-    // A reported cycle has no top: name the group after its smallest member, whichever member we start from.
-    return known.get(top)?.parentId ? [...chain].sort()[0]! : top;
-  };
+  const { rootOf, depthOf } = topologyIndex(known);
 
   const groups = new Map<string, TopologyAlert[]>();
   for (const alert of alerts) {
@@ -107,11 +158,11 @@ export function topologyCauses(alerts: readonly TopologyAlert[], components: rea
     );
     const cause = ids[0]!;
     const causeLayer = layerOf(cause, known);
-    const deepest = [...ids].sort((x, y) => layerOf(y, known) - layerOf(x, known) || chainToRoot(y, known).length - chainToRoot(x, known).length)[0]!;
+    const deepest = [...ids].sort((x, y) => layerOf(y, known) - layerOf(x, known) || depthOf(y) - depthOf(x))[0]!;
     const onChains = new Set([...chainToRoot(cause, known), ...chainToRoot(deepest, known)]);
     const downstream = [...onChains]
       .filter((id) => id !== cause && layerOf(id, known) >= causeLayer)
-      .sort((x, y) => layerOf(x, known) - layerOf(y, known) || chainToRoot(x, known).length - chainToRoot(y, known).length);
+      .sort((x, y) => layerOf(x, known) - layerOf(y, known) || depthOf(x) - depthOf(y));
     const path = [cause, ...downstream];
 
     const explained = group.length / alerts.length;

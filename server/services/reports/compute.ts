@@ -165,7 +165,7 @@ export async function computeHealthReports(
         `select f.id, f.customer_id, f.appliance_id, a.serial, f.priority, f.summary, f.first_seen_at, f.last_seen_at,
                 (f.state = 'resolved' or f.resolved_at is not null) as resolved
            from findings f join appliances a on a.id = f.appliance_id
-          where f.customer_id ${inCustomers} and f.first_seen_at < $3::timestamptz and f.last_seen_at >= $2::timestamptz
+          where f.kind = 'not_covered' and f.customer_id ${inCustomers} and f.first_seen_at < $3::timestamptz and f.last_seen_at >= $2::timestamptz
           order by f.first_seen_at desc`,
       ),
     ]);

@@ -19,7 +19,7 @@ import { DomainError, invalid, notFound } from '../../lib/errors.ts';
 import type { SlaCalendar } from '../../sla/index.ts';
 import { loadCalendar } from '../calendar.ts';
 import { alertView } from '../alerts.ts';
-import { candidateView, listCandidates } from '../rca/index.ts';
+import { candidateViews, listCandidates } from '../rca/index.ts';
 import { planAction, type ActionBody } from './actions.ts';
 import { ticketSummaryView, type TicketRow } from './core.ts';
 import { applyTicketOutcome, type NotificationEffect, type TicketOutcome } from './effects.ts';
@@ -175,7 +175,7 @@ async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalenda
     // Only on the customer's own view: the link while unanswered (SPEC §2.4 survey integrity).
     ...(survey ? { survey } : {}),
     alerts: alertRows.map(alertView),
-    rootCauseCandidates: candidates.map(candidateView),
+    rootCauseCandidates: await candidateViews(db, user, candidates),
     timeline: timeline.map(({ event: e, actorName }) => ({
       id: e.id,
       at: e.at.toISOString(),

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFleet } from '../../collector/simulator/runner.ts';
+import { startPrivateCluster, type PrivateCluster } from './support/cluster.ts';
+import { serverChild, type ServerChild } from './support/server.ts';
+
+// Issue 14, SPEC §10: one appliance token must not hurt anyone else. A real server process on
+// its own PostgreSQL, default limits. A quiet run measures a second appliance's ingest latency
+// and /healthz; then the first appliance sends a 5 000-deep topology, a flood of new series
+// with long labels and a flood of events while the same measurements repeat. The victim's p99
+// and /healthz must stay within 2× of the quiet run (plus a few ms of timer noise), and the
+// server's RSS under 400 MB.
+describe('a noisy appliance does not hurt its neighbour', () => {
+  let cluster: PrivateCluster;
+  let server: ServerChild;
+
+  beforeAll(async () => {
+    cluster = await startPrivateCluster();
+    const databaseUrl = await cluster.createDatabase('vigil_noisy');
+    server = await serverChild({ DATABASE_URL: databaseUrl, DB_POOL_SIZE: '8' });
+    await server.start();
+  });
+  afterAll(async () => {
+    await server?.kill();
+    cluster?.destroy();
+  });
+
+  const post = (token: string, path: string, body: unknown) =>
+    fetch(`${server.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]!;
+
+  /** The victim's ingest latencies (ms) for `batches` sequential batches, and /healthz latencies meanwhile. */
+  async function measure(victimToken: string, batches: number, round: number, until?: () => boolean): Promise<{ ingest: number[]; health: number[] }> {
+    const ingest: number[] = [];
+    const health: number[] = [];
+    let stop = false;
+    const healthLoop = (async () => {
+      while (!stop) {
+        const started = performance.now();
+        await fetch(`${server.url}/healthz`);
+        health.push(performance.now() - started);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    for (let i = 0; i < batches || (until !== undefined && !until()); i++) {
+      const ts = Date.now();
+      const samples = Array.from({ length: 100 }, (_, k) => ({ metric: 'cpu_utilization_ratio', labels: { cpu: String(k) }, value: 0.2, ts }));
+      const started = performance.now();
+      const res = await post(victimToken, '/api/v1/ingest/metrics', { batchId: `victim-${round}-${i}`, samples });
+      await res.arrayBuffer();
+      ingest.push(performance.now() - started);
+      expect(res.status).toBe(200);
+    }
+    stop = true;
+    await healthLoop;
+    return { ingest, health };
+  }
+
+  it('keeps the neighbour’s ingest p99 and /healthz within 2× of the quiet run, and RSS under 400 MB', async () => {
+    const fleet = await createFleet({ url: server.url, adminKey: server.adminKey, count: 2, tier: 'basic', serenity: false, label: 'noisy' });
+    const [noisy, victim] = fleet.appliances;
+    // Warm both appliances' series and the engine before measuring.
+    await measure(victim!.token, 10, 0);
+    const quiet = await measure(victim!.token, 60, 1);
+
+    let rssPeak = server.rssMb();
+    const outcomes: Record<string, number[]> = { topology: [], series: [], events: [] };
+    let flooding = true;
+    let abuseDone = false;
+    const abuse = (async () => {
+      const chain = Array.from({ length: 5000 }, (_, i) => ({ kind: 'vm', id: `vm:c${i}`, parentId: i === 0 ? null : `vm:c${i - 1}`, name: `c${i}` }));
+      outcomes.topology!.push((await post(noisy!.token, '/api/v1/ingest/heartbeat', { osVersion: '6.0.3', hypervisorVersion: '8.0.2', uptimeSeconds: 1, components: chain })).status);
+      const long = 'x'.repeat(100);
+      for (let batch = 0; flooding && batch < 12; batch++) {
+        const ts = Date.now();
+        const samples = Array.from({ length: 10_000 }, (_, i) => ({ metric: 'flood', labels: { a: `${long}${batch}-${i}`, b: long, c: long, d: long }, value: 1, ts }));
+        const res = await post(noisy!.token, '/api/v1/ingest/metrics', { samples });
+        await res.arrayBuffer();
+        outcomes.series!.push(res.status);
+        rssPeak = Math.max(rssPeak, server.rssMb());
+      }
+      for (let batch = 0; flooding && batch < 3; batch++) {
+        const now = Date.now();
+        const events = Array.from({ length: 1000 }, (_, i) => ({ id: `flood-${batch}-${i}`, name: `Flood${i}`, severity: 'critical', status: 'firing', component: `vm:c${i % 32}`, startsAt: now }));
+        const res = await post(noisy!.token, '/api/v1/ingest/events', { events });
+        await res.arrayBuffer();
+        outcomes.events!.push(res.status);
+        rssPeak = Math.max(rssPeak, server.rssMb());
+      }
+    })().finally(() => {
+      abuseDone = true;
+    });
+    // The victim keeps sending for as long as the flood lasts (at least 60 batches).
+    const noisyRun = await measure(victim!.token, 60, 2, () => abuseDone);
+    flooding = false;
+    await abuse;
+    rssPeak = Math.max(rssPeak, server.rssMb());
+
+    const summary = {
+      quiet: { ingestP99: Math.round(p99(quiet.ingest)), healthP99: Math.round(p99(quiet.health)) },
+      noisy: { ingestP99: Math.round(p99(noisyRun.ingest)), healthP99: Math.round(p99(noisyRun.health)) },
+      rssPeakMb: Math.round(rssPeak),
+      outcomes,
+    };
+    console.log('noisy neighbour:', JSON.stringify(summary));
+    expect(outcomes.topology).toEqual([400]);
+    expect(outcomes.events).toContain(429);
+    // A few ms of slack: a 5 ms quiet p99 doubled is still timer noise on a shared machine.
+    expect(p99(noisyRun.ingest)).toBeLessThanOrEqual(2 * p99(quiet.ingest) + 10);
+    expect(p99(noisyRun.health)).toBeLessThanOrEqual(2 * p99(quiet.health) + 10);
+    expect(rssPeak).toBeLessThan(400);
+    // The limit held: the noisy appliance has at most 20 000 series.
+    const series = await fetch(`${server.url}/api/v1/findings?applianceId=${noisy!.id}&kind=cardinality_limit`, { headers: { authorization: `Bearer ${server.adminKey}` } });
+    expect(((await series.json()) as { items: unknown[] }).items).toHaveLength(1);
+  });
+});
