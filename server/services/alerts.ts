@@ -249,7 +249,7 @@ async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, ro
   }
 
   const { windows, ...related } = await relatedContext(tx, appliance.customerId, appliance.id, row, deps.config.CORRELATION_WINDOW_MINUTES * 60_000);
-  if (coveringWindow(windows, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels }, at)) return setAlert({ suppressedBy: 'maintenance' });
+  if (coveringWindow(windows, { customerId: appliance.customerId, applianceId: appliance.id, labels: subject.labels, alertname: subject.rule.name, ruleId: subject.rule.id }, at)) return setAlert({ suppressedBy: 'maintenance' });
   if (related.firingAncestor) {
     const parent = related.firingAncestor;
     const updated = await setAlert({ suppressedBy: 'dependency', ticketId: parent.ticketId });
