@@ -95,8 +95,10 @@ export function newApp(deps: AppDeps) {
   const apiLimit = limitBody(MB);
   app.use('/api/v1/ingest/*', ingestLimit);
   app.use('/v1/metrics', ingestLimit);
-  app.use('/api/v1/*', async (c, next) => (c.req.path.startsWith('/api/v1/ingest/') ? next() : apiLimit(c, next)));
-  app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/prometheus$/]));
+  app.use('/api/v1/write', ingestLimit);
+  const isIngest = (path: string) => path.startsWith('/api/v1/ingest/') || path === '/api/v1/write';
+  app.use('/api/v1/*', async (c, next) => (isIngest(c.req.path) ? next() : apiLimit(c, next)));
+  app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/prometheus$/, /^\/api\/v1\/write$/]));
   app.use('/api/v1/*', authenticate(deps));
   app.use('/v1/*', authenticate(deps));
   app.use('/api/v1/*', authorize());
@@ -130,6 +132,7 @@ export function newApp(deps: AppDeps) {
     const collector = collectorRoutes(deps);
     app.route('/api/v1/ingest', collector.ingest);
     app.route('/v1', collector.otlp);
+    app.route('/api/v1', collector.remoteWrite);
   }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

@@ -1,17 +1,18 @@
 import { isAscii } from 'node:buffer';
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import type { AppliancePrincipal } from '../../server/auth/principal.ts';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppliancePrincipal, IntegrationPrincipal } from '../../server/auth/principal.ts';
 import { newRouter, type AppDeps, type AppEnv } from '../../server/http/context.ts';
-import { currentAppliance, requireAppliance } from '../../server/http/middleware.ts';
+import { currentAppliance, currentIntegration, requireAppliance } from '../../server/http/middleware.ts';
 import { DomainError, invalid } from '../../server/lib/errors.ts';
 import { ErrorBody, jsonBody, jsonResponse } from '../../server/schemas/common.ts';
 import { alertmanagerWebhookSchema, parseAlertmanagerWebhook } from '../parsers/alertmanager.ts';
 import { nativeEventsBodySchema, nativeMetricsBodySchema, parseNativeEvents, parseNativeMetrics } from '../parsers/native.ts';
 import { parseOtlpMetrics } from '../parsers/otlp.ts';
 import { parsePrometheusText } from '../parsers/prometheus-text.ts';
+import { parseRemoteWrite } from '../parsers/remote-write.ts';
 import { HeartbeatAck, HeartbeatBody } from './heartbeat.ts';
-import { IngestService } from './service.ts';
+import { IngestService, type IngestSender } from './service.ts';
 import { openSupportRequest, SupportRequestAck, SupportRequestBody } from './support-request.ts';
 
 const errorJson = (description: string) => ({ description, content: { 'application/json': { schema: ErrorBody } } });
@@ -19,7 +20,7 @@ const errorJson = (description: string) => ({ description, content: { 'applicati
 /** The error answers every ingest route may give (SPEC §5.2). */
 const ingestErrors = {
   400: errorJson('Invalid body; `details.problems` lists the first bad items by index'),
-  401: errorJson('Missing, invalid or revoked appliance token'),
+  401: errorJson('Missing, invalid or revoked token (an appliance token; on the foreign formats also an integration token of the matching kind)'),
   413: errorJson('More than 10 000 samples or 5 MB'),
   415: errorJson('Wrong content type'),
   429: errorJson('Over the token’s ingest rate; retry after `Retry-After` seconds'),
@@ -31,6 +32,8 @@ export const WriteAck = z
     accepted: z.number().int().describe('samples committed by this request'),
     duplicate: z.boolean().describe('the batchId was committed before; nothing was written'),
     skipped: z.number().int().optional().describe('points left out on purpose (NaN/Inf, histograms, summaries)'),
+    unknownSkipped: z.number().int().optional().describe('integration tokens only: points naming no appliance of the integration by its appliance label'),
+    unknownAppliances: z.array(z.string()).optional().describe('integration tokens only: those label values (first 20; "" = the label was missing)'),
   })
   .openapi('IngestAck');
 
@@ -63,6 +66,23 @@ function batchIdQuery(c: Context<AppEnv>): string | null {
   return value;
 }
 
+/**
+ * The sender of a foreign-format route: an appliance token, or an integration token of `kind`
+ * (SPEC §9); anything else is 401.
+ */
+function currentSender(c: Context<AppEnv>, kind: IntegrationPrincipal['integrationKind']): IngestSender {
+  const principal = c.get('principal');
+  if (principal?.kind === 'appliance') return principal;
+  return currentIntegration(c, kind);
+}
+
+function requireSender(kind: IntegrationPrincipal['integrationKind']): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    currentSender(c, kind);
+    await next();
+  };
+}
+
 function samplesCount(body: unknown): number {
   const samples = (body as { samples?: unknown } | null)?.samples;
   return Array.isArray(samples) ? samples.length : 1;
@@ -76,7 +96,9 @@ function samplesCount(body: unknown): number {
 export function collectorRoutes(deps: AppDeps) {
   const service = new IngestService(deps);
   const ingest = newRouter();
-  ingest.use('*', requireAppliance());
+  for (const path of ['/metrics', '/events', '/heartbeat', '/support-request']) ingest.use(path, requireAppliance());
+  ingest.use('/prometheus', requireSender('prometheus'));
+  ingest.use('/alertmanager', requireSender('alertmanager'));
   const doc = ingest.openAPIRegistry;
   const security = [{ bearer: [] }];
 
@@ -105,7 +127,7 @@ export function collectorRoutes(deps: AppDeps) {
     method: 'post',
     path: '/prometheus',
     tags: ['collector'],
-    summary: 'Prometheus text exposition format 0.0.4 (one scrape); samples without a timestamp get the arrival time',
+    summary: 'Prometheus text exposition format 0.0.4 (one scrape); samples without a timestamp get the arrival time. With a prometheus integration token each sample goes to the appliance its serial label names',
     security,
     request: {
       query: z.object({ batchId: z.string().regex(batchIdPattern).optional() }),
@@ -114,15 +136,14 @@ export function collectorRoutes(deps: AppDeps) {
     responses: { 200: jsonResponse(WriteAck, 'Committed'), ...ingestErrors },
   });
   ingest.post('/prometheus', async (c) => {
-    const appliance = currentAppliance(c);
+    const sender = currentSender(c, 'prometheus');
     const type = c.req.header('content-type') ?? 'text/plain';
     if (!/^text\/plain\b/i.test(type)) throw new DomainError('unsupported_media_type', 'the body must be text/plain (Prometheus exposition format 0.0.4)');
     const batchId = batchIdQuery(c);
     const text = await c.req.text();
     const ctx = service.parseContext();
     const parsed = service.parse('prometheus', () => parsePrometheusText(text, { ...ctx, defaultTimestampMs: ctx.now }));
-    service.charge(appliance, parsed.samples.length);
-    const result = await service.writeSamples(appliance, parsed.samples, batchId, 'prometheus');
+    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'prometheus');
     return c.json({ ...result, skipped: parsed.skipped }, 200);
   });
 
@@ -147,17 +168,19 @@ export function collectorRoutes(deps: AppDeps) {
     method: 'post',
     path: '/alertmanager',
     tags: ['collector'],
-    summary: 'Alertmanager webhook (version 4): each alert is an event with id am-<fingerprint>',
+    summary: 'Alertmanager webhook (version 4): each alert is an event with id am-<fingerprint>. With an alertmanager integration token each alert goes to the appliance its serial label names',
     security,
     request: { body: jsonBody(alertmanagerWebhookSchema) },
-    responses: { 200: jsonResponse(z.object({ accepted: z.number().int() }), 'Committed'), ...ingestErrors },
+    responses: {
+      200: jsonResponse(z.object({ accepted: z.number().int(), unknownSkipped: z.number().int().optional(), unknownAppliances: z.array(z.string()).optional() }), 'Committed'),
+      ...ingestErrors,
+    },
   });
   ingest.post('/alertmanager', async (c) => {
-    const appliance = currentAppliance(c);
+    const sender = currentSender(c, 'alertmanager');
     const body = await readJson(c);
     const events = service.parse('alertmanager', () => parseAlertmanagerWebhook(body, service.parseContext()));
-    service.charge(appliance, events.length);
-    return c.json(await service.writeEvents(appliance, events), 200);
+    return c.json(await service.writeEventsFrom(sender, events, 'alertmanager'), 200);
   });
 
   ingest.openapi(
@@ -194,18 +217,18 @@ export function collectorRoutes(deps: AppDeps) {
   );
 
   const otlp = newRouter();
-  otlp.use('*', requireAppliance());
+  otlp.use('*', requireSender('prometheus'));
   otlp.openAPIRegistry.registerPath({
     method: 'post',
     path: '/metrics',
     tags: ['collector'],
-    summary: 'OTLP/HTTP JSON metrics (gauges and sums; attributes become labels)',
+    summary: 'OTLP/HTTP JSON metrics (gauges and sums; attributes become labels). With a prometheus integration token each point goes to the appliance its serial resource attribute names',
     security,
     request: { query: z.object({ batchId: z.string().regex(batchIdPattern).optional() }), body: { content: { 'application/json': { schema: z.object({ resourceMetrics: z.array(z.unknown()) }) } }, required: true } },
     responses: { 200: jsonResponse(WriteAck, 'Committed'), ...ingestErrors },
   });
   otlp.post('/metrics', async (c) => {
-    const appliance = currentAppliance(c);
+    const sender = currentSender(c, 'prometheus');
     const type = c.req.header('content-type') ?? '';
     if (!/^application\/json\b/i.test(type)) {
       throw new DomainError('unsupported_media_type', 'only OTLP/HTTP JSON (application/json) is accepted; set the exporter protocol to http/json');
@@ -213,8 +236,7 @@ export function collectorRoutes(deps: AppDeps) {
     const batchId = batchIdQuery(c);
     const body = await readJson(c);
     const parsed = service.parse('otlp', () => parseOtlpMetrics(body, service.parseContext()));
-    service.charge(appliance, parsed.samples.length);
-    const result = await service.writeSamples(appliance, parsed.samples, batchId, 'otlp');
+    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'otlp');
     // OTLP's ExportMetricsServiceResponse: partialSuccess tells the exporter what was dropped.
     return c.json(
       {
@@ -228,5 +250,46 @@ export function collectorRoutes(deps: AppDeps) {
     );
   });
 
-  return { ingest, otlp, service };
+  const remoteWrite = newRouter();
+  remoteWrite.use('/write', requireSender('prometheus'));
+  remoteWrite.openAPIRegistry.registerPath({
+    method: 'post',
+    path: '/write',
+    tags: ['collector'],
+    summary:
+      'Prometheus remote write 1.0 (protobuf WriteRequest, snappy block compression). 204 when the good points are committed; ' +
+      'bad points, native histograms and (integration tokens) points naming no known appliance are left out, counted in the ' +
+      'X-Vigil-Skipped header and the vigil_ingest_skipped_total metric, and listed under the integration\'s unknown appliances',
+    security,
+    request: { body: { content: { 'application/x-protobuf': { schema: z.string().describe('snappy-compressed prometheus.WriteRequest') } }, required: true } },
+    responses: { 204: { description: 'Committed' }, ...ingestErrors },
+  });
+  remoteWrite.post('/write', async (c) => {
+    const sender = currentSender(c, 'prometheus');
+    const type = c.req.header('content-type') ?? '';
+    // Remote write 2.0 names its message in `proto=`; answering 415 lets a 2.0 sender fall back to 1.0.
+    const proto = /;\s*proto=([^;\s]+)/i.exec(type)?.[1];
+    if (!/^application\/x-protobuf\b/i.test(type) || (proto !== undefined && proto !== 'prometheus.WriteRequest')) {
+      throw new DomainError('unsupported_media_type', 'remote write needs Content-Type: application/x-protobuf (remote write 1.0, prometheus.WriteRequest)');
+    }
+    const encoding = c.req.header('content-encoding') ?? 'snappy';
+    if (encoding.toLowerCase() !== 'snappy') {
+      throw new DomainError('unsupported_media_type', 'remote write needs Content-Encoding: snappy');
+    }
+    const body = new Uint8Array(await c.req.raw.arrayBuffer());
+    if (body.length === 0) throw invalid('the request body is empty');
+    const parsed = service.parse('remote_write', () => parseRemoteWrite(body, service.parseContext()));
+    const result = await service.writeSamplesFrom(sender, parsed.samples, null, 'remote_write');
+    const skipped = parsed.skipped + (result.unknownSkipped ?? 0);
+    if (parsed.skipped > 0) {
+      deps.metrics.ingestSkipped.inc({ format: 'remote_write', reason: 'invalid' }, parsed.skipped);
+      deps.logger.debug({ skipped: parsed.skipped, skippedSeries: parsed.skippedSeries }, 'remote write: points left out');
+    }
+    // Remote-write senders ignore the body; the header is for people debugging with curl.
+    c.header('X-Vigil-Accepted', String(result.accepted));
+    c.header('X-Vigil-Skipped', String(skipped));
+    return c.body(null, 204);
+  });
+
+  return { ingest, otlp, remoteWrite, service };
 }

@@ -1,4 +1,4 @@
-import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { customers } from './customers.ts';
 import { integrationKinds } from './enums.ts';
 
@@ -22,4 +22,24 @@ export const integrations = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
   },
   (t) => [index('integrations_customer_idx').on(t.customerId)],
+);
+
+/**
+ * What an integration sent for appliances Vigil does not know (SPEC §9): per value of its
+ * appliance label, how many points or alerts were skipped and when last. A series or alert
+ * without the label at all is counted under the empty serial. Outside the integration's
+ * customer counts as unknown: the sender learns nothing about other customers' appliances.
+ */
+export const integrationUnknownAppliances = pgTable(
+  'integration_unknown_appliances',
+  {
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrations.id, { onDelete: 'cascade' }),
+    serial: text('serial').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true, precision: 3 }).notNull(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.integrationId, t.serial] })],
 );

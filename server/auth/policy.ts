@@ -125,18 +125,20 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('GET', '/api/v1/findings', STAFF_AND_AM),
 
   r('POST', '/api/v1/ingest/metrics', 'appliance'),
-  r('POST', '/api/v1/ingest/prometheus', 'appliance'),
+  r('POST', '/api/v1/ingest/prometheus', 'ingest'),
   r('POST', '/api/v1/ingest/events', 'appliance'),
-  r('POST', '/api/v1/ingest/alertmanager', 'appliance'),
+  r('POST', '/api/v1/ingest/alertmanager', 'ingest'),
   r('POST', '/api/v1/ingest/heartbeat', 'appliance'),
   r('POST', '/api/v1/ingest/support-request', 'appliance'),
-  r('POST', '/v1/metrics', 'appliance'),
+  r('POST', '/v1/metrics', 'ingest'),
+  r('POST', '/api/v1/write', 'ingest'),
 
   r('POST', '/api/v1/integrations', ADMIN),
   r('GET', '/api/v1/integrations', ADMIN),
   r('GET', '/api/v1/integrations/{id}', ADMIN),
   r('DELETE', '/api/v1/integrations/{id}', ADMIN),
   r('POST', '/api/v1/integrations/{id}/token', ADMIN),
+  r('GET', '/api/v1/integrations/{id}/unknown-appliances', ADMIN),
 ];
 
 interface Compiled {

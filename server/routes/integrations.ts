@@ -3,7 +3,7 @@ import { integrationKinds } from '../../drizzle/schema/enums.ts';
 import { newRouter, type AppDeps } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
-import { createIntegration, getIntegration, listIntegrations, revokeIntegration, rotateIntegrationToken } from '../services/integrations.ts';
+import { createIntegration, getIntegration, listIntegrations, listUnknownAppliances, revokeIntegration, rotateIntegrationToken } from '../services/integrations.ts';
 
 const Integration = z
   .object({
@@ -30,6 +30,15 @@ const CreateIntegration = z
   })
   .strict()
   .openapi('CreateIntegration');
+
+const UnknownAppliance = z
+  .object({
+    serial: z.string().describe('the value of the appliance label; "" when the label was missing'),
+    count: z.number().int().describe('points or alerts skipped'),
+    firstSeenAt: z.string(),
+    lastSeenAt: z.string(),
+  })
+  .openapi('UnknownAppliance');
 
 const IntegrationWithToken = z.object({ integration: Integration, token: z.string() }).openapi('IntegrationWithToken');
 
@@ -101,6 +110,17 @@ export function integrationRoutes(deps: AppDeps) {
       await revokeIntegration(db, currentUser(c), deps.clock.now(), c.req.valid('param').id);
       return c.body(null, 204);
     },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/unknown-appliances',
+      tags: ['admin'],
+      summary: 'Serials the integration sent data for that name no appliance (of its customer), most recent first',
+      request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+      responses: { 200: jsonResponse(z.object({ items: z.array(UnknownAppliance) }).openapi('UnknownApplianceList'), 'Unknown serials'), ...errorResponses },
+    }),
+    async (c) => c.json(await listUnknownAppliances(db, c.req.valid('param').id, c.req.valid('query').limit), 200),
   );
   return app;
 }
