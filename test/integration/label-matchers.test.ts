@@ -24,8 +24,8 @@ describe.each(backends)('label matchers on %s', (backend) => {
       componentFrom: { label: 'mountpoint', kind: 'filesystem' },
       titleTemplate: 'Filesystem {{labels.mountpoint}} full',
     });
-    // The string form is kept as written, so a GET returns what was PUT.
-    expect(rule.selector.labels).toEqual({ fstype: '!~tmpfs|overlay', mountpoint: { op: '!~', value: '/boot.*' } });
+    // The string form is kept as written, so a GET returns what was posted.
+    expect((await p.json('GET', `/api/v1/rules/${rule.id}`)).body.selector.labels).toEqual({ fstype: '!~tmpfs|overlay', mountpoint: { op: '!~', value: '/boot.*' } });
     const ts = p.clock.now().getTime();
     await pushSamples(p, b, [
       { metric, labels: { fstype: 'ext4', mountpoint: '/' }, value: 0.95, ts },
