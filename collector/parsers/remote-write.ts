@@ -48,8 +48,75 @@ interface DecodedSeries {
   histograms: Uint8Array[];
 }
 
-/** A decompressed request larger than this is refused: 5 MB of snappy expands at most ~6×. */
-export const maxUncompressedBytes = 64 * 1024 * 1024;
+/** A decompressed request larger than this is refused (10 000 samples with their labels fit well within it). */
+export const maxUncompressedBytes = 32 * 1024 * 1024;
+
+/**
+ * Snappy's densest element is a 3-byte copy of 64 bytes, so a block never expands more than
+ * ~22×; a header declaring more is garbage, refused before any output buffer is allocated.
+ */
+const maxSnappyExpansion = 22;
+
+/**
+ * Walks a snappy block's elements (https://github.com/google/snappy/blob/main/format_description.txt)
+ * without decoding them and answers whether every length and offset stays in bounds and the
+ * output adds up to the declared length. snappyjs 0.7 trusts its input: a literal with a 4-byte
+ * length whose top bit is set reads as negative and moves its position backwards, so a
+ * 300-byte body can keep it busy for tens of seconds. Only blocks that pass this walk reach it.
+ */
+function isSoundSnappyBlock(body: Uint8Array): boolean {
+  let declared = 0;
+  let pos = 0;
+  for (;;) {
+    if (pos >= 5 || pos >= body.length) return false;
+    const byte = body[pos]!;
+    declared += (byte & 0x7f) * 2 ** (7 * pos++);
+    if (byte < 0x80) break;
+  }
+  if (declared > maxUncompressedBytes || declared > body.length * maxSnappyExpansion + 64) return false;
+  const le = (at: number, bytes: number) => {
+    let v = 0;
+    for (let i = bytes - 1; i >= 0; i--) v = v * 256 + body[at + i]!;
+    return v;
+  };
+  let out = 0;
+  while (pos < body.length) {
+    const tag = body[pos++]!;
+    let length: number;
+    switch (tag & 3) {
+      case 0: {
+        length = (tag >>> 2) + 1;
+        if (length > 60) {
+          const bytes = length - 60;
+          if (pos + bytes > body.length) return false;
+          length = le(pos, bytes) + 1;
+          pos += bytes;
+        }
+        if (pos + length > body.length) return false;
+        pos += length;
+        break;
+      }
+      case 1: {
+        if (pos + 1 > body.length) return false;
+        length = ((tag >>> 2) & 7) + 4;
+        const offset = ((tag >>> 5) << 8) + body[pos++]!;
+        if (offset === 0 || offset > out) return false;
+        break;
+      }
+      default: {
+        const bytes = (tag & 3) === 2 ? 2 : 4;
+        if (pos + bytes > body.length) return false;
+        length = (tag >>> 2) + 1;
+        const offset = le(pos, bytes);
+        pos += bytes;
+        if (offset === 0 || offset > out) return false;
+      }
+    }
+    out += length;
+    if (out > declared) return false;
+  }
+  return out === declared;
+}
 
 /** What a remote-write request held beyond the stored samples, for the sender's admins. */
 export interface RemoteWriteParsed extends ParsedSamples {
@@ -69,6 +136,9 @@ export interface RemoteWriteParsed extends ParsedSamples {
  */
 export function parseRemoteWrite(body: Uint8Array, ctx: ParseContext): RemoteWriteParsed {
   const { limits } = ctx;
+  if (!isSoundSnappyBlock(body)) {
+    throw new ParseError('the body is not snappy-compressed (block format)', { field: 'body', message: 'invalid snappy block' });
+  }
   let raw: Uint8Array;
   try {
     raw = snappy.uncompress(body, maxUncompressedBytes) as Uint8Array;
