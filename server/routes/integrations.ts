@@ -5,7 +5,7 @@ import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
 import { createIntegration, getIntegration, listIntegrations, listUnknownAppliances, revokeIntegration, rotateIntegrationToken } from '../services/integrations.ts';
 
-const Integration = z
+export const Integration = z
   .object({
     id: z.string(),
     name: z.string(),
@@ -31,7 +31,7 @@ const CreateIntegration = z
   .strict()
   .openapi('CreateIntegration');
 
-const UnknownAppliance = z
+export const UnknownAppliance = z
   .object({
     serial: z.string().describe('the value of the appliance label; "" when the label was missing'),
     count: z.number().int().describe('points or alerts skipped'),

@@ -10,6 +10,7 @@ import type {
   FleetSummary,
   HealthHistory,
   Holiday,
+  Integration,
   MaintenanceWindow,
   MetricResponse,
   Page,
@@ -19,6 +20,7 @@ import type {
   Ticket,
   TicketDetail,
   TicketStatus,
+  UnknownAppliance,
   Tier,
   User,
 } from './types.ts';
@@ -280,6 +282,15 @@ export const api = {
   updateMaintenanceWindow: (id: string, body: Record<string, unknown>) =>
     request<MaintenanceWindow>('PUT', `/maintenance-windows/${enc(id)}`, { body }),
   deleteMaintenanceWindow: (id: string) => request<void>('DELETE', `/maintenance-windows/${enc(id)}`),
+
+  integrations: () => fetchAll<Integration>('/integrations'),
+  createIntegration: (body: { name: string; kind: Integration['kind']; customerId?: string; applianceLabel?: string }) =>
+    request<{ integration: Integration; token: string }>('POST', '/integrations', { body }),
+  rotateIntegrationToken: (id: string) =>
+    request<{ integration: Integration; token: string }>('POST', `/integrations/${enc(id)}/token`),
+  revokeIntegration: (id: string) => request<void>('DELETE', `/integrations/${enc(id)}`),
+  unknownAppliances: (id: string) =>
+    request<{ items: UnknownAppliance[] }>('GET', `/integrations/${enc(id)}/unknown-appliances`),
 
   holidays: () => fetchAll<Holiday>('/holidays'),
   createHoliday: (body: { date: string; name: string }) => request<Holiday>('POST', '/holidays', { body }),

@@ -22,6 +22,7 @@ const ROUTES: RouteDef[] = [
   ['admin-rules', '/admin/rules'],
   ['admin-maintenance', '/admin/maintenance-windows'],
   ['admin-holidays', '/admin/holidays'],
+  ['admin-integrations', '/admin/integrations'],
   ['admin-customers', '/admin/customers'],
   ['admin-appliances', '/admin/appliances'],
   ['admin-users', '/admin/users'],

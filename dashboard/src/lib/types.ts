@@ -11,6 +11,7 @@ import type {
   User as UserSchema,
 } from '../../../server/schemas/resources.ts';
 import type { FleetSummary as FleetSummarySchema } from '../../../server/routes/fleet.ts';
+import type { Integration as IntegrationSchema, UnknownAppliance as UnknownApplianceSchema } from '../../../server/routes/integrations.ts';
 import type { HealthHistoryAnswer as HealthHistorySchema } from '../../../server/routes/appliance-health.ts';
 import type { slaView } from '../../../server/services/tickets/core.ts';
 import type { CaseInfo as StoredCaseInfo } from '../../../drizzle/schema/tickets.ts';
@@ -56,6 +57,8 @@ export type Customer = z.infer<typeof CustomerSchema>;
 export type Component = z.infer<typeof ComponentSchema>;
 export type Appliance = z.infer<typeof ApplianceSchema>;
 export type FleetSummary = z.infer<typeof FleetSummarySchema>;
+export type Integration = z.infer<typeof IntegrationSchema>;
+export type UnknownAppliance = z.infer<typeof UnknownApplianceSchema>;
 export type TierSummary = FleetSummary['tiers'][number];
 
 export interface ApiErrorBody {
