@@ -3,12 +3,13 @@ import path from 'node:path';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { migrationsApplied, migrationsFolder } from '../drizzle/migrate.ts';
-import { newRouter, type AppDeps } from './http/context.ts';
+import type { AppDeps } from './composition.ts';
+import { newRouter } from './http/context.ts';
 import { mountDashboard } from './http/dashboard.ts';
 import { errorResponse, toDomainError } from './http/errors.ts';
 import { authenticate, requestContext, requireJsonBody } from './http/middleware.ts';
 import { DomainError } from './lib/errors.ts';
-import { collectorRoutes } from '../collector/ingest/routes.ts';
+import { collectorRoutes } from './ingest/routes.ts';
 import { applianceRoutes } from './routes/appliances.ts';
 import { applianceMetricsRoutes } from './routes/appliance-metrics.ts';
 import { applianceHealthRoutes } from './routes/appliance-health.ts';
@@ -32,7 +33,7 @@ import { integrationRoutes } from './routes/integrations.ts';
 import { scopeGuard } from './http/scope-guard.ts';
 import { authorize } from './auth/policy.ts';
 
-export type { AppDeps } from './http/context.ts';
+export type { AppDeps } from './composition.ts';
 
 const MB = 1024 * 1024;
 const expectedMigrations = (

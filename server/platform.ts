@@ -1,16 +1,14 @@
 import { openDatabase, type Database } from '../drizzle/client.ts';
 import { migrate } from '../drizzle/migrate.ts';
 import { newApp } from './app.ts';
+import { composeDeps, type AppDeps } from './composition.ts';
 import type { Config } from './env.ts';
-import type { AppDeps } from './http/context.ts';
-import { systemClock, type Clock } from './lib/clock.ts';
+import type { Clock } from './lib/clock.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
-import { createMetrics } from './lib/metrics.ts';
 import { ensureFirstAdmin } from './services/bootstrap.ts';
-import { noopIngestListener } from './engine/listener.ts';
 import { jobs } from './jobs/index.ts';
 import { startJobs, type JobRunner } from './jobs/runner.ts';
-import { createEngine, type Engine } from './engine/engine.ts';
+import type { Engine } from './engine/engine.ts';
 import { seedDefaultRules } from './engine/default-pack.ts';
 
 export interface Platform {
@@ -39,11 +37,9 @@ export async function startPlatform(
     openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, maxConnections: config.DB_POOL_SIZE });
   await migrate(database);
   const bootstrap = await ensureFirstAdmin(database, config.ADMIN_TOKEN);
-  const deps: AppDeps = { database, config, clock: options.clock ?? systemClock, logger, metrics: createMetrics(), ingest: noopIngestListener };
   await seedDefaultRules(database.db);
-  const engine = createEngine(deps);
+  const { deps, engine } = composeDeps({ database, config, logger, ...(options.clock ? { clock: options.clock } : {}) });
   await engine.start();
-  deps.ingest = engine;
   const app = newApp(deps);
   // The scheduler belongs to the API side; a collector replica never runs scheduled work.
   const runner = startJobs(deps, jobs, { schedule: options.schedule !== false && config.ROLE !== 'collector' });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
-import { encodeRemoteWrite } from '../../collector/parsers/remote-write.ts';
+import { encodeRemoteWrite } from '../../telemetry/parsers/remote-write.ts';
 import { openDatabase } from '../../drizzle/client.ts';
 import { compactSampleChunks } from '../../server/jobs/compaction.ts';
 import { startServerProcess, type ServerProcess } from '../lib/server.ts';

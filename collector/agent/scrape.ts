@@ -1,5 +1,5 @@
-import { parsePrometheusText } from '../parsers/prometheus-text.ts';
-import { defaultLimits } from '../parsers/types.ts';
+import { parsePrometheusText } from '../../telemetry/parsers/prometheus-text.ts';
+import { defaultLimits } from '../../telemetry/parsers/types.ts';
 import { errorMessage } from './log.ts';
 import type { FetchLike } from './push.ts';
 import type { WireSample } from './types.ts';

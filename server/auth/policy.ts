@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { roles, type Role } from '../../drizzle/schema/enums.ts';
 import { DomainError } from '../lib/errors.ts';
 import { ticketActions, transitions, type Actor } from '../services/tickets/lifecycle.ts';
-import type { AppEnv } from '../http/context.ts';
+import type { AppEnv } from '../composition.ts';
 
 /**
  * Who may call a route: nobody logged in, an appliance token, an integration token (the route

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Tier } from '../../drizzle/schema/enums.ts';
 import { matchersOf, matchesAll } from './matchers.ts';
-import type { ComparisonOp, Rule, StateParams, ThresholdParams } from './rules.ts';
+import type { ComparisonOp, RateParams, Rule, RuleCommon, StateParams, ThresholdParams } from './rules.ts';
 
 export interface ApplianceFacts {
   id: string;
@@ -19,7 +19,7 @@ export interface ApplianceFacts {
 }
 
 /** Tier, customer and model of the appliance, then the label matchers (`=`, `!=`, `=~`, `!~`; SPEC §9) on the sample's or event's labels. */
-export function selectorMatches(rule: Rule, appliance: ApplianceFacts, labels: Record<string, string>): boolean {
+export function selectorMatches(rule: Pick<RuleCommon, 'selector'>, appliance: ApplianceFacts, labels: Record<string, string>): boolean {
   const s = rule.selector;
   if (s.tiers?.length && !s.tiers.includes(appliance.tier)) return false;
   if (s.customerIds?.length && !s.customerIds.includes(appliance.customerId)) return false;
@@ -28,7 +28,7 @@ export function selectorMatches(rule: Rule, appliance: ApplianceFacts, labels: R
 }
 
 /** `componentFrom: {label:'pool', kind:'pool'}` → `pool:<value>`, the heartbeat topology's id. */
-export function componentOf(rule: Rule, labels: Record<string, string>, fallback: string | null = null): string | null {
+export function componentOf(rule: Pick<RuleCommon, 'componentFrom'>, labels: Record<string, string>, fallback: string | null = null): string | null {
   const from = rule.componentFrom;
   if (!from) return fallback;
   if (!from.label) return `${from.kind}:${from.kind === 'system' ? 'appliance' : from.kind}`;
@@ -95,6 +95,73 @@ export function thresholdHolds(params: ThresholdParams, value: number, open: boo
 
 export function stateHolds(params: StateParams, value: number): boolean {
   return typeof params.equals === 'number' && value === params.equals;
+}
+
+export type Aggregate = 'sum' | 'min' | 'max' | 'avg' | 'count';
+
+/** The aggregate of the appliance's latest values of a metric (`avg` of none is NaN; callers pass at least one). */
+export function aggregateOf(kind: Aggregate, values: readonly number[]): number {
+  switch (kind) {
+    case 'sum':
+      return values.reduce((a, b) => a + b, 0);
+    case 'min':
+      return Math.min(...values);
+    case 'max':
+      return Math.max(...values);
+    case 'avg':
+      return values.reduce((a, b) => a + b, 0) / values.length;
+    case 'count':
+      return values.length;
+  }
+}
+
+/** What a metric rule's reading is made of besides the sample itself; each read by one kind of rule. */
+export interface ReadingContext {
+  /** rate: the series' first value at or after `ts - windowSeconds` (the sample's own if none). */
+  firstInWindow?: number | undefined;
+  /** divideBy: the latest value, at or before the sample, of the same-labelled denominator series. */
+  denominator?: number | null | undefined;
+  /** aggregate: the latest value of each of the appliance's series of the metric (the sample's own if none). */
+  values?: readonly number[] | undefined;
+}
+
+/**
+ * The value a threshold, state or rate rule reads from one sample (`ts` in ms): the counter's
+ * increase over the window (a decrease is a reset: the value since), the aggregate of the
+ * appliance's series, the ratio to the denominator, or the sample itself; with `ageSeconds`,
+ * seconds since the Unix time the value names. Null when there is no finite reading (no
+ * denominator, a zero one). The one definition shared by live evaluation and preview.
+ */
+export function ruleReading(rule: Rule, sample: { ts: number; value: number }, context: ReadingContext = {}): number | null {
+  const p = rule.params as ThresholdParams & StateParams;
+  let value: number | null = sample.value;
+  if (rule.kind === 'rate') {
+    const increase = sample.value - (context.firstInWindow ?? sample.value);
+    value = increase < 0 ? sample.value : increase;
+  } else if (p.aggregate) {
+    value = aggregateOf(p.aggregate, context.values?.length ? context.values : [sample.value]);
+  } else if (p.divideBy) {
+    value = context.denominator ? sample.value / context.denominator : null;
+  }
+  if (value === null || !Number.isFinite(value)) return null;
+  if (rule.kind === 'threshold' && p.ageSeconds) value = sample.ts / 1000 - value;
+  return value;
+}
+
+/** Whether a threshold, state or rate rule's condition holds for a reading; `open`: its alert is open (hysteresis). */
+export function readingHolds(rule: Rule, value: number, open: boolean): boolean {
+  switch (rule.kind) {
+    case 'threshold':
+      return thresholdHolds(rule.params as ThresholdParams, value, open);
+    case 'state':
+      return stateHolds(rule.params as StateParams, value);
+    case 'rate': {
+      const p = rule.params as RateParams;
+      return compare(value, p.op ?? '>', p.value ?? 0);
+    }
+    default:
+      return false;
+  }
 }
 
 /** Least-squares line through the points: value = slope·t + intercept (t in seconds). */

@@ -1,25 +1,25 @@
 import { forgetFleetVersions, recomputeHealth } from '../services/health.ts';
 import { trace } from '@opentelemetry/api';
-import type { IngestEvent, Sample } from '../../collector/parsers/types.ts';
-import type { AppDeps } from '../http/context.ts';
+import type { IngestEvent, Sample } from '../../telemetry/parsers/types.ts';
+import type { CoreDeps } from '../composition.ts';
 import { dropPendingAlert, fireAlert, insertPendingAlert, resolveAlert, retireAlertsOfInactiveRules, touchAlerts, type AlertSubject } from '../services/alerts.ts';
 import {
-  compare,
   componentOf,
   eventNameMatches,
   fingerprintOf,
+  readingHolds,
   renderTitle,
+  ruleReading,
   secondsToThreshold,
   selectorMatches,
-  stateHolds,
   step,
-  thresholdHolds,
   type AlertState,
   type ApplianceFacts,
+  type ReadingContext,
   type Transition,
 } from './conditions.ts';
 import { compareVersions } from '../lib/versions.ts';
-import { labelsKey } from '../../collector/ingest/series-key.ts';
+import { labelsKey } from '../../telemetry/series-key.ts';
 import type { HeartbeatInfo, IngestContext, IngestListener } from './listener.ts';
 import { RuleIndex } from './rule-index.ts';
 import type { AbsenceParams, EventParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
@@ -52,7 +52,7 @@ const FACTS_SQL = `select a.id::text as id, a.customer_id::text as "customerId",
 
 const sqlOp = (op: string) => (op === '==' ? '=' : op === '!=' ? '<>' : op);
 
-export function createEngine(deps: AppDeps): Engine {
+export function createEngine(deps: CoreDeps): Engine {
   const { database, metrics, logger } = deps;
   const index = new RuleIndex(database, logger);
   // Tier, add-on and model change rarely; a short cache keeps the ingest path to one query.
@@ -204,7 +204,8 @@ export function createEngine(deps: AppDeps): Engine {
       const p = m.rule.params as ThresholdParams & StateParams;
       const needsMore = m.rule.kind === 'rate' || p.divideBy || p.aggregate;
       if (!needsMore) {
-        observations.push(sampleObservation(m.rule, facts, m.sample, m.sample.value));
+        const observation = sampleObservation(m.rule, facts, m.sample, {});
+        if (observation) observations.push(observation);
         continue;
       }
       const key = `${m.rule.id}|${labelsKey(m.sample.labels)}`;
@@ -249,43 +250,24 @@ export function createEngine(deps: AppDeps): Engine {
     }
 
     for (const [key, { rule, sample }] of latest) {
-      const p = rule.params as ThresholdParams & StateParams & RateParams;
-      let value: number | null = sample.value;
-      if (rule.kind === 'rate') {
-        const first = firstInWindow.get(key) ?? sample.value;
-        const increase = sample.value - first;
-        // A counter that went down was reset; its increase is what it counted since.
-        value = increase < 0 ? sample.value : increase;
-      } else if (p.aggregate) {
-        const values = series.filter((s) => s.metric === sample.metric && s.lastValue !== null).map((s) => Number(s.lastValue));
-        value = aggregateOf(p.aggregate, values.length ? values : [sample.value]);
-      } else if (p.divideBy) {
+      const p = rule.params as ThresholdParams & StateParams;
+      const context: ReadingContext = {};
+      if (rule.kind === 'rate') context.firstInWindow = firstInWindow.get(key);
+      else if (p.aggregate) context.values = series.filter((s) => s.metric === sample.metric && s.lastValue !== null).map((s) => Number(s.lastValue));
+      else if (p.divideBy) {
         const denominator = seriesBy.get(`${p.divideBy}|${labelsKey(sample.labels)}`)?.lastValue;
-        value = denominator ? sample.value / Number(denominator) : null;
+        context.denominator = denominator === null || denominator === undefined ? null : Number(denominator);
       }
-      if (value === null || !Number.isFinite(value)) continue;
-      observations.push(sampleObservation(rule, facts, sample, value, p.aggregate ? {} : sample.labels));
+      const observation = sampleObservation(rule, facts, sample, context, p.aggregate ? {} : sample.labels);
+      if (observation) observations.push(observation);
     }
     return observations;
   }
 
-  function sampleObservation(rule: Rule, facts: ApplianceFacts, sample: Sample, raw: number, labels: Record<string, string> = sample.labels): Observation {
-    let value = raw;
-    const p = rule.params as ThresholdParams & StateParams & RateParams;
-    if (rule.kind === 'threshold' && p.ageSeconds) value = sample.ts / 1000 - raw;
-    const holds = (open: boolean): boolean => {
-      switch (rule.kind) {
-        case 'threshold':
-          return thresholdHolds(p, value, open);
-        case 'state':
-          return stateHolds(p, value);
-        case 'rate':
-          return compare(value, p.op ?? '>', p.value ?? 0);
-        default:
-          return false;
-      }
-    };
-    return observe(rule, facts, labels, sample.ts, value, holds);
+  function sampleObservation(rule: Rule, facts: ApplianceFacts, sample: Sample, context: ReadingContext, labels: Record<string, string> = sample.labels): Observation | null {
+    const value = ruleReading(rule, sample, context);
+    if (value === null) return null;
+    return observe(rule, facts, labels, sample.ts, value, (open) => readingHolds(rule, value, open));
   }
 
   async function onEvents(ctx: IngestContext, events: readonly IngestEvent[]): Promise<void> {
@@ -471,24 +453,4 @@ export function createEngine(deps: AppDeps): Engine {
     evaluateScheduled,
     rulesChanged: () => index.refresh(),
   };
-}
-
-function aggregateOf(kind: 'sum' | 'min' | 'max' | 'avg' | 'count', values: number[]): number {
-  switch (kind) {
-    case 'sum':
-      return values.reduce((a, b) => a + b, 0);
-    case 'min':
-      return Math.min(...values);
-    case 'max':
-      return Math.max(...values);
-    case 'avg':
-      return values.reduce((a, b) => a + b, 0) / values.length;
-    case 'count':
-      return values.length;
-  }
-}
-
-/** The listener in AppDeps is the engine in every process built by startPlatform. */
-export function isEngine(listener: IngestListener): listener is Engine {
-  return typeof (listener as Partial<Engine>).evaluateScheduled === 'function';
 }

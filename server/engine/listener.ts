@@ -1,4 +1,4 @@
-import type { IngestEvent, Sample } from '../../collector/parsers/types.ts';
+import type { IngestEvent, Sample } from '../../telemetry/parsers/types.ts';
 import type { ApplianceStatus } from '../../drizzle/schema/index.ts';
 
 export interface IngestContext {
@@ -28,6 +28,15 @@ export interface IngestListener {
   onHeartbeat(ctx: IngestContext, info: HeartbeatInfo): Promise<void>;
   /** Rules were written in this process: reload them now rather than on the notification. */
   rulesChanged?(): Promise<void>;
+}
+
+/**
+ * The rule engine as the rest of the platform sees it (`deps.engine`): told about every
+ * committed ingest; in a process built by startPlatform it also runs the scheduled rules.
+ */
+export interface RuleEngine extends IngestListener {
+  /** Absence, forecast and software-currency rules, plus keep_firing_for expiry: the minute job. */
+  evaluateScheduled?(now?: Date): Promise<{ rules: number; observations: number; ms: number }>;
 }
 
 export const noopIngestListener: IngestListener = {

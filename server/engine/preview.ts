@@ -1,15 +1,14 @@
 import type { Database } from '../../drizzle/client.ts';
 import { sampleChunkSpanMs } from '../../drizzle/schema/telemetry.ts';
 import {
-  compare,
   componentOf,
   eventNameMatches,
   linearFit,
+  readingHolds,
+  ruleReading,
   secondsToThreshold,
   selectorMatches,
-  stateHolds,
   step,
-  thresholdHolds,
   type AlertState,
   type ApplianceFacts,
 } from './conditions.ts';
@@ -173,8 +172,8 @@ export async function previewRule(database: Database, rule: Rule, from: Date, to
       if (!f || !selectorMatches(rule, f, {})) continue;
       const readings: Reading[] = [...instants].map(([at, values]) => {
         const list = [...values.values()];
-        const value = aggregate === 'sum' ? list.reduce((a, b) => a + b, 0) : aggregate === 'min' ? Math.min(...list) : aggregate === 'max' ? Math.max(...list) : aggregate === 'count' ? list.length : list.reduce((a, b) => a + b, 0) / list.length;
-        return { at, value, holds: (open: boolean) => (rule.kind === 'threshold' ? thresholdHolds(p as ThresholdParams, value, open) : stateHolds(p as StateParams, value)) };
+        const value = ruleReading(rule, { ts: at, value: list[0]! }, { values: list });
+        return { at, value, holds: (open: boolean) => value !== null && readingHolds(rule, value, open) };
       });
       firings.push(...replay(rule, readings.filter((r) => r.at >= from.getTime()), applianceId, componentOf(rule, {}), until));
     }
@@ -198,10 +197,10 @@ export async function previewRule(database: Database, rule: Rule, from: Date, to
       if (rule.kind === 'rate') {
         const rp = p as RateParams;
         while (new Date(series[windowStart]!.ts).getTime() < at - rp.windowSeconds * 1000) windowStart++;
-        const increase = value - Number(series[windowStart]!.value);
-        value = increase < 0 ? value : increase;
-        const v = value;
-        holds = () => compare(v, rp.op ?? '>', rp.value ?? 0);
+        const v = ruleReading(rule, { ts: at, value }, { firstInWindow: Number(series[windowStart]!.value) });
+        if (v === null) continue;
+        value = v;
+        holds = (open) => readingHolds(rule, v, open);
       } else if (rule.kind === 'forecast') {
         if (i % stride !== 0 && i !== series.length - 1) continue;
         const fp = p as ForecastParams;
@@ -214,12 +213,10 @@ export async function previewRule(database: Database, rule: Rule, from: Date, to
         const active = below && seconds !== null && seconds > 0 && seconds <= fp.horizonSeconds;
         holds = () => active;
       } else {
-        const tp = p as ThresholdParams;
-        if (divideBy) value = r.denominator ? value / Number(r.denominator) : null;
-        if (value === null) continue;
-        if (rule.kind === 'threshold' && tp.ageSeconds) value = at / 1000 - value;
-        const v = value;
-        holds = (open) => (rule.kind === 'threshold' ? thresholdHolds(tp, v, open) : stateHolds(p as StateParams, v));
+        const v = ruleReading(rule, { ts: at, value }, { denominator: r.denominator === null ? null : Number(r.denominator) });
+        if (v === null) continue;
+        value = v;
+        holds = (open) => readingHolds(rule, v, open);
       }
       readings.push({ at, value, holds });
     }

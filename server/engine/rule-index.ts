@@ -51,6 +51,10 @@ export class RuleIndex {
     const heartbeatRules: Rule[] = [];
     for (const row of rows) {
       const rule = ruleFromRow(row);
+      if (!rule) {
+        this.logger.warn({ ruleId: row.id, kind: row.kind }, 'rule parameters do not parse for its kind; the rule is not evaluated');
+        continue;
+      }
       if (rule.kind === 'event') eventRules.push(rule);
       else if (rule.kind === 'absence' || rule.kind === 'forecast') scheduledRules.push(rule);
       else if (rule.kind === 'state' && rule.params.attribute) {

@@ -6,7 +6,7 @@ import type { UserPrincipal } from '../auth/principal.ts';
 import { notFound } from '../lib/errors.ts';
 import { recordAudit } from '../services/audit.ts';
 import { RULES_CHANNEL } from './rule-index.ts';
-import { ComponentFrom, ruleFromRow, Selector, type RuleInput, type RuleRow } from './rules.ts';
+import { ComponentFrom, ruleFromRow, Selector, storedRule, type RuleInput, type RuleRow } from './rules.ts';
 
 export const RuleView = z
   .object({
@@ -32,7 +32,7 @@ export const RuleView = z
 
 export function ruleView(row: RuleRow) {
   return {
-    ...ruleFromRow(row),
+    ...storedRule(row),
     description: row.description,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -176,16 +176,14 @@ export type RuleInput = z.infer<typeof RuleInput>;
 
 export type RuleRow = typeof rules.$inferSelect;
 
-/** A rule as the engine uses it: the row with its parameters typed by kind. */
-export interface Rule {
+/** What every rule has, whatever its kind. */
+export interface RuleCommon {
   id: string;
   key: string | null;
   name: string;
-  kind: RuleKind;
   enabled: boolean;
   metric: string | null;
   selector: RuleSelector;
-  params: Record<string, unknown>;
   forSeconds: number;
   keepFiringForSeconds: number;
   priority: Priority;
@@ -194,7 +192,23 @@ export interface Rule {
   remediationUrl: string | null;
 }
 
-export function ruleFromRow(row: RuleRow): Rule {
+/** The kind and its parameters: the discriminated union of RuleInput (`rule.kind` narrows `rule.params`). */
+export type KindParams =
+  | { kind: 'threshold'; params: ThresholdParams }
+  | { kind: 'state'; params: StateParams }
+  | { kind: 'absence'; params: AbsenceParams }
+  | { kind: 'rate'; params: RateParams }
+  | { kind: 'forecast'; params: ForecastParams }
+  | { kind: 'event'; params: EventParams };
+
+/** A rule as the engine uses it: the row with its parameters parsed and typed by kind. */
+export type Rule = RuleCommon & KindParams;
+
+/** A rule row as stored, parameters unparsed: what the API shows back. */
+export type StoredRule = RuleCommon & { kind: RuleKind; params: Record<string, unknown> };
+
+/** The row's columns as the API shows them, parameters as stored. */
+export function storedRule(row: RuleRow): StoredRule {
   return {
     id: row.id,
     key: row.key,
@@ -211,6 +225,17 @@ export function ruleFromRow(row: RuleRow): Rule {
     titleTemplate: row.titleTemplate,
     remediationUrl: row.remediationUrl,
   };
+}
+
+/**
+ * The rule of a row with its parameters parsed by kind (`paramsByKind`, the schemas the API
+ * validates with), or null when they do not parse: a row written around the API, which the
+ * engine cannot evaluate and so leaves out.
+ */
+export function ruleFromRow(row: RuleRow): Rule | null {
+  const parsed = paramsByKind[row.kind].safeParse(row.params ?? {});
+  if (!parsed.success) return null;
+  return { ...storedRule(row), kind: row.kind, params: parsed.data } as Rule;
 }
 
 export { ruleKinds };

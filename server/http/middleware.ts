@@ -5,7 +5,8 @@ import { routePath } from 'hono/route';
 import { principalFromBearer, principalFromSession, SESSION_COOKIE, type AppliancePrincipal, type IntegrationPrincipal, type Principal, type UserPrincipal } from '../auth/principal.ts';
 import { DomainError } from '../lib/errors.ts';
 import type { Role } from '../../drizzle/schema/index.ts';
-import type { AppDeps, AppEnv } from './context.ts';
+import type { AppDeps } from '../composition.ts';
+import type { AppEnv } from './context.ts';
 
 export function requestContext(deps: AppDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

@@ -1,4 +1,3 @@
-import { isEngine } from '../engine/engine.ts';
 import type { Job } from './runner.ts';
 
 /**
@@ -10,7 +9,7 @@ export const engineScheduleJob: Job = {
   schedule: '* * * * *',
   lockKey: 5_004,
   async run({ deps, now }) {
-    if (!isEngine(deps.ingest)) return { skipped: 'no rule engine in this process' };
-    return deps.ingest.evaluateScheduled(now);
+    if (!deps.engine.evaluateScheduled) return { skipped: 'no rule engine in this process' };
+    return deps.engine.evaluateScheduled(now);
   },
 };

@@ -1,5 +1,5 @@
 import cron from 'node-cron';
-import type { AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
 
 export interface JobContext {
   deps: AppDeps;

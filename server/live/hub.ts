@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { customers } from '../../drizzle/schema/index.ts';
 import { principalFromBearer, principalFromSession, SESSION_COOKIE, type UserPrincipal } from '../auth/principal.ts';
-import type { AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
 import { LIVE_CHANNEL, type LiveEvent } from './events.ts';
 
 export const LIVE_PATH = '/api/v1/live';

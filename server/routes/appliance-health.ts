@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { parseRfc3339 } from '../../collector/parsers/common.ts';
+import { parseRfc3339 } from '../../telemetry/parsers/common.ts';
 import type { Database } from '../../drizzle/client.ts';
 import { applianceStatuses, type ApplianceStatus } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { invalid } from '../lib/errors.ts';
 import { errorResponses, IdParam, jsonResponse } from '../schemas/common.ts';

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { metricNamePattern, parseRfc3339 } from '../../collector/parsers/common.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import { metricNamePattern, parseRfc3339 } from '../../telemetry/parsers/common.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { invalid } from '../lib/errors.ts';
 import { errorResponses, IdParam, jsonResponse } from '../schemas/common.ts';

@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { auditLog } from '../../drizzle/schema/index.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { requireUser } from '../http/middleware.ts';
 import { errorResponses, jsonResponse, listOf } from '../schemas/common.ts';
 import { invalid } from '../lib/errors.ts';

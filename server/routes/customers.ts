@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
 import { CreateCustomer, Customer, Tier, UpdateCustomer } from '../schemas/resources.ts';

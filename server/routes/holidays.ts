@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
 import { createHoliday, deleteHoliday, getHoliday, listHolidays, updateHoliday } from '../services/holidays.ts';

@@ -1,25 +1,15 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { integrationKinds } from '../../drizzle/schema/enums.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
+import { Integration, UnknownAppliance } from '../schemas/resources.ts';
 import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
 import { createIntegration, getIntegration, listIntegrations, listUnknownAppliances, revokeIntegration, rotateIntegrationToken } from '../services/integrations.ts';
 
-export const Integration = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    kind: z.enum(integrationKinds),
-    customerId: z.string().nullable(),
-    applianceLabel: z.string(),
-    prefix: z.string(),
-    createdAt: z.string(),
-    revokedAt: z.string().nullable(),
-  })
-  .openapi('Integration');
 
 // Prometheus label names (and UTF-8 names since Prometheus 3) are free text; keep them sane.
-const LabelName = z.string().min(1).max(128).regex(/^[^\u0000-\u001f"{}=,]+$/, 'a label name without control characters, quotes, braces, = or ,');
+const LabelName = z.string().min(1).max(128).regex(/^[^\p{Cc}"{}=,]+$/u, 'a label name without control characters, quotes, braces, = or ,');
 
 const CreateIntegration = z
   .object({
@@ -31,14 +21,6 @@ const CreateIntegration = z
   .strict()
   .openapi('CreateIntegration');
 
-export const UnknownAppliance = z
-  .object({
-    serial: z.string().describe('the value of the appliance label; "" when the label was missing'),
-    count: z.number().int().describe('points or alerts skipped'),
-    firstSeenAt: z.string(),
-    lastSeenAt: z.string(),
-  })
-  .openapi('UnknownAppliance');
 
 const IntegrationWithToken = z.object({ integration: Integration, token: z.string() }).openapi('IntegrationWithToken');
 

@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { z } from '@hono/zod-openapi';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, IdParam, jsonBody, jsonResponse, listOf } from '../schemas/common.ts';
 import { createWindow, deleteWindow, getWindow, listWindows, MaintenanceWindow, MaintenanceWindowInput, updateWindow } from '../services/maintenance.ts';

@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { reportKinds } from '../../drizzle/schema/index.ts';
-import { newRouter, type AppDeps, type AppEnv } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter, type AppEnv } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { invalid } from '../lib/errors.ts';
 import { errorResponses, IdParam, isoTime, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';

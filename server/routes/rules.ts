@@ -1,8 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ruleKinds } from '../../drizzle/schema/enums.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
-import { invalid } from '../lib/errors.ts';
+import { conflict, invalid } from '../lib/errors.ts';
 import { errorResponses, IdParam, isoTime, jsonBody, jsonResponse, listOf } from '../schemas/common.ts';
 import { previewRule } from '../engine/preview.ts';
 import { createRule, deleteRule, getRuleRow, listRules, ruleView, RuleView, updateRule } from '../engine/rule-store.ts';
@@ -36,7 +37,7 @@ export function ruleRoutes(deps: AppDeps) {
     }
   };
   const changed = async () => {
-    await deps.ingest.rulesChanged?.();
+    await deps.engine.rulesChanged?.();
   };
 
   app.openapi(
@@ -118,7 +119,10 @@ export function ruleRoutes(deps: AppDeps) {
       if (end <= start) throw invalid('`to` must be after `from`', [{ path: 'to', message: 'must be after from' }]);
       if (end.getTime() - start.getTime() > MAX_PREVIEW_DAYS * 86_400_000) throw invalid(`a preview covers at most ${MAX_PREVIEW_DAYS} days`);
       const row = await getRuleRow(database, c.req.valid('param').id);
-      return c.json(await previewRule(database, ruleFromRow(row), start, end), 200);
+      const rule = ruleFromRow(row);
+      // Only a row written around the API gets here: it cannot be evaluated, live or replayed.
+      if (!rule) throw conflict(`the stored parameters of this ${row.kind} rule do not parse; update the rule first`);
+      return c.json(await previewRule(database, rule, start, end), 200);
     },
   );
   return app;

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { priorities, tiers } from '../../drizzle/schema/enums.ts';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { requireUser } from '../http/middleware.ts';
 import { errorResponses, isoTime, jsonResponse } from '../schemas/common.ts';
 import { loadCalendar } from '../services/calendar.ts';

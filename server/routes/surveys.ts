@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { newRouter, type AppDeps } from '../http/context.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter } from '../http/context.ts';
 import { errorResponses, jsonBody, jsonResponse } from '../schemas/common.ts';
 import { answerSurvey, getSurvey } from '../services/tickets/surveys.ts';
 

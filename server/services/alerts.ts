@@ -4,8 +4,8 @@ import { rawQuery, tableShape, type Db, type Tx } from '../../drizzle/client.ts'
 import { alerts, findings, tickets, type AlertStatus, type Priority } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { customerScope } from '../auth/scope.ts';
-import type { AppDeps } from '../http/context.ts';
-import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
+import type { CoreDeps } from '../composition.ts';
+import { afterCursor, decodeCursor, page } from '../lib/cursor.ts';
 import { publishLive, publishLiveMany, type LiveAlert } from '../live/events.ts';
 import type { ApplianceFacts, AlertState } from '../engine/conditions.ts';
 import type { Rule } from '../engine/rules.ts';
@@ -101,7 +101,7 @@ export async function dropPendingAlert(db: Db, fingerprint: string): Promise<voi
 
 /** Records the condition still holding (or no longer holding) on open alerts: one statement for many. */
 export async function touchAlerts(
-  database: AppDeps['database'],
+  database: CoreDeps['database'],
   rows: { fingerprint: string; lastActiveAt: number; clearedAt: number | null; value: number | null }[],
 ): Promise<void> {
   if (rows.length === 0) return;
@@ -148,7 +148,7 @@ async function lockAppliance(tx: Tx, applianceId: string): Promise<void> {
  * ticket under dependency suppression, attached to a related open ticket, or a new ticket.
  * Only the process that wins the insert or the promotion does the routing.
  */
-export async function fireAlert(deps: AppDeps, subject: AlertSubject, state: AlertState, fromPending: boolean): Promise<AlertRow | null> {
+export async function fireAlert(deps: CoreDeps, subject: AlertSubject, state: AlertState, fromPending: boolean): Promise<AlertRow | null> {
   return tracer.startActiveSpan('engine.alert.fire', async (span) => {
     span.setAttributes({ 'vigil.rule_id': subject.rule.id, 'vigil.appliance_id': subject.appliance.id, 'vigil.priority': subject.rule.priority });
     try {
@@ -219,7 +219,7 @@ async function promoteAlert(tx: Tx, subject: AlertSubject, state: AlertState): P
   );
 }
 
-async function routeFiringAlert(tx: Tx, deps: AppDeps, subject: AlertSubject, row: AlertRow): Promise<AlertRow> {
+async function routeFiringAlert(tx: Tx, deps: CoreDeps, subject: AlertSubject, row: AlertRow): Promise<AlertRow> {
   const at = row.firingAt ?? row.startsAt;
   const { appliance } = subject;
   const setAlert = async (patch: { suppressedBy?: string; ticketId?: string | null }) => {
@@ -397,7 +397,7 @@ async function relatedContext(tx: Tx, customerId: string, applianceId: string, a
  * suppressed it: `alert_resolved` on the timeline, and once every alert of the ticket has
  * resolved, `all_alerts_cleared` with a suggested resolution (the ticket stays open).
  */
-export async function resolveAlert(deps: AppDeps, fingerprint: string, at: Date, value: number | null): Promise<AlertRow | null> {
+export async function resolveAlert(deps: CoreDeps, fingerprint: string, at: Date, value: number | null): Promise<AlertRow | null> {
   return tracer.startActiveSpan('engine.alert.resolve', async (span) => {
     try {
       const row = await deps.database.db.transaction(async (tx) => {
@@ -427,7 +427,7 @@ export async function resolveAlert(deps: AppDeps, fingerprint: string, at: Date,
  * so they would otherwise stay open for ever. A firing one resolves like any other (its ticket
  * hears of it); a pending one is dropped. Runs after a rule change and in every scheduled cycle.
  */
-export async function retireAlertsOfInactiveRules(deps: AppDeps, at: Date): Promise<number> {
+export async function retireAlertsOfInactiveRules(deps: CoreDeps, at: Date): Promise<number> {
   const open = await deps.database.query<{ fingerprint: string; status: AlertStatus }>(
     `select a.fingerprint, a.status from alerts a left join rules r on r.id = a.rule_id
       where a.status <> 'resolved' and (r.id is null or not r.enabled)`,

@@ -14,7 +14,7 @@ import type { UserPrincipal } from '../auth/principal.ts';
 import { customerScope } from '../auth/scope.ts';
 import { APPLIANCE_TOKEN_PREFIX, hashSecret, newSecret, secretPrefix } from '../auth/credentials.ts';
 import { conflict, invalid, notFound } from '../lib/errors.ts';
-import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
+import { afterCursor, decodeCursor, page } from '../lib/cursor.ts';
 import type { CreateAppliance } from '../schemas/resources.ts';
 import { recordAudit } from './audit.ts';
 

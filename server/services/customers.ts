@@ -4,7 +4,7 @@ import { customers, users } from '../../drizzle/schema/index.ts';
 import { customerScope } from '../auth/scope.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { conflict, invalid, notFound } from '../lib/errors.ts';
-import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
+import { afterCursor, decodeCursor, page } from '../lib/cursor.ts';
 import { isEntitled } from './entitlement.ts';
 import { recordAudit } from './audit.ts';
 import type { z } from '@hono/zod-openapi';

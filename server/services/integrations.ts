@@ -3,7 +3,7 @@ import type { Db } from '../../drizzle/client.ts';
 import { appliances, customers, integrations, integrationUnknownAppliances, type IntegrationKind } from '../../drizzle/schema/index.ts';
 import { INTEGRATION_TOKEN_PREFIX, hashSecret, newSecret, secretPrefix } from '../auth/credentials.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
-import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
+import { afterCursor, decodeCursor, page } from '../lib/cursor.ts';
 import { notFound } from '../lib/errors.ts';
 import { recordAudit } from './audit.ts';
 

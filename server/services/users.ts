@@ -5,7 +5,7 @@ import { apiKeys, customers, sessions, users } from '../../drizzle/schema/index.
 import type { UserPrincipal } from '../auth/principal.ts';
 import { hashPassword, hashSecret, newSecret, secretPrefix, USER_KEY_PREFIX } from '../auth/credentials.ts';
 import { conflict, invalid, notFound } from '../lib/errors.ts';
-import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
+import { afterCursor, decodeCursor, page } from '../lib/cursor.ts';
 import type { CreateUser } from '../schemas/resources.ts';
 import { recordAudit } from './audit.ts';
 

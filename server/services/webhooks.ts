@@ -3,7 +3,7 @@ import { and, asc, desc, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../drizzle/client.ts';
 import { webhookDeliveries, webhooks } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
-import { afterCursor, decodeCursor, page } from '../http/pagination.ts';
+import { afterCursor, decodeCursor, page } from '../lib/cursor.ts';
 import { invalid, notFound } from '../lib/errors.ts';
 import { recordAudit } from './audit.ts';
 

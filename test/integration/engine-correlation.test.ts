@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateTick } from '../../collector/simulator/scenarios.ts';
 import { rules } from '../../drizzle/schema/index.ts';
-import type { Sample } from '../../collector/parsers/types.ts';
+import type { Sample } from '../../telemetry/parsers/types.ts';
 import { backends, createTestPlatform, type TestPlatform } from './harness.ts';
 import { alertsOf, box, findingsOf, heartbeat, pushEvents, pushSamples, ticketsOf, timelineOf, type Box } from './engine-helpers.ts';
 

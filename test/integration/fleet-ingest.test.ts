@@ -3,7 +3,7 @@
 import { eq } from 'drizzle-orm';
 import snappy from 'snappyjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeRemoteWrite } from '../../collector/parsers/remote-write.ts';
+import { encodeRemoteWrite } from '../../telemetry/parsers/remote-write.ts';
 import { events } from '../../drizzle/schema/index.ts';
 import { box, type Box } from './engine-helpers.ts';
 import { factories } from './factories.ts';

@@ -140,7 +140,7 @@ describe.each(backends)('ingest routes on %s', (backend) => {
     it('tells the rule engine after the commit, and a failing listener does not fail the request', async () => {
       const a = await newAppliance();
       const seen: { kind: string; applianceId: string; customerId: string; count: number; committed: number }[] = [];
-      const original = p.deps.ingest;
+      const original = p.deps.engine;
       const listener: IngestListener = {
         onSamples: async (ctx, samples) => {
           const committed = (await samplesOf(ctx.applianceId)).length;
@@ -150,14 +150,14 @@ describe.each(backends)('ingest routes on %s', (backend) => {
         onEvents: async (ctx, list) => void seen.push({ kind: 'events', applianceId: ctx.applianceId, customerId: ctx.customerId, count: list.length, committed: 0 }),
         onHeartbeat: async (ctx) => void seen.push({ kind: 'heartbeat', applianceId: ctx.applianceId, customerId: ctx.customerId, count: 1, committed: 0 }),
       };
-      p.deps.ingest = listener;
+      p.deps.engine = listener;
       try {
         const res = await p.json('POST', '/api/v1/ingest/metrics', { key: a.token, body: { batchId: 'l1', samples: [{ metric: 'm', ts: p.clock.now().getTime(), value: 1 }] } });
         expect(res.status).toBe(200);
         // A duplicate is not news for the engine.
         await p.json('POST', '/api/v1/ingest/metrics', { key: a.token, body: { batchId: 'l1', samples: [{ metric: 'm', ts: p.clock.now().getTime(), value: 1 }] } });
       } finally {
-        p.deps.ingest = original;
+        p.deps.engine = original;
       }
       expect(seen).toEqual([{ kind: 'samples', applianceId: a.id, customerId: a.customerId, count: 1, committed: 1 }]);
     });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { componentOf, fingerprintOf, linearFit, renderTitle, secondsToThreshold, step, thresholdHolds, type AlertState } from '../../server/engine/conditions.ts';
 import { compareVersions } from '../../server/lib/versions.ts';
 import { defaultPack } from '../../server/engine/default-pack.ts';
-import { RuleInput, type Rule } from '../../server/engine/rules.ts';
+import { RuleInput, type StoredRule as Rule } from '../../server/engine/rules.ts';
 import { windowCovers } from '../../server/services/maintenance.ts';
 
 const rule = (over: Partial<Rule> = {}): Rule => ({

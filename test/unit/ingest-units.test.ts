@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IngestRateLimiter } from '../../collector/ingest/rate-limit.ts';
-import { labelsKey } from '../../collector/ingest/series-key.ts';
+import { IngestRateLimiter } from '../../server/ingest/rate-limit.ts';
+import { labelsKey } from '../../telemetry/series-key.ts';
 import { DomainError } from '../../server/lib/errors.ts';
 import { chooseStep, maxPointsPerSeries } from '../../server/services/metrics-query.ts';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseRfc3339 } from '../../collector/parsers/index.ts';
+import { parseRfc3339 } from '../../telemetry/parsers/index.ts';
 
 describe('parseRfc3339', () => {
   it.each([

@@ -14,8 +14,8 @@ import {
   parseNativeMetrics,
   parseOtlpMetrics,
   parsePrometheusText,
-} from '../../collector/parsers/index.ts';
-import type { ParseContext, PrometheusParseContext, Sample } from '../../collector/parsers/index.ts';
+} from '../../telemetry/parsers/index.ts';
+import type { ParseContext, PrometheusParseContext, Sample } from '../../telemetry/parsers/index.ts';
 
 const now = Date.UTC(2024, 4, 1, 12, 0, 0);
 // A small sample limit so that generated inputs reach that check too.

@@ -6,8 +6,8 @@ import {
   defaultLimits,
   parseNativeEvents,
   parseNativeMetrics,
-} from '../../collector/parsers/index.ts';
-import type { ParseContext } from '../../collector/parsers/index.ts';
+} from '../../telemetry/parsers/index.ts';
+import type { ParseContext } from '../../telemetry/parsers/index.ts';
 
 const now = Date.UTC(2024, 4, 1, 12, 0, 0); // 2024-05-01T12:00:00Z
 const ctx: ParseContext = { now, limits: defaultLimits };

@@ -6,8 +6,8 @@ import {
   defaultLimits,
   parseOtlpMetrics,
   toPrometheusName,
-} from '../../collector/parsers/index.ts';
-import type { ParseContext } from '../../collector/parsers/index.ts';
+} from '../../telemetry/parsers/index.ts';
+import type { ParseContext } from '../../telemetry/parsers/index.ts';
 
 const now = Date.UTC(2024, 4, 1, 12, 1, 0); // a minute after the fixture's points
 const ctx: ParseContext = { now, limits: defaultLimits };

@@ -6,8 +6,8 @@ import {
   defaultLimits,
   formatPrometheusText,
   parsePrometheusText,
-} from '../../collector/parsers/index.ts';
-import type { PrometheusParseContext, Sample } from '../../collector/parsers/index.ts';
+} from '../../telemetry/parsers/index.ts';
+import type { PrometheusParseContext, Sample } from '../../telemetry/parsers/index.ts';
 
 const now = Date.UTC(2024, 4, 1, 12, 0, 0); // 2024-05-01T12:00:00Z
 const scrapedAt = now - 1000;

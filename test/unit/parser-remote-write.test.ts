@@ -3,8 +3,8 @@
 import fc from 'fast-check';
 import snappy from 'snappyjs';
 import { describe, expect, it } from 'vitest';
-import { encodeRemoteWrite, parseRemoteWrite } from '../../collector/parsers/remote-write.ts';
-import { ParseError, TooManySamplesError, defaultLimits, type ParseContext } from '../../collector/parsers/types.ts';
+import { encodeRemoteWrite, parseRemoteWrite } from '../../telemetry/parsers/remote-write.ts';
+import { ParseError, TooManySamplesError, defaultLimits, type ParseContext } from '../../telemetry/parsers/types.ts';
 
 const now = Date.UTC(2024, 4, 1, 12, 0, 0);
 const ctx: ParseContext = { now, limits: { ...defaultLimits, maxSamples: 100 } };

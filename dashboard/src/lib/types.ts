@@ -8,10 +8,12 @@ import type {
   Appliance as ApplianceSchema,
   Component as ComponentSchema,
   Customer as CustomerSchema,
+  Integration as IntegrationSchema,
+  UnknownAppliance as UnknownApplianceSchema,
   User as UserSchema,
 } from '../../../server/schemas/resources.ts';
 import type { FleetSummary as FleetSummarySchema } from '../../../server/routes/fleet.ts';
-import type { Integration as IntegrationSchema, UnknownAppliance as UnknownApplianceSchema } from '../../../server/routes/integrations.ts';
+
 import type { HealthHistoryAnswer as HealthHistorySchema } from '../../../server/routes/appliance-health.ts';
 import type { slaView } from '../../../server/services/tickets/core.ts';
 import type { CaseInfo as StoredCaseInfo } from '../../../drizzle/schema/tickets.ts';

@@ -4,7 +4,7 @@ import type { Database, Db } from '../../../drizzle/client.ts';
 import { customers, reports, type ReportKind } from '../../../drizzle/schema/index.ts';
 import { assertCustomerInScope, customerScope } from '../../auth/scope.ts';
 import type { UserPrincipal } from '../../auth/principal.ts';
-import { decodeCursor, encodeCursor } from '../../http/pagination.ts';
+import { decodeCursor, encodeCursor } from '../../lib/cursor.ts';
 import { invalid, notFound } from '../../lib/errors.ts';
 import { computeHealthReports, type ReportPeriod } from './compute.ts';
 import { rankPortfolio } from './portfolio.ts';

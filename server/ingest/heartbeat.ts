@@ -3,7 +3,7 @@ import { z } from '@hono/zod-openapi';
 import type { Db } from '../../drizzle/client.ts';
 import { applianceChanges, appliances, components, heartbeats } from '../../drizzle/schema/index.ts';
 import { componentKinds, type ApplianceStatus, type ChangeKind } from '../../drizzle/schema/enums.ts';
-import { notFound } from '../../server/lib/errors.ts';
+import { notFound } from '../lib/errors.ts';
 
 const versionText = z.string().trim().min(1).max(100).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
 const componentId = z.string().min(1).max(200).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');

@@ -3,10 +3,10 @@ import { z } from '@hono/zod-openapi';
 import type { Db } from '../../drizzle/client.ts';
 import { appliances, attachments } from '../../drizzle/schema/index.ts';
 import { priorities } from '../../drizzle/schema/enums.ts';
-import { DomainError, invalid, notFound } from '../../server/lib/errors.ts';
-import { loadCalendar } from '../../server/services/calendar.ts';
-import { insertTicket } from '../../server/services/tickets/core.ts';
-import { parseRfc3339 } from '../parsers/common.ts';
+import { DomainError, invalid, notFound } from '../lib/errors.ts';
+import { loadCalendar } from '../services/calendar.ts';
+import { insertTicket } from '../services/tickets/core.ts';
+import { parseRfc3339 } from '../../telemetry/parsers/common.ts';
 
 /** The decoded log bundle may be this large; the request body limit (5 MB) bounds the rest. */
 export const maxLogBundleBytes = 3 * 1024 * 1024;

@@ -1,7 +1,7 @@
 import type { Database } from '../../drizzle/client.ts';
 import { sampleChunkSpanMs } from '../../drizzle/schema/telemetry.ts';
-import type { Sample } from '../parsers/types.ts';
-import { labelsKey } from './series-key.ts';
+import type { Sample } from '../../telemetry/parsers/types.ts';
+import { labelsKey } from '../../telemetry/series-key.ts';
 
 export interface WriteResult {
   /** Samples committed by this request (0 for a duplicate). */

@@ -1,9 +1,9 @@
 import { trace, SpanStatusCode } from '@opentelemetry/api';
-import type { AppliancePrincipal, IntegrationPrincipal } from '../../server/auth/principal.ts';
-import type { IngestContext } from '../../server/engine/listener.ts';
-import type { AppDeps } from '../../server/http/context.ts';
-import { DomainError } from '../../server/lib/errors.ts';
-import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type ParseContext, type Sample } from '../parsers/types.ts';
+import type { AppliancePrincipal, IntegrationPrincipal } from '../auth/principal.ts';
+import type { IngestContext } from '../engine/listener.ts';
+import type { AppDeps } from '../composition.ts';
+import { DomainError } from '../lib/errors.ts';
+import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type ParseContext, type Sample } from '../../telemetry/parsers/types.ts';
 import { upsertEvents } from './events.ts';
 import { recordHeartbeat, type HeartbeatInput } from './heartbeat.ts';
 import { IngestRateLimiter } from './rate-limit.ts';
@@ -95,14 +95,14 @@ export class IngestService {
     this.deps.metrics.ingestBatchDuration.observe({ format }, (performance.now() - started) / 1000);
     if (result.duplicate) return result;
     this.deps.metrics.ingestSamples.inc({ format }, result.accepted);
-    if (samples.length > 0) await this.tell('onSamples', () => this.deps.ingest.onSamples(this.context(appliance, receivedAt), samples));
+    if (samples.length > 0) await this.tell('onSamples', () => this.deps.engine.onSamples(this.context(appliance, receivedAt), samples));
     return result;
   }
 
   async writeEvents(appliance: AppliancePrincipal, events: IngestEvent[]): Promise<{ accepted: number }> {
     const receivedAt = this.deps.clock.now();
     await upsertEvents(this.deps.database, appliance.applianceId, receivedAt, events);
-    if (events.length > 0) await this.tell('onEvents', () => this.deps.ingest.onEvents(this.context(appliance, receivedAt), events));
+    if (events.length > 0) await this.tell('onEvents', () => this.deps.engine.onEvents(this.context(appliance, receivedAt), events));
     return { accepted: events.length };
   }
 
@@ -110,7 +110,7 @@ export class IngestService {
     const receivedAt = this.deps.clock.now();
     const outcome = await recordHeartbeat(this.deps.database.db, appliance.applianceId, receivedAt, input);
     await this.tell('onHeartbeat', () =>
-      this.deps.ingest.onHeartbeat(this.context(appliance, receivedAt), {
+      this.deps.engine.onHeartbeat(this.context(appliance, receivedAt), {
         osVersion: outcome.osVersion,
         hypervisorVersion: outcome.hypervisorVersion,
         versionChanged: outcome.versionChanged,

@@ -1,16 +1,18 @@
 import { isAscii } from 'node:buffer';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { AppliancePrincipal, IntegrationPrincipal } from '../../server/auth/principal.ts';
-import { newRouter, type AppDeps, type AppEnv } from '../../server/http/context.ts';
-import { currentAppliance, currentIntegration, requireAppliance } from '../../server/http/middleware.ts';
-import { DomainError, invalid } from '../../server/lib/errors.ts';
-import { ErrorBody, jsonBody, jsonResponse } from '../../server/schemas/common.ts';
-import { alertmanagerWebhookSchema, parseAlertmanagerWebhook } from '../parsers/alertmanager.ts';
-import { nativeEventsBodySchema, nativeMetricsBodySchema, parseNativeEvents, parseNativeMetrics } from '../parsers/native.ts';
-import { parseOtlpMetrics } from '../parsers/otlp.ts';
-import { parsePrometheusText } from '../parsers/prometheus-text.ts';
-import { parseRemoteWrite } from '../parsers/remote-write.ts';
+import type { AppliancePrincipal, IntegrationPrincipal } from '../auth/principal.ts';
+import type { AppDeps } from '../composition.ts';
+import { newRouter, type AppEnv } from '../http/context.ts';
+import { currentAppliance, currentIntegration, requireAppliance } from '../http/middleware.ts';
+import { DomainError, invalid } from '../lib/errors.ts';
+import { ErrorBody, jsonBody, jsonResponse } from '../schemas/common.ts';
+import { alertmanagerWebhookSchema, parseAlertmanagerWebhook } from '../../telemetry/parsers/alertmanager.ts';
+import { nativeEventsBodySchema, nativeMetricsBodySchema, parseNativeEvents, parseNativeMetrics } from '../../telemetry/parsers/native.ts';
+import { parseOtlpMetrics } from '../../telemetry/parsers/otlp.ts';
+import { batchIdMessage, batchIdPattern, isBatchId } from '../../telemetry/batch-id.ts';
+import { parsePrometheusText } from '../../telemetry/parsers/prometheus-text.ts';
+import { parseRemoteWrite } from '../../telemetry/parsers/remote-write.ts';
 import { HeartbeatAck, HeartbeatBody } from './heartbeat.ts';
 import { IngestService, type IngestSender } from './service.ts';
 import { openSupportRequest, SupportRequestAck, SupportRequestBody } from './support-request.ts';
@@ -37,8 +39,6 @@ export const WriteAck = z
   })
   .openapi('IngestAck');
 
-const batchIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
-
 const utf8 = new TextDecoder();
 
 async function readJson(c: Context<AppEnv>): Promise<unknown> {
@@ -62,7 +62,7 @@ async function readJson(c: Context<AppEnv>): Promise<unknown> {
 function batchIdQuery(c: Context<AppEnv>): string | null {
   const value = c.req.query('batchId');
   if (value === undefined) return null;
-  if (!batchIdPattern.test(value)) throw invalid('batchId must be 1–128 characters of [A-Za-z0-9._:-]', { field: 'batchId' });
+  if (!isBatchId(value)) throw invalid(batchIdMessage, { field: 'batchId' });
   return value;
 }
 

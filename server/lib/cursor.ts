@@ -1,6 +1,6 @@
 import { and, gt, or, eq, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { invalid } from '../lib/errors.ts';
+import { invalid } from './errors.ts';
 
 /** Keyset pagination on (createdAt, id): stable under concurrent inserts. */
 export interface Cursor {

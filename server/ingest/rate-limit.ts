@@ -1,4 +1,4 @@
-import { DomainError } from '../../server/lib/errors.ts';
+import { DomainError } from '../lib/errors.ts';
 
 /**
  * Token buckets of samples per appliance token, refilled at `ratePerSecond` with one second

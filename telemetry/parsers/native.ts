@@ -28,9 +28,9 @@ import {
   maxEventsPerBatch,
   maxSummaryLength,
 } from './types.ts';
+import { batchIdMessage, batchIdPattern, isBatchId } from '../batch-id.ts';
 import type { IngestEvent, Limits, ParseContext, Sample } from './types.ts';
 
-const batchIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 const timestampSchema = z.union([
   z.number().describe('Unix milliseconds'),
   z
@@ -176,8 +176,8 @@ function keyCount(record: Record<string, unknown>): number {
 
 function readBatchId(raw: unknown): string | null {
   if (raw === undefined || raw === null) return null;
-  if (typeof raw !== 'string' || !batchIdPattern.test(raw)) {
-    throw envelopeError('batchId', 'batchId must be 1–128 characters of [A-Za-z0-9._:-]');
+  if (!isBatchId(raw)) {
+    throw envelopeError('batchId', batchIdMessage);
   }
   return raw;
 }

@@ -1,5 +1,5 @@
 import type { Database } from '../../drizzle/client.ts';
-import type { IngestEvent } from '../parsers/types.ts';
+import type { IngestEvent } from '../../telemetry/parsers/types.ts';
 
 // Upsert by (appliance, external id). Alertmanager re-uses an alert's fingerprint for every
 // notification of it, and for a new occurrence after it resolved; so:
