@@ -20,6 +20,10 @@ export const integrations = pgTable(
     prefix: text('prefix').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    // Points of accepted requests left out as invalid (NaN, too old, bad names, histograms…),
+    // for the admin view: remote-write senders ignore the response body.
+    skippedPoints: bigint('skipped_points', { mode: 'number' }).notNull().default(0),
+    lastSkippedAt: timestamp('last_skipped_at', { withTimezone: true, precision: 3 }),
   },
   (t) => [index('integrations_customer_idx').on(t.customerId)],
 );

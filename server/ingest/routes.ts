@@ -143,7 +143,7 @@ export function collectorRoutes(deps: AppDeps) {
     const text = await c.req.text();
     const ctx = service.parseContext();
     const parsed = service.parse('prometheus', () => parsePrometheusText(text, { ...ctx, defaultTimestampMs: ctx.now }));
-    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'prometheus');
+    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'prometheus', parsed.skipped);
     return c.json({ ...result, skipped: parsed.skipped }, 200);
   });
 
@@ -236,7 +236,7 @@ export function collectorRoutes(deps: AppDeps) {
     const batchId = batchIdQuery(c);
     const body = await readJson(c);
     const parsed = service.parse('otlp', () => parseOtlpMetrics(body, service.parseContext()));
-    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'otlp');
+    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'otlp', parsed.skipped);
     // OTLP's ExportMetricsServiceResponse: partialSuccess tells the exporter what was dropped.
     return c.json(
       {
@@ -279,12 +279,8 @@ export function collectorRoutes(deps: AppDeps) {
     const body = new Uint8Array(await c.req.raw.arrayBuffer());
     if (body.length === 0) throw invalid('the request body is empty');
     const parsed = service.parse('remote_write', () => parseRemoteWrite(body, service.parseContext()));
-    const result = await service.writeSamplesFrom(sender, parsed.samples, null, 'remote_write');
+    const result = await service.writeSamplesFrom(sender, parsed.samples, null, 'remote_write', parsed.skipped);
     const skipped = parsed.skipped + (result.unknownSkipped ?? 0);
-    if (parsed.skipped > 0) {
-      deps.metrics.ingestSkipped.inc({ format: 'remote_write', reason: 'invalid' }, parsed.skipped);
-      deps.logger.debug({ skipped: parsed.skipped, skippedSeries: parsed.skippedSeries }, 'remote write: points left out');
-    }
     // Remote-write senders ignore the body; the header is for people debugging with curl.
     c.header('X-Vigil-Accepted', String(result.accepted));
     c.header('X-Vigil-Skipped', String(skipped));

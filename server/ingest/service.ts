@@ -132,7 +132,14 @@ export class IngestService {
    * charged per appliance, as if each had posted its own share. Each appliance's share is
    * committed on its own (a retry with the same batchId writes only what is missing).
    */
-  async writeSamplesFrom(sender: IngestSender, samples: Sample[], batchId: string | null, format: IngestFormat): Promise<WriteResult & Partial<RoutedWriteResult>> {
+  async writeSamplesFrom(
+    sender: IngestSender,
+    samples: Sample[],
+    batchId: string | null,
+    format: IngestFormat,
+    invalidSkipped = 0,
+  ): Promise<WriteResult & Partial<RoutedWriteResult>> {
+    await this.noteInvalid(sender, invalidSkipped, format);
     if (sender.kind === 'appliance') {
       this.charge(sender, samples.length);
       return this.writeSamples(sender, samples, batchId, format);
@@ -162,6 +169,21 @@ export class IngestService {
     let accepted = 0;
     for (const [target, group] of routed) accepted += (await this.writeEvents(this.asAppliance(sender, target), group)).accepted;
     return { accepted, ...(await this.noteUnknown(sender, unknown, format)) };
+  }
+
+  /**
+   * Points the parser left out (NaN, too old, bad names, histograms): counted in
+   * `vigil_ingest_skipped_total`, and for an integration added to its `skippedPoints`, which
+   * admins see (remote-write senders ignore the response).
+   */
+  private async noteInvalid(sender: IngestSender, count: number, format: IngestFormat): Promise<void> {
+    if (count <= 0) return;
+    this.deps.metrics.ingestSkipped.inc({ format, reason: 'invalid' }, count);
+    if (sender.kind !== 'integration') return;
+    await this.deps.database.query(
+      'update integrations set skipped_points = skipped_points + $2::text::int8, last_skipped_at = $3::text::timestamptz where id = $1::text::uuid',
+      [sender.integrationId, String(count), this.deps.clock.now().toISOString()],
+    );
   }
 
   private async route<T>(sender: IntegrationPrincipal, groups: Map<string, T[]>) {

@@ -109,6 +109,8 @@ export const Integration = z
     prefix: z.string(),
     createdAt: z.string(),
     revokedAt: z.string().nullable(),
+    skippedPoints: z.number().int().describe('points of accepted requests left out as invalid (NaN, too old or too far ahead, bad names, histograms)'),
+    lastSkippedAt: z.string().nullable(),
   })
   .openapi('Integration');
 

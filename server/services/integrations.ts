@@ -27,6 +27,8 @@ export function integrationView(row: IntegrationRow) {
     prefix: row.prefix,
     createdAt: row.createdAt.toISOString(),
     revokedAt: row.revokedAt?.toISOString() ?? null,
+    skippedPoints: row.skippedPoints,
+    lastSkippedAt: row.lastSkippedAt?.toISOString() ?? null,
   };
 }
 

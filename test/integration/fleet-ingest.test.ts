@@ -199,11 +199,19 @@ describe.each(backends)('fleet ingest on %s', (backend) => {
       const now = p.clock.now().getTime();
       const res = await p.call('POST', '/api/v1/write', {
         key: pr.token,
-        raw: encodeRemoteWrite([series(a, 'node_load5', 0.5, now), series(b, 'node_load5', 1.5, now), series(null, 'node_load5', 3, now), series(null, 'node_load5', 4, now, { serial: 'SN-GHOST' })]),
+        raw: encodeRemoteWrite([
+          series(a, 'node_load5', 0.5, now),
+          series(b, 'node_load5', 1.5, now),
+          series(null, 'node_load5', 3, now),
+          series(null, 'node_load5', 4, now, { serial: 'SN-GHOST' }),
+          series(a, 'node_load15', Number.NaN, now),
+        ]),
         headers: protobufHeaders,
       });
       expect(res.status).toBe(204);
-      expect(res.headers.get('x-vigil-skipped')).toBe('2');
+      expect(res.headers.get('x-vigil-skipped')).toBe('3');
+      // The invalid point is counted on the integration for admins (remote write ignores the response).
+      expect((await p.json('GET', `/api/v1/integrations/${pr.id}`)).body).toMatchObject({ skippedPoints: 1, lastSkippedAt: p.clock.now().toISOString() });
       expect(await seriesOf(a.applianceId, 'node_load5')).toEqual([{ labels: { job: 'node', instance: 'host:9100' }, points: [[expect.any(Number), 0.5]] }]);
       expect((await seriesOf(b.applianceId, 'node_load5'))[0]!.points[0]![1]).toBe(1.5);
       expect((await unknownOf(pr.id)).map((u) => u.serial).sort()).toEqual(['', 'SN-GHOST']);
