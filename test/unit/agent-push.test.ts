@@ -162,6 +162,9 @@ async function agentFor(
     token: 'appliance-token',
     scrapeTargets: [env.target.url],
     intervalMs: 100,
+    // The default scrape timeout is the interval; a busy machine can take longer than 100 ms
+    // for a first fetch, which would make these tests about load instead of the agent.
+    scrapeTimeoutMs: 2_000,
     bufferDir: env.bufferDir,
     backoff: { baseMs: 20, capMs: 200 },
     requestTimeoutMs: 2_000,
