@@ -107,9 +107,11 @@ export function newApp(deps: AppDeps) {
   // Raw e-mail carries attachments: its own limit, above the attachment budget plus MIME overhead.
   const inboundLimit = limitBody(MAX_INBOUND_MESSAGE_BYTES);
   app.use('/api/v1/inbound/email', inboundLimit);
-  app.use('/api/v1/*', async (c, next) => (c.req.path.startsWith('/api/v1/ingest/') || c.req.path === '/api/v1/inbound/email' ? next() : apiLimit(c, next)));
-  app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/prometheus$/, /^\/api\/v1\/rules\/import$/, /^\/api\/v1\/inbound\/email$/]));
-  app.use('/api/v1/*', rejectUnstorableText([/^\/api\/v1\/ingest\//]));
+  app.use('/api/v1/write', ingestLimit);
+  const isIngest = (path: string) => path.startsWith('/api/v1/ingest/') || path === '/api/v1/write';
+  app.use('/api/v1/*', async (c, next) => (isIngest(c.req.path) || c.req.path === '/api/v1/inbound/email' ? next() : apiLimit(c, next)));
+  app.use('/api/v1/*', requireJsonBody([/^\/api\/v1\/ingest\/prometheus$/, /^\/api\/v1\/rules\/import$/, /^\/api\/v1\/inbound\/email$/, /^\/api\/v1\/write$/]));
+  app.use('/api/v1/*', rejectUnstorableText([/^\/api\/v1\/ingest\//, /^\/api\/v1\/write$/]));
   app.use('/api/v1/*', authenticate(deps));
   app.use('/v1/*', authenticate(deps));
   app.use('/api/v1/*', authorize());
@@ -148,6 +150,7 @@ export function newApp(deps: AppDeps) {
     const collector = collectorRoutes(deps);
     app.route('/api/v1/ingest', collector.ingest);
     app.route('/v1', collector.otlp);
+    app.route('/api/v1', collector.remoteWrite);
   }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
+import { encodeRemoteWrite } from '../../telemetry/parsers/remote-write.ts';
 import { openDatabase } from '../../drizzle/client.ts';
 import { compactSampleChunks } from '../../server/jobs/compaction.ts';
 import { startServerProcess, type ServerProcess } from '../lib/server.ts';
@@ -10,6 +11,8 @@ import type { BenchContext, BenchResult, BenchSection } from '../lib/types.ts';
 
 // SPEC §6: native JSON over HTTP into the real schema (indexes, series, idempotency) against
 // the raw ceiling of the same rows inserted with postgres.js `unnest` into a bare table.
+// SPEC §9: the same batches as Prometheus remote write (protobuf + snappy) in the same run,
+// against the native JSON rate.
 
 const SERIES_PER_APPLIANCE = 1000;
 const POINTS_PER_SERIES = 10; // 1000 × 10 = one 10 000-sample batch
@@ -26,6 +29,8 @@ interface Batch {
   ids: string;
   ts: string;
   values: string;
+  /** the same points as a snappy-compressed remote-write WriteRequest */
+  remoteWrite: Uint8Array;
 }
 
 /** The workload: batch b goes to appliance b % APPLIANCES; every series gets 10 new points per batch. */
@@ -40,6 +45,10 @@ function makeBatches(total: number, baseMs: number, runId: string): Batch[] {
     const ids: string[] = new Array(BATCH);
     const ts: string[] = new Array(BATCH);
     const values: string[] = new Array(BATCH);
+    const rwSeries = Array.from({ length: SERIES_PER_APPLIANCE }, (_, k) => ({
+      labels: { __name__: `bench_metric_${k % 25}`, device: `d${k}` },
+      samples: [] as { value: number; timestamp: number }[],
+    }));
     let i = 0;
     for (let j = 0; j < POINTS_PER_SERIES; j++) {
       const t = baseMs + (round * POINTS_PER_SERIES + j) * 1000;
@@ -50,6 +59,7 @@ function makeBatches(total: number, baseMs: number, runId: string): Batch[] {
         ids[i] = String(appliance * SERIES_PER_APPLIANCE + k + 1);
         ts[i] = iso;
         values[i] = String(value);
+        rwSeries[k]!.samples.push({ value, timestamp: t });
         i++;
       }
     }
@@ -59,6 +69,7 @@ function makeBatches(total: number, baseMs: number, runId: string): Batch[] {
       ids: `{${ids.join(',')}}`,
       ts: `{${ts.join(',')}}`,
       values: `{${values.join(',')}}`,
+      remoteWrite: encodeRemoteWrite(rwSeries),
     });
   }
   return batches;
@@ -109,6 +120,49 @@ async function provision(server: ServerProcess): Promise<string[]> {
     tokens.push(created.token as string);
   }
   return tokens;
+}
+
+/**
+ * The same batches as remote write 1.0 to `/api/v1/write`, on appliances of their own (remote
+ * write has no batch id, so the native run's points must not be sent again). The first batch of
+ * every appliance creates its series and is not timed.
+ */
+async function remoteWriteIngest(server: ServerProcess, batches: Batch[], ctx: BenchContext, label: string) {
+  const tokens = await provision(server);
+  const post = async (batch: Batch) => {
+    const res = await fetch(`${server.url}/api/v1/write`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${tokens[batch.appliance]}`,
+        'content-type': 'application/x-protobuf',
+        'content-encoding': 'snappy',
+        'x-prometheus-remote-write-version': '0.1.0',
+      },
+      body: batch.remoteWrite,
+    });
+    if (res.status !== 204) throw new Error(`remote write answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+    return Number(res.headers.get('x-vigil-accepted'));
+  };
+  const warm = batches.slice(0, APPLIANCES);
+  for (const batch of warm) await post(batch);
+  ctx.log(`${label}: ${batches.length - warm.length} batches of ${BATCH} samples, ${CLIENTS} clients`);
+  const outcome = await drive(batches.slice(APPLIANCES), CLIENTS, MAX_SECONDS, post);
+  const bytes = batches.reduce((n, b) => n + b.remoteWrite.length, 0) / batches.length;
+  return { ...outcome, warmSamples: warm.length * BATCH, bytesPerBatch: bytes };
+}
+
+/** The remote-write rows, beside the native JSON rate of the same run. */
+function remoteWriteRows(backend: string, native: { rate: number }, rw: { rate: number; samples: number; seconds: number; bytesPerBatch: number }): BenchResult[] {
+  return [
+    {
+      section: 'ingest',
+      name: `Vigil remote-write ingest (${backend})`,
+      value: Math.round(rw.rate),
+      unit: 'samples/s',
+      notes: `${rw.samples} samples in ${rw.seconds.toFixed(1)} s, ${CLIENTS} clients, 10 000/request, ${Math.round(rw.bytesPerBatch / 1024)} KiB snappy per request`,
+    },
+    { section: 'ingest', name: `remote write / native JSON (${backend}, same run)`, value: Math.round((rw.rate / native.rate) * 100) / 100, unit: '×' },
+  ];
 }
 
 /** Vigil's HTTP ingest into a server child process; returns the rate and the server's peak RSS. */
@@ -165,13 +219,15 @@ async function postgresRows(ctx: BenchContext): Promise<BenchResult[]> {
 
   const server = await startServerProcess({ DATABASE_URL: benchUrl, DB_POOL_SIZE: '10' }, ctx.log);
   let vigil;
+  let rw;
   try {
     vigil = await httpIngest(server, batches, ctx, 'postgres: Vigil HTTP ingest');
+    rw = await remoteWriteIngest(server, batches, ctx, 'postgres: Vigil remote-write ingest');
   } finally {
     await server.stop();
   }
   const [stored] = await raw.unsafe<{ n: string }[]>('select coalesce(sum(point_count), 0) as n from sample_chunks');
-  const expected = vigil.samples + vigil.warmSamples;
+  const expected = vigil.samples + vigil.warmSamples + rw.samples + rw.warmSamples;
   const compaction = await compactStored(benchUrl, raw, ctx);
   await raw.end();
   const ratio = vigil.rate / ceiling.rate;
@@ -179,6 +235,7 @@ async function postgresRows(ctx: BenchContext): Promise<BenchResult[]> {
     { section: 'ingest', name: 'raw ceiling (PostgreSQL, postgres.js unnest, bare logged table)', value: Math.round(ceiling.rate), unit: 'samples/s', notes: `${ceiling.samples} samples in ${ceiling.seconds.toFixed(1)} s` },
     { section: 'ingest', name: 'Vigil HTTP ingest (PostgreSQL)', value: Math.round(vigil.rate), unit: 'samples/s', target: '≥ 100 000', pass: vigil.rate >= 100_000, notes: `${vigil.samples} samples in ${vigil.seconds.toFixed(1)} s, ${CLIENTS} clients, 10 000/batch` },
     { section: 'ingest', name: 'Vigil / raw ceiling (PostgreSQL)', value: Math.round(ratio * 100) / 100, unit: '×', target: '≥ 0.5', pass: ratio >= 0.5 },
+    ...remoteWriteRows('PostgreSQL', vigil, rw),
     { section: 'ingest', name: 'server peak RSS (PostgreSQL)', value: Math.round(vigil.peakRss), unit: 'MB', target: '< 400', pass: vigil.peakRss < 400, notes: 'VmHWM of the server process' },
     {
       section: 'ingest',
@@ -187,7 +244,7 @@ async function postgresRows(ctx: BenchContext): Promise<BenchResult[]> {
       unit: 'samples',
       target: `= ${expected}`,
       pass: Number(stored?.n ?? 0) === expected && vigil.duplicateAccepted === 0,
-      notes: 'incl. warm-up; a re-sent batch was acknowledged as duplicate',
+      notes: 'native and remote write, incl. warm-up; a re-sent native batch was acknowledged as duplicate',
     },
     {
       section: 'ingest',
@@ -234,8 +291,10 @@ async function pgliteRows(ctx: BenchContext): Promise<BenchResult[]> {
     await pg.close();
     const server = await startServerProcess({ DATA_DIR: dataDir }, ctx.log);
     let vigil;
+    let rw;
     try {
       vigil = await httpIngest(server, batches, ctx, 'pglite: Vigil HTTP ingest');
+      rw = await remoteWriteIngest(server, batches, ctx, 'pglite: Vigil remote-write ingest');
     } finally {
       await server.stop();
     }
@@ -243,6 +302,7 @@ async function pgliteRows(ctx: BenchContext): Promise<BenchResult[]> {
       { section: 'ingest', name: 'raw ceiling (PGlite, unnest, bare table)', value: Math.round(ceiling.rate), unit: 'samples/s', notes: `${ceiling.samples} samples in ${ceiling.seconds.toFixed(1)} s, in-process` },
       { section: 'ingest', name: 'Vigil HTTP ingest (PGlite)', value: Math.round(vigil.rate), unit: 'samples/s', target: '≥ 30 000', pass: vigil.rate >= 30_000, notes: `${vigil.samples} samples in ${vigil.seconds.toFixed(1)} s, ${CLIENTS} clients` },
       { section: 'ingest', name: 'Vigil / raw ceiling (PGlite)', value: Math.round((vigil.rate / ceiling.rate) * 100) / 100, unit: '×' },
+      ...remoteWriteRows('PGlite', vigil, rw),
       { section: 'ingest', name: 'server peak RSS (PGlite)', value: Math.round(vigil.peakRss), unit: 'MB', notes: 'VmHWM of the server process (database in-process)' },
     ];
   } finally {
@@ -253,7 +313,7 @@ async function pgliteRows(ctx: BenchContext): Promise<BenchResult[]> {
 
 export const ingestSection: BenchSection = {
   name: 'ingest',
-  description: 'Native JSON over HTTP into the real schema vs the raw unnest ceiling, PostgreSQL and PGlite',
+  description: 'Native JSON and remote write over HTTP into the real schema vs the raw unnest ceiling, PostgreSQL and PGlite',
   async run(ctx) {
     const only = process.env.BENCH_INGEST_BACKENDS?.split(',') ?? ['postgres', 'pglite'];
     const rows: BenchResult[] = [];

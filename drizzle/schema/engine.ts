@@ -4,12 +4,18 @@ import { alertResolutions, alertStatuses, findingKinds, findingStates, prioritie
 import { appliances } from './appliances.ts';
 import { customers } from './customers.ts';
 
+/**
+ * A label matcher as stored (SPEC §9): the string form (`tank`, `=~tmpfs|overlay`, `!~…`,
+ * `!=…`; plain text is equality) or an explicit `{op, value}`. Compiled by server/engine/matchers.ts.
+ */
+export type StoredMatcher = string | { op: '=' | '!=' | '=~' | '!~'; value: string };
+
 export interface RuleSelector {
   tiers?: (typeof tiers)[number][];
   customerIds?: string[];
   models?: string[];
-  // Label matchers applied to the sample or event labels: exact values.
-  labels?: Record<string, string>;
+  // Label matchers applied to the sample or event labels.
+  labels?: Record<string, StoredMatcher>;
 }
 
 export const rules = pgTable(
@@ -131,7 +137,7 @@ export const maintenanceWindows = pgTable(
     name: text('name').notNull(),
     customerId: uuid('customer_id').references(() => customers.id, { onDelete: 'cascade' }),
     applianceId: uuid('appliance_id').references(() => appliances.id, { onDelete: 'cascade' }),
-    labels: jsonb('labels').$type<Record<string, string>>(),
+    labels: jsonb('labels').$type<Record<string, StoredMatcher>>(),
     // One-off windows use startsAt/endsAt; recurring ones bound their validity with them (optional).
     startsAt: timestamp('starts_at', { withTimezone: true, precision: 3 }),
     endsAt: timestamp('ends_at', { withTimezone: true, precision: 3 }),

@@ -1,4 +1,4 @@
-import { index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { customers } from './customers.ts';
 import { integrationKinds } from './enums.ts';
 
@@ -20,6 +20,30 @@ export const integrations = pgTable(
     prefix: text('prefix').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    // Points of accepted requests left out as invalid (NaN, too old, bad names, histograms…),
+    // for the admin view: remote-write senders ignore the response body.
+    skippedPoints: bigint('skipped_points', { mode: 'number' }).notNull().default(0),
+    lastSkippedAt: timestamp('last_skipped_at', { withTimezone: true, precision: 3 }),
   },
   (t) => [index('integrations_customer_idx').on(t.customerId)],
+);
+
+/**
+ * What an integration sent for appliances Vigil does not know (SPEC §9): per value of its
+ * appliance label, how many points or alerts were skipped and when last. A series or alert
+ * without the label at all is counted under the empty serial. Outside the integration's
+ * customer counts as unknown: the sender learns nothing about other customers' appliances.
+ */
+export const integrationUnknownAppliances = pgTable(
+  'integration_unknown_appliances',
+  {
+    integrationId: uuid('integration_id')
+      .notNull()
+      .references(() => integrations.id, { onDelete: 'cascade' }),
+    serial: text('serial').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull(),
+    firstSeenAt: timestamp('first_seen_at', { withTimezone: true, precision: 3 }).notNull(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.integrationId, t.serial] })],
 );

@@ -141,12 +141,13 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('GET', '/api/v1/findings', STAFF_AND_AM),
 
   r('POST', '/api/v1/ingest/metrics', 'appliance'),
-  r('POST', '/api/v1/ingest/prometheus', 'appliance'),
+  r('POST', '/api/v1/ingest/prometheus', 'ingest'),
   r('POST', '/api/v1/ingest/events', 'appliance'),
-  r('POST', '/api/v1/ingest/alertmanager', 'appliance'),
+  r('POST', '/api/v1/ingest/alertmanager', 'ingest'),
   r('POST', '/api/v1/ingest/heartbeat', 'appliance'),
   r('POST', '/api/v1/ingest/support-request', 'appliance'),
-  r('POST', '/v1/metrics', 'appliance'),
+  r('POST', '/v1/metrics', 'ingest'),
+  r('POST', '/api/v1/write', 'ingest'),
 
   r('POST', '/api/v1/integrations', ADMIN),
   r('GET', '/api/v1/integrations', ADMIN),
@@ -159,6 +160,7 @@ export const routePolicies: readonly RoutePolicy[] = [
   // Raw e-mail from an MTA pipe or the IMAP poller, with an integration token of kind `email`.
   r('POST', '/api/v1/inbound/email', 'integration'),
   r('GET', '/api/v1/inbound/email', ADMIN),
+  r('GET', '/api/v1/integrations/{id}/unknown-appliances', ADMIN),
 ];
 
 interface Compiled {

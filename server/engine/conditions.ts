@@ -3,6 +3,7 @@
 // both drive these with observations.
 import { createHash } from 'node:crypto';
 import type { Priority, Tier } from '../../drizzle/schema/enums.ts';
+import { matchersOf, matchesAll } from './matchers.ts';
 import type { ComparisonOp, RateParams, Rule, RuleCommon, StateParams, ThresholdParams } from './rules.ts';
 import { renderTemplate } from './templates.ts';
 
@@ -18,13 +19,13 @@ export interface ApplianceFacts {
   hypervisorVersion: string | null;
 }
 
+/** Tier, customer and model of the appliance, then the label matchers (`=`, `!=`, `=~`, `!~`; SPEC §9) on the sample's or event's labels. */
 export function selectorMatches(rule: Pick<RuleCommon, 'selector'>, appliance: ApplianceFacts, labels: Record<string, string>): boolean {
   const s = rule.selector;
   if (s.tiers?.length && !s.tiers.includes(appliance.tier)) return false;
   if (s.customerIds?.length && !s.customerIds.includes(appliance.customerId)) return false;
   if (s.models?.length && !s.models.includes(appliance.model)) return false;
-  if (s.labels) for (const [k, v] of Object.entries(s.labels)) if (labels[k] !== v) return false;
-  return true;
+  return !s.labels || matchesAll(matchersOf(s.labels), labels);
 }
 
 /** `componentFrom: {label:'pool', kind:'pool'}` → `pool:<value>`, the heartbeat topology's id. */

@@ -1,90 +1,103 @@
-// Prometheus label matchers (`=`, `!=`, `=~`, `!~`) with RE2 semantics, shared by PromQL
-// selectors, rule selectors and maintenance windows (SPEC §9).
+// Prometheus label matchers (`=`, `!=`, `=~`, `!~`) with RE2 semantics, shared by rule
+// selectors and maintenance windows (SPEC §9). Regular expressions run on re2js, a linear-time
+// engine: a pattern written by a customer admin cannot make matching slow, and what
+// Prometheus accepts (RE2 syntax) is what Vigil accepts.
 import { RE2JS } from 're2js';
 
 export const matchOps = ['=', '!=', '=~', '!~'] as const;
 export type MatchOp = (typeof matchOps)[number];
 
-/** One label matcher; a regex matcher carries its compiled, fully anchored pattern. */
-export interface Matcher {
+/** One compiled label matcher. A label that is absent reads as the empty string, as in Prometheus. */
+export interface LabelMatcher {
   name: string;
   op: MatchOp;
   value: string;
-  /** Present for `=~` and `!~`. */
-  re?: RE2JS;
-  /** Results by label value: values repeat across a fleet (fstype, state), a regex runs once per value. */
-  memo?: Map<string, boolean>;
+  /** true when the label's value (empty when absent) satisfies the matcher */
+  test(labelValue: string): boolean;
 }
 
-const MEMO_LIMIT = 4096;
+/** A matcher that cannot be compiled; `message` names the label and the RE2 error. */
+export class MatcherError extends Error {
+  override readonly name = 'MatcherError';
 
-function regexMatches(m: Matcher, value: string): boolean {
-  const memo = (m.memo ??= new Map());
-  let hit = memo.get(value);
-  if (hit === undefined) {
-    hit = m.re!.matches(value);
-    if (memo.size >= MEMO_LIMIT) memo.clear();
-    memo.set(value, hit);
-  }
-  return hit;
-}
-
-/** A regular expression that RE2 refuses (look-around, back-references, bad syntax). */
-export class MatcherRegexError extends Error {
   constructor(
-    readonly pattern: string,
-    reason: string,
+    message: string,
+    public readonly label: string,
   ) {
-    super(`invalid regular expression ${JSON.stringify(pattern)}: ${reason}`);
-    this.name = 'MatcherRegexError';
+    super(message);
   }
 }
 
 /**
- * Builds a matcher. A regex is anchored at both ends, as Prometheus does (`^(?:re)$`), and
- * compiled by re2js, a linear-time engine: RE2 syntax only, so a pattern cannot backtrack
- * exponentially on a hostile label value. Throws MatcherRegexError for a pattern RE2 refuses.
+ * Compiles one matcher. Regular expressions are fully anchored (`=~"tmpfs"` does not match
+ * `tmpfs2`) and `.` matches a newline, exactly as Prometheus does (`^(?s:…)$`,
+ * prometheus/model/labels/regexp.go). Throws `MatcherError` for a pattern RE2 rejects
+ * (look-arounds, back-references, bad syntax).
  */
-export function makeMatcher(name: string, op: MatchOp, value: string): Matcher {
-  if (op === '=' || op === '!=') return { name, op, value };
-  try {
-    return { name, op, value, re: RE2JS.compile(`^(?:${value})$`) };
-  } catch (err) {
-    throw new MatcherRegexError(value, err instanceof Error ? err.message.replace(/^error parsing regexp: /, '') : String(err));
-  }
-}
-
-const matcherText = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*)$/s;
-
-/**
- * Parses `name op value` (`fstype!~tmpfs|overlay`, `device="sda"`); the value may be quoted.
- * Throws Error for text that is not a matcher and MatcherRegexError for a bad regex.
- */
-export function parseMatcher(text: string): Matcher {
-  const m = matcherText.exec(text);
-  if (!m) throw new Error(`not a label matcher: ${JSON.stringify(text)} (expected name=value, name!=value, name=~regex or name!~regex)`);
-  let value = m[3]!.trim();
-  if (value.length >= 2 && ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))) value = value.slice(1, -1);
-  return makeMatcher(m[1]!, m[2] as MatchOp, value);
-}
-
-/** Whether a label set satisfies the matcher; a missing label has the empty value (Prometheus semantics). */
-export function matches(matcher: Matcher, labels: Readonly<Record<string, string>>): boolean {
-  const value = labels[matcher.name] ?? '';
-  switch (matcher.op) {
+export function parseMatcher(name: string, op: MatchOp, value: string): LabelMatcher {
+  switch (op) {
     case '=':
-      return value === matcher.value;
+      return { name, op, value, test: (v) => v === value };
     case '!=':
-      return value !== matcher.value;
+      return { name, op, value, test: (v) => v !== value };
     case '=~':
-      return regexMatches(matcher, value);
-    case '!~':
-      return !regexMatches(matcher, value);
+    case '!~': {
+      let re: RE2JS;
+      try {
+        re = RE2JS.compile(`(?:${value})`, RE2JS.DOTALL);
+      } catch (err) {
+        throw new MatcherError(`label ${name}: ${JSON.stringify(value)} is not an RE2 regular expression (${(err as Error).message})`, name);
+      }
+      return op === '=~' ? { name, op, value, test: (v) => re.matches(v) } : { name, op, value, test: (v) => !re.matches(v) };
+    }
   }
 }
 
-/** Whether every matcher holds. */
-export function matchesAll(matchers: readonly Matcher[], labels: Readonly<Record<string, string>>): boolean {
-  for (const m of matchers) if (!matches(m, labels)) return false;
+/**
+ * A selector value in its string form: `=~tmpfs|overlay`, `!~…`, `!=…` or `=…` carry their
+ * operator; any other text is an equality (the form stored before matchers existed, so old
+ * rules and windows keep their meaning). A value that must start with an operator literally
+ * is written `=` followed by it (`==~x` equals `=~x`).
+ */
+export function parseMatcherText(name: string, text: string): LabelMatcher {
+  for (const op of ['=~', '!~', '!='] as const) if (text.startsWith(op)) return parseMatcher(name, op, text.slice(2));
+  if (text.startsWith('=')) return parseMatcher(name, '=', text.slice(1));
+  return parseMatcher(name, '=', text);
+}
+
+/** A selector's label entry as the API takes it: the string form, or an explicit `{op, value}`. */
+export type MatcherSpec = string | { op: MatchOp; value: string };
+
+/** Compiles a selector's `labels` map (name → string form or `{op, value}`); throws `MatcherError`. */
+export function compileMatchers(labels: Readonly<Record<string, MatcherSpec>> | null | undefined): LabelMatcher[] {
+  if (!labels) return [];
+  return Object.entries(labels).map(([name, spec]) =>
+    typeof spec === 'string' ? parseMatcherText(name, spec) : parseMatcher(name, spec.op, spec.value),
+  );
+}
+
+/** True when every matcher holds for `labels` (an absent label reads as ""). No matchers match everything. */
+export function matchesAll(matchers: readonly LabelMatcher[], labels: Readonly<Record<string, string>>): boolean {
+  for (const m of matchers) if (!m.test(labels[m.name] ?? '')) return false;
   return true;
+}
+
+const compiled = new WeakMap<object, LabelMatcher[]>();
+
+/**
+ * The compiled matchers of a stored `labels` map, compiled once per object (rules and windows
+ * are held in memory and re-read whole when they change). A stored pattern that no longer
+ * compiles (written before validation existed) matches nothing rather than everything.
+ */
+export function matchersOf(labels: Readonly<Record<string, MatcherSpec>>): LabelMatcher[] {
+  let list = compiled.get(labels);
+  if (!list) {
+    try {
+      list = compileMatchers(labels);
+    } catch {
+      list = [{ name: '', op: '=', value: '', test: () => false }];
+    }
+    compiled.set(labels, list);
+  }
+  return list;
 }

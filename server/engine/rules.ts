@@ -4,6 +4,7 @@ import type { RuleSelector } from '../../drizzle/schema/engine.ts';
 import type { rules } from '../../drizzle/schema/index.ts';
 import { DEFAULT_MIN_HISTORY_SECONDS, DEFAULT_MIN_R2 } from '../lib/forecast-evidence.ts';
 import { parsePromql, PromqlError } from './promql/parse.ts';
+import { compileMatchers, MatcherError, matchOps } from './matchers.ts';
 
 export const comparisonOps = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type ComparisonOp = (typeof comparisonOps)[number];
@@ -135,12 +136,35 @@ export type ForecastParams = z.infer<typeof ForecastParams>;
 export type EventParams = z.infer<typeof EventParams>;
 export type PromqlParams = z.infer<typeof PromqlParams>;
 
+/**
+ * Label matchers by label name (SPEC §9): `{"pool": "tank"}` (equality, the form from before
+ * matchers), `{"fstype": "!~tmpfs|overlay"}` (the operator leads the string: `=`, `!=`, `=~`,
+ * `!~`) or `{"fstype": {"op": "!~", "value": "tmpfs|overlay"}}`. Regular expressions are RE2,
+ * fully anchored; one RE2 rejects is a 400 naming the label.
+ */
+export const LabelMatchers = z
+  .record(
+    z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a Prometheus label name').max(128),
+    z.union([z.string().max(1024), z.object({ op: z.enum(matchOps), value: z.string().max(1024) }).strict()]),
+  )
+  .superRefine((labels, ctx) => {
+    for (const [name, spec] of Object.entries(labels)) {
+      try {
+        compileMatchers({ [name]: spec });
+      } catch (err) {
+        if (err instanceof MatcherError) ctx.addIssue({ code: 'custom', path: [name], message: err.message });
+        else throw err;
+      }
+    }
+  })
+  .openapi('LabelMatchers');
+
 export const Selector = z
   .object({
     tiers: z.array(z.enum(tiers)).optional(),
     customerIds: z.array(z.uuid()).optional(),
     models: z.array(z.string().min(1).max(200)).optional(),
-    labels: z.record(z.string(), z.string()).optional(),
+    labels: LabelMatchers.optional(),
   })
   .strict()
   .openapi('RuleSelector');

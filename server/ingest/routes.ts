@@ -1,10 +1,10 @@
 import { isAscii } from 'node:buffer';
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import type { AppliancePrincipal } from '../auth/principal.ts';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { AppliancePrincipal, IntegrationPrincipal } from '../auth/principal.ts';
 import type { AppDeps } from '../composition.ts';
 import { newRouter, type AppEnv } from '../http/context.ts';
-import { currentAppliance, requireAppliance } from '../http/middleware.ts';
+import { currentAppliance, currentIntegration, requireAppliance } from '../http/middleware.ts';
 import { DomainError, invalid } from '../lib/errors.ts';
 import { ErrorBody, jsonBody, jsonResponse } from '../schemas/common.ts';
 import { alertmanagerWebhookSchema, parseAlertmanagerWebhook } from '../../telemetry/parsers/alertmanager.ts';
@@ -13,8 +13,9 @@ import { parseOtlpMetrics } from '../../telemetry/parsers/otlp.ts';
 import { batchIdMessage, batchIdPattern, isBatchId } from '../../telemetry/batch-id.ts';
 import { parsePrometheusText } from '../../telemetry/parsers/prometheus-text.ts';
 import { skipReasons, type IngestReport } from '../../telemetry/parsers/types.ts';
+import { parseRemoteWrite } from '../../telemetry/parsers/remote-write.ts';
 import { HeartbeatAck, HeartbeatBody } from './heartbeat.ts';
-import { IngestService } from './service.ts';
+import { IngestService, type IngestSender } from './service.ts';
 import { SupportRequestAck, SupportRequestBody } from './support-request.ts';
 
 const errorJson = (description: string) => ({ description, content: { 'application/json': { schema: ErrorBody } } });
@@ -22,7 +23,7 @@ const errorJson = (description: string) => ({ description, content: { 'applicati
 /** The error answers every ingest route may give (SPEC §5.2). */
 const ingestErrors = {
   400: errorJson('Invalid body; `details.problems` lists the first bad items by index'),
-  401: errorJson('Missing, invalid or revoked appliance token'),
+  401: errorJson('Missing, invalid or revoked token (an appliance token; on the foreign formats also an integration token of the matching kind)'),
   413: errorJson('More than 10 000 samples or 5 MB'),
   415: errorJson('Wrong content type'),
   429: errorJson('Over the token’s ingest rate; retry after `Retry-After` seconds'),
@@ -49,6 +50,8 @@ export const WriteAck = z
     truncatedLabelValues: z.number().int().optional().describe('label values cut to 1 024 characters'),
     droppedLabels: z.number().int().optional().describe('resource attributes outside the keep-list dropped to stay within 32 labels'),
     seriesLimited: z.number().int().optional().describe('points of new series beyond SERIES_LIMIT_PER_APPLIANCE, not stored (SPEC §10)'),
+    unknownSkipped: z.number().int().optional().describe('integration tokens only: points naming no appliance of the integration by its appliance label'),
+    unknownAppliances: z.array(z.string()).optional().describe('integration tokens only: those label values (first 20; "" = the label was missing)'),
   })
   .openapi('IngestAck');
 
@@ -122,6 +125,23 @@ function batchIdQuery(c: Context<AppEnv>): string | null {
   return value;
 }
 
+/**
+ * The sender of a foreign-format route: an appliance token, or an integration token of `kind`
+ * (SPEC §9); anything else is 401.
+ */
+function currentSender(c: Context<AppEnv>, kind: IntegrationPrincipal['integrationKind']): IngestSender {
+  const principal = c.get('principal');
+  if (principal?.kind === 'appliance') return principal;
+  return currentIntegration(c, kind);
+}
+
+function requireSender(kind: IntegrationPrincipal['integrationKind']): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    currentSender(c, kind);
+    await next();
+  };
+}
+
 function samplesCount(body: unknown): number {
   const samples = (body as { samples?: unknown } | null)?.samples;
   return Array.isArray(samples) ? samples.length : 1;
@@ -135,7 +155,9 @@ function samplesCount(body: unknown): number {
 export function collectorRoutes(deps: AppDeps) {
   const service = new IngestService(deps);
   const ingest = newRouter();
-  ingest.use('*', requireAppliance());
+  for (const path of ['/metrics', '/events', '/heartbeat', '/support-request']) ingest.use(path, requireAppliance());
+  ingest.use('/prometheus', requireSender('prometheus'));
+  ingest.use('/alertmanager', requireSender('alertmanager'));
   const doc = ingest.openAPIRegistry;
   const security = [{ bearer: [] }];
 
@@ -165,7 +187,7 @@ export function collectorRoutes(deps: AppDeps) {
     path: '/prometheus',
     tags: ['collector'],
     summary:
-      'Prometheus text exposition format 0.0.4 with UTF-8 names (one scrape); samples without a timestamp get the arrival time; bad lines are skipped and reported, the rest stored',
+      'Prometheus text exposition format 0.0.4 with UTF-8 names (one scrape); samples without a timestamp get the arrival time; bad lines are skipped and reported, the rest stored. With a prometheus integration token each sample goes to the appliance its serial label names',
     security,
     request: {
       query: z.object({ batchId: z.string().regex(batchIdPattern).optional() }),
@@ -174,15 +196,14 @@ export function collectorRoutes(deps: AppDeps) {
     responses: { 200: jsonResponse(WriteAck, 'Committed'), ...ingestErrors },
   });
   ingest.post('/prometheus', async (c) => {
-    const appliance = currentAppliance(c);
+    const sender = currentSender(c, 'prometheus');
     const type = c.req.header('content-type') ?? 'text/plain';
     if (!/^text\/plain\b/i.test(type)) throw new DomainError('unsupported_media_type', 'the body must be text/plain (Prometheus exposition format 0.0.4)');
     const batchId = batchIdQuery(c);
     const text = await c.req.text();
     const ctx = service.parseContext();
     const parsed = service.parse('prometheus', () => parsePrometheusText(text, { ...ctx, defaultTimestampMs: ctx.now }));
-    service.charge(appliance, parsed.samples.length);
-    const result = await service.writeSamples(appliance, parsed.samples, batchId, 'prometheus');
+    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'prometheus', parsed.report.skipped);
     if (!result.duplicate) service.countSkipped('prometheus', parsed.report);
     return c.json({ ...result, ...reportFields(parsed.report) }, 200);
   });
@@ -209,17 +230,16 @@ export function collectorRoutes(deps: AppDeps) {
     path: '/alertmanager',
     tags: ['collector'],
     summary:
-      'Alertmanager webhook (version 4): each alert is an event with id am-<fingerprint>. Lenient per alert: the valid alerts are kept and the others reported as skipped (400 only when none is valid)',
+      'Alertmanager webhook (version 4): each alert is an event with id am-<fingerprint>. Lenient per alert: the valid alerts are kept and the others reported as skipped (400 only when none is valid). With an alertmanager integration token each alert goes to the appliance its serial label names',
     security,
     request: { body: jsonBody(alertmanagerWebhookSchema) },
     responses: { 200: jsonResponse(AlertmanagerAck, 'Committed'), ...ingestErrors },
   });
   ingest.post('/alertmanager', async (c) => {
-    const appliance = currentAppliance(c);
+    const sender = currentSender(c, 'alertmanager');
     const body = await readJson(c);
     const parsed = service.parse('alertmanager', () => parseAlertmanagerWebhook(body, service.parseContext()));
-    service.charge(appliance, parsed.events.length);
-    const written = await service.writeEvents(appliance, parsed.events);
+    const written = await service.writeEventsFrom(sender, parsed.events, 'alertmanager');
     return c.json({ ...written, skipped: parsed.skipped, truncatedLabelValues: parsed.truncated, problems: parsed.problems }, 200);
   });
 
@@ -257,18 +277,18 @@ export function collectorRoutes(deps: AppDeps) {
   );
 
   const otlp = newRouter();
-  otlp.use('*', requireAppliance());
+  otlp.use('*', requireSender('prometheus'));
   otlp.openAPIRegistry.registerPath({
     method: 'post',
     path: '/metrics',
     tags: ['collector'],
-    summary: 'OTLP/HTTP JSON metrics (gauges and sums; attributes become labels); bad points are skipped and reported in partialSuccess, the rest stored',
+    summary: 'OTLP/HTTP JSON metrics (gauges and sums; attributes become labels); bad points are skipped and reported in partialSuccess, the rest stored. With a prometheus integration token each point goes to the appliance its serial resource attribute names',
     security,
     request: { query: z.object({ batchId: z.string().regex(batchIdPattern).optional() }), body: { content: { 'application/json': { schema: z.object({ resourceMetrics: z.array(z.unknown()) }) } }, required: true } },
     responses: { 200: jsonResponse(OtlpAck, 'Committed (the valid points)'), ...ingestErrors },
   });
   otlp.post('/metrics', async (c) => {
-    const appliance = currentAppliance(c);
+    const sender = currentSender(c, 'prometheus');
     const type = c.req.header('content-type') ?? '';
     if (!/^application\/json\b/i.test(type)) {
       throw new DomainError('unsupported_media_type', 'only OTLP/HTTP JSON (application/json) is accepted; set the exporter protocol to http/json');
@@ -276,13 +296,49 @@ export function collectorRoutes(deps: AppDeps) {
     const batchId = batchIdQuery(c);
     const body = await readJson(c);
     const parsed = service.parse('otlp', () => parseOtlpMetrics(body, service.parseContext()));
-    service.charge(appliance, parsed.samples.length);
-    const result = await service.writeSamples(appliance, parsed.samples, batchId, 'otlp');
+    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'otlp', parsed.report.skipped);
     if (!result.duplicate) service.countSkipped('otlp', parsed.report);
     // OTLP's ExportMetricsServiceResponse: partialSuccess tells the exporter what was dropped.
     const partialSuccess = otlpPartialSuccess(parsed.report);
     return c.json({ ...result, ...reportFields(parsed.report), ...(partialSuccess === undefined ? {} : { partialSuccess }) }, 200);
   });
 
-  return { ingest, otlp, service };
+  const remoteWrite = newRouter();
+  remoteWrite.use('/write', requireSender('prometheus'));
+  remoteWrite.openAPIRegistry.registerPath({
+    method: 'post',
+    path: '/write',
+    tags: ['collector'],
+    summary:
+      'Prometheus remote write 1.0 (protobuf WriteRequest, snappy block compression). 204 when the good points are committed; ' +
+      'bad points, native histograms and (integration tokens) points naming no known appliance are left out, counted in the ' +
+      'X-Vigil-Skipped header and the vigil_ingest_skipped_total metric, and listed under the integration\'s unknown appliances',
+    security,
+    request: { body: { content: { 'application/x-protobuf': { schema: z.string().describe('snappy-compressed prometheus.WriteRequest') } }, required: true } },
+    responses: { 204: { description: 'Committed' }, ...ingestErrors },
+  });
+  remoteWrite.post('/write', async (c) => {
+    const sender = currentSender(c, 'prometheus');
+    const type = c.req.header('content-type') ?? '';
+    // Remote write 2.0 names its message in `proto=`; answering 415 lets a 2.0 sender fall back to 1.0.
+    const proto = /;\s*proto=([^;\s]+)/i.exec(type)?.[1];
+    if (!/^application\/x-protobuf\b/i.test(type) || (proto !== undefined && proto !== 'prometheus.WriteRequest')) {
+      throw new DomainError('unsupported_media_type', 'remote write needs Content-Type: application/x-protobuf (remote write 1.0, prometheus.WriteRequest)');
+    }
+    const encoding = c.req.header('content-encoding') ?? 'snappy';
+    if (encoding.toLowerCase() !== 'snappy') {
+      throw new DomainError('unsupported_media_type', 'remote write needs Content-Encoding: snappy');
+    }
+    const body = new Uint8Array(await c.req.raw.arrayBuffer());
+    if (body.length === 0) throw invalid('the request body is empty');
+    const parsed = service.parse('remote_write', () => parseRemoteWrite(body, service.parseContext()));
+    const result = await service.writeSamplesFrom(sender, parsed.samples, null, 'remote_write', parsed.skipped);
+    const skipped = parsed.skipped + (result.unknownSkipped ?? 0);
+    // Remote-write senders ignore the body; the header is for people debugging with curl.
+    c.header('X-Vigil-Accepted', String(result.accepted));
+    c.header('X-Vigil-Skipped', String(skipped));
+    return c.body(null, 204);
+  });
+
+  return { ingest, otlp, remoteWrite, service };
 }

@@ -38,6 +38,12 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    ingestSkipped: new Counter({
+      name: 'vigil_ingest_skipped_total',
+      help: 'Points or alerts of an accepted request left out, by format and reason (invalid point, unknown appliance)',
+      labelNames: ['format', 'reason'] as const,
+      registers: [registry],
+    }),
     ruleEvaluationDuration: new Histogram({
       name: 'vigil_rule_evaluation_duration_seconds',
       help: 'Rule evaluation time, by trigger (ingest or schedule)',

@@ -3,21 +3,9 @@ import { integrationKinds } from '../../drizzle/schema/enums.ts';
 import type { AppDeps } from '../composition.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
+import { Integration, UnknownAppliance } from '../schemas/resources.ts';
 import { errorResponses, IdParam, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
-import { createIntegration, getIntegration, listIntegrations, revokeIntegration, rotateIntegrationToken } from '../services/integrations.ts';
-
-const Integration = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    kind: z.enum(integrationKinds),
-    customerId: z.string().nullable(),
-    applianceLabel: z.string(),
-    prefix: z.string(),
-    createdAt: z.string(),
-    revokedAt: z.string().nullable(),
-  })
-  .openapi('Integration');
+import { createIntegration, getIntegration, listIntegrations, listUnknownAppliances, revokeIntegration, rotateIntegrationToken } from '../services/integrations.ts';
 
 // Prometheus label names (and UTF-8 names since Prometheus 3) are free text; keep them sane.
 const LabelName = z
@@ -35,6 +23,7 @@ const CreateIntegration = z
   })
   .strict()
   .openapi('CreateIntegration');
+
 
 const IntegrationWithToken = z.object({ integration: Integration, token: z.string() }).openapi('IntegrationWithToken');
 
@@ -106,6 +95,17 @@ export function integrationRoutes(deps: AppDeps) {
       await revokeIntegration(db, currentUser(c), deps.clock.now(), c.req.valid('param').id);
       return c.body(null, 204);
     },
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/unknown-appliances',
+      tags: ['admin'],
+      summary: 'Serials the integration sent data for that name no appliance (of its customer), most recent first',
+      request: { params: IdParam, query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(100) }) },
+      responses: { 200: jsonResponse(z.object({ items: z.array(UnknownAppliance) }).openapi('UnknownApplianceList'), 'Unknown serials'), ...errorResponses },
+    }),
+    async (c) => c.json(await listUnknownAppliances(db, c.req.valid('param').id, c.req.valid('query').limit), 200),
   );
   return app;
 }

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { applianceStatuses, componentKinds, roles, tiers } from '../../drizzle/schema/enums.ts';
+import { applianceStatuses, componentKinds, integrationKinds, roles, tiers } from '../../drizzle/schema/enums.ts';
 
 export const Tier = z.enum(tiers).openapi('Tier');
 export const Role = z.enum(roles).openapi('Role');
@@ -98,3 +98,28 @@ export const CreateUser = z
   .openapi('CreateUser');
 
 export const UserWithKey = z.object({ user: User, apiKey: z.string() }).openapi('UserWithKey');
+
+/** An integration as admins see it (SPEC §8, §9): never its token or hash. */
+export const Integration = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    kind: z.enum(integrationKinds),
+    customerId: z.string().nullable(),
+    applianceLabel: z.string(),
+    prefix: z.string(),
+    createdAt: z.string(),
+    revokedAt: z.string().nullable(),
+    skippedPoints: z.number().int().describe('points of accepted requests left out as invalid (NaN, too old or too far ahead, bad names, histograms)'),
+    lastSkippedAt: z.string().nullable(),
+  })
+  .openapi('Integration');
+
+export const UnknownAppliance = z
+  .object({
+    serial: z.string().describe('the value of the appliance label; "" when the label was missing'),
+    count: z.number().int().describe('points or alerts skipped'),
+    firstSeenAt: z.string(),
+    lastSeenAt: z.string(),
+  })
+  .openapi('UnknownAppliance');

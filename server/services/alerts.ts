@@ -236,7 +236,18 @@ async function routeFiringAlert(tx: Tx, deps: CoreDeps, subject: AlertSubject, r
 /** Gathers the facts and decides; a decision naming a ticket holds that ticket's row lock, open. */
 async function decideFor(tx: Tx, deps: CoreDeps, subject: AlertSubject, row: AlertRow, now: Date) {
   const gathered = await gatherRouteFacts(tx, deps, subject.appliance, row);
-  const routed: RoutedAlert = { id: row.id, customerId: row.customerId, applianceId: row.applianceId, component: row.component, priority: row.priority, labels: subject.labels, startsAt: row.startsAt };
+  const routed: RoutedAlert = {
+    id: row.id,
+    customerId: row.customerId,
+    applianceId: row.applianceId,
+    component: row.component,
+    priority: row.priority,
+    labels: subject.labels,
+    startsAt: row.startsAt,
+    // A maintenance window may match the alert's name and rule (SPEC §9).
+    alertname: subject.rule.name,
+    ruleId: subject.rule.id,
+  };
   let decision = decideRoute(routed, gathered.facts, gathered.related, gathered.windows, now);
   // Terminates: each pass removes the ticket it named, and a decision names only listed tickets.
   while (decision.reason === 'dependency' || decision.reason === 'correlated') {

@@ -1,6 +1,6 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, notExists, or, sql } from 'drizzle-orm';
 import type { Db } from '../../drizzle/client.ts';
-import { customers, integrations, type IntegrationKind } from '../../drizzle/schema/index.ts';
+import { appliances, customers, integrations, integrationUnknownAppliances, type IntegrationKind } from '../../drizzle/schema/index.ts';
 import { INTEGRATION_TOKEN_PREFIX, hashSecret, newSecret, secretPrefix } from '../auth/credentials.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { afterCursor, decodeCursor, page } from '../lib/cursor.ts';
@@ -27,6 +27,8 @@ export function integrationView(row: IntegrationRow) {
     prefix: row.prefix,
     createdAt: row.createdAt.toISOString(),
     revokedAt: row.revokedAt?.toISOString() ?? null,
+    skippedPoints: row.skippedPoints,
+    lastSkippedAt: row.lastSkippedAt?.toISOString() ?? null,
   };
 }
 
@@ -106,4 +108,29 @@ export async function getIntegration(db: Db, id: string) {
   const [row] = await db.select().from(integrations).where(eq(integrations.id, id)).limit(1);
   if (!row) throw notFound('integration');
   return integrationView(row);
+}
+
+/**
+ * What the integration sent for appliances Vigil does not know (SPEC §9), most recent first:
+ * per value of its appliance label ("" = the label was missing), the points or alerts skipped
+ * and when first and last. A serial that has since been registered (within the integration's
+ * customer) is no longer listed. 404 when the integration is unknown.
+ */
+export async function listUnknownAppliances(db: Db, id: string, limit: number) {
+  const [integration] = await db.select({ customerId: integrations.customerId }).from(integrations).where(eq(integrations.id, id)).limit(1);
+  if (!integration) throw notFound('integration');
+  const u = integrationUnknownAppliances;
+  const registered = db
+    .select({ one: sql`1` })
+    .from(appliances)
+    .where(and(eq(appliances.serial, u.serial), integration.customerId === null ? undefined : eq(appliances.customerId, integration.customerId)));
+  const rows = await db
+    .select()
+    .from(u)
+    .where(and(eq(u.integrationId, id), or(eq(u.serial, ''), notExists(registered))))
+    .orderBy(desc(u.lastSeenAt), asc(u.serial))
+    .limit(limit);
+  return {
+    items: rows.map((r) => ({ serial: r.serial, count: r.count, firstSeenAt: r.firstSeenAt.toISOString(), lastSeenAt: r.lastSeenAt.toISOString() })),
+  };
 }

@@ -6,6 +6,8 @@ import { tableShape, type Db } from '../../drizzle/client.ts';
 import { appliances, customers, maintenanceWindows, type WeeklyRecurrence } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { invalid, notFound } from '../lib/errors.ts';
+import { matchersOf, matchesAll, matchOps } from '../engine/matchers.ts';
+import { LabelMatchers } from '../engine/rules.ts';
 import { recordAudit } from './audit.ts';
 
 type WindowRow = typeof maintenanceWindows.$inferSelect;
@@ -18,7 +20,8 @@ export const MaintenanceWindowInput = z
     name: z.string().trim().min(1).max(200),
     customerId: z.uuid().nullable().default(null),
     applianceId: z.uuid().nullable().default(null),
-    labels: z.record(z.string(), z.string()).nullable().default(null),
+    // Matchers on the alert's labels; `alertname` (the rule's or event's name) and `rule_id` can be matched too.
+    labels: LabelMatchers.nullable().default(null),
     startsAt: isoTime.nullable().default(null),
     endsAt: isoTime.nullable().default(null),
     recurrence: z
@@ -49,7 +52,7 @@ export const MaintenanceWindow = z
     name: z.string(),
     customerId: z.string().nullable(),
     applianceId: z.string().nullable(),
-    labels: z.record(z.string(), z.string()).nullable(),
+    labels: z.record(z.string(), z.union([z.string(), z.object({ op: z.enum(matchOps), value: z.string() })])).nullable(),
     startsAt: z.string().nullable(),
     endsAt: z.string().nullable(),
     recurrence: z.object({ days: z.array(z.number()), start: z.string(), end: z.string() }).nullable(),
@@ -98,18 +101,32 @@ export function windowCovers(window: Pick<WindowRow, 'startsAt' | 'endsAt' | 're
   return (r.days.includes(local.weekday) && minute >= start) || (r.days.includes(yesterday) && minute < end);
 }
 
-export function windowScopeMatches(
-  window: Pick<WindowRow, 'customerId' | 'applianceId' | 'labels'>,
-  target: { customerId: string; applianceId: string; labels: Record<string, string> },
-): boolean {
+/**
+ * What a window's scope is matched against: the alert's appliance and labels, and the names
+ * a window may match besides them (SPEC §9): `alertname` (the rule's or event's name, unless
+ * the labels carry their own, as Alertmanager's do) and `rule_id`.
+ */
+export interface WindowTarget {
+  customerId: string;
+  applianceId: string;
+  labels: Record<string, string>;
+  alertname?: string | undefined;
+  ruleId?: string | undefined;
+}
+
+/** Customer, appliance, then the label matchers (`=`, `!=`, `=~`, `!~`, RE2) of the window. */
+export function windowScopeMatches(window: Pick<WindowRow, 'customerId' | 'applianceId' | 'labels'>, target: WindowTarget): boolean {
   // A window with no scope at all (an empty label set stored before that was refused) would
   // silence the whole fleet: it matches nothing instead.
   const scoped = Boolean(window.customerId || window.applianceId || (window.labels && Object.keys(window.labels).length > 0));
   if (!scoped) return false;
   if (window.customerId && window.customerId !== target.customerId) return false;
   if (window.applianceId && window.applianceId !== target.applianceId) return false;
-  if (window.labels) for (const [k, v] of Object.entries(window.labels)) if (target.labels[k] !== v) return false;
-  return true;
+  if (!window.labels) return true;
+  const labels = { ...target.labels };
+  if (target.alertname !== undefined && labels.alertname === undefined) labels.alertname = target.alertname;
+  if (target.ruleId !== undefined) labels.rule_id = target.ruleId;
+  return matchesAll(matchersOf(window.labels), labels);
 }
 
 /**
@@ -130,7 +147,7 @@ export function readWindows(rows: Record<string, unknown>[]): WindowRow[] {
 /** Of the windows read by `windowsOfApplianceSql`, the one covering an alert of this appliance at `at`, if any. */
 export function coveringWindow(
   rows: Record<string, unknown>[],
-  target: { customerId: string; applianceId: string; labels: Record<string, string> },
+  target: WindowTarget,
   at: Date,
 ): WindowRow | null {
   return windowShape.read(rows).find((w) => windowScopeMatches(w, target) && windowCovers(w, at)) ?? null;

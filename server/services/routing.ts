@@ -5,6 +5,7 @@
 import type { Priority, TicketStatus, Tier } from '../../drizzle/schema/enums.ts';
 import type { SuppressionReason } from '../../drizzle/schema/enums.ts';
 import { isEntitled } from './entitlement.ts';
+import type { StoredMatcher } from '../../drizzle/schema/engine.ts';
 import { windowCovers, windowScopeMatches } from './maintenance.ts';
 
 /**
@@ -30,6 +31,9 @@ export interface RoutedAlert {
   priority: Priority;
   labels: Record<string, string>;
   startsAt: Date;
+  /** What a maintenance window may match besides the labels (SPEC §9). */
+  alertname?: string | undefined;
+  ruleId?: string | undefined;
 }
 
 /** What routing knows of the appliance: its customer's entitlement and its topology. */
@@ -69,7 +73,7 @@ export interface RouteWindow {
   id: string;
   customerId: string | null;
   applianceId: string | null;
-  labels: Record<string, string> | null;
+  labels: Record<string, StoredMatcher> | null;
   startsAt: Date | null;
   endsAt: Date | null;
   recurrence: { days: number[]; start: string; end: string } | null;

@@ -22,3 +22,5 @@ export {
 } from './alertmanager.ts';
 export type { AlertmanagerWebhook } from './alertmanager.ts';
 export { parseRfc3339 } from './common.ts';
+export { encodeRemoteWrite, parseRemoteWrite } from './remote-write.ts';
+export type { RemoteWriteParsed } from './remote-write.ts';

@@ -223,6 +223,37 @@ describe('dashboard in Chromium against a real server', () => {
     }
   });
 
+  it('integrations: an admin adds one, sees its token once, and finds the serial it sent that names no appliance', async () => {
+    const name = api.unique('Central Alertmanager');
+    const ghost = api.unique('SN-GHOST');
+    const w = await openPage(browser, server.url);
+    try {
+      await loginWithKey(w.page, server.adminKey);
+      await w.page.goto('/#/admin/integrations');
+      await w.page.getByLabel('Name').fill(name);
+      await w.page.getByLabel('Kind').selectOption('alertmanager');
+      await w.page.getByRole('button', { name: 'Add' }).click();
+      const token = await w.page.getByTestId('secret-value').inputValue();
+      expect(token).toMatch(/^vit_/);
+      await w.page.getByRole('button', { name: 'Done' }).click();
+      expect(await w.page.getByTestId('secret-box').count()).toBe(0);
+      await w.page.getByRole('cell', { name, exact: true }).waitFor();
+
+      const startsAt = new Date(Date.now() - 60_000).toISOString();
+      const res = await fetch(`${server.url}/api/v1/ingest/alertmanager`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ version: '4', status: 'firing', receiver: 'vigil', groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: 'http://am', alerts: [{ status: 'firing', labels: { alertname: 'DiskHot', serial: ghost }, annotations: {}, startsAt, endsAt: '0001-01-01T00:00:00Z', fingerprint: 'abc123' }] }),
+      });
+      expect(res.status).toBe(200);
+      await w.page.getByTestId(`unknown-${name}`).click();
+      await w.page.getByRole('cell', { name: ghost }).waitFor();
+      expectNoPageProblems(w.problems);
+    } finally {
+      await w.close();
+    }
+  });
+
   it('renders every page without console errors, CSP violations or failed API calls', async () => {
     const customer = await api.customer('mission_critical');
     const { appliance } = await api.appliance(customer.id);
@@ -239,6 +270,7 @@ describe('dashboard in Chromium against a real server', () => {
       ['admin-releases', '#/admin/releases', /release catalogue/i],
       ['admin-rules', '#/admin/rules', /Rules/],
       ['admin-maintenance-windows', '#/admin/maintenance-windows', /maintenance/i],
+      ['admin-integrations', '#/admin/integrations', /Integrations/],
     ];
     const w = await openPage(browser, server.url);
     try {

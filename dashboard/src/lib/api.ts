@@ -12,6 +12,7 @@ import type {
   Holiday,
   InboundEmail,
   Release,
+  Integration,
   MaintenanceWindow,
   MetricResponse,
   MySettings,
@@ -24,6 +25,7 @@ import type {
   Ticket,
   TicketDetail,
   TicketStatus,
+  UnknownAppliance,
   Tier,
   User,
 } from './types.ts';
@@ -294,6 +296,15 @@ export const api = {
   updateMaintenanceWindow: (id: string, body: Record<string, unknown>) =>
     request<MaintenanceWindow>('PUT', `/maintenance-windows/${enc(id)}`, { body }),
   deleteMaintenanceWindow: (id: string) => request<void>('DELETE', `/maintenance-windows/${enc(id)}`),
+
+  integrations: () => fetchAll<Integration>('/integrations'),
+  createIntegration: (body: { name: string; kind: Integration['kind']; customerId?: string; applianceLabel?: string }) =>
+    request<{ integration: Integration; token: string }>('POST', '/integrations', { body }),
+  rotateIntegrationToken: (id: string) =>
+    request<{ integration: Integration; token: string }>('POST', `/integrations/${enc(id)}/token`),
+  revokeIntegration: (id: string) => request<void>('DELETE', `/integrations/${enc(id)}`),
+  unknownAppliances: (id: string) =>
+    request<{ items: UnknownAppliance[] }>('GET', `/integrations/${enc(id)}/unknown-appliances`),
 
   holidays: () => fetchAll<Holiday>('/holidays'),
   createHoliday: (body: { date: string; name: string }) => request<Holiday>('POST', '/holidays', { body }),

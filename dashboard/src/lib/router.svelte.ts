@@ -23,6 +23,7 @@ const ROUTES: RouteDef[] = [
   ['admin-maintenance', '/admin/maintenance-windows'],
   ['admin-holidays', '/admin/holidays'],
   ['admin-releases', '/admin/releases'],
+  ['admin-integrations', '/admin/integrations'],
   ['admin-customers', '/admin/customers'],
   ['admin-appliances', '/admin/appliances'],
   ['admin-users', '/admin/users'],

@@ -8,9 +8,12 @@ import type {
   Appliance as ApplianceSchema,
   Component as ComponentSchema,
   Customer as CustomerSchema,
+  Integration as IntegrationSchema,
+  UnknownAppliance as UnknownApplianceSchema,
   User as UserSchema,
 } from '../../../server/schemas/resources.ts';
 import type { FleetSummary as FleetSummarySchema } from '../../../server/routes/fleet.ts';
+
 import type { HealthHistoryAnswer as HealthHistorySchema } from '../../../server/routes/appliance-health.ts';
 import type { slaView } from '../../../server/services/tickets/core.ts';
 import type { TicketAction } from '../../../server/services/tickets/lifecycle.ts';
@@ -57,6 +60,8 @@ export type Customer = z.infer<typeof CustomerSchema>;
 export type Component = z.infer<typeof ComponentSchema>;
 export type Appliance = z.infer<typeof ApplianceSchema>;
 export type FleetSummary = z.infer<typeof FleetSummarySchema>;
+export type Integration = z.infer<typeof IntegrationSchema>;
+export type UnknownAppliance = z.infer<typeof UnknownApplianceSchema>;
 export type TierSummary = FleetSummary['tiers'][number];
 
 export interface ApiErrorBody {

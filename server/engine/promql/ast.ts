@@ -1,6 +1,6 @@
 // The typed syntax tree of the PromQL subset Vigil evaluates (SPEC §9). Built from the
 // Prometheus project's own grammar (@prometheus-io/lezer-promql) by parse.ts.
-import type { Matcher } from '../matchers.ts';
+import type { Matcher } from './matchers.ts';
 
 export const supportedFunctions = [
   'rate',

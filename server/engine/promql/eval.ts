@@ -3,7 +3,7 @@
 // Semantics follow Prometheus 2.x (promql/engine.go, promql/functions.go): a 5-minute lookback
 // for instant selectors, closed range windows, rate/increase extrapolated as in
 // extrapolatedRate, counter resets, one-to-one vector matching with on/ignoring.
-import { matchesAll, type Matcher } from '../matchers.ts';
+import { matchesAll, type Matcher } from './matchers.ts';
 import type { Aggregation, Binary, BinaryOp, Call, Expr, MatrixSelector, VectorSelector } from './ast.ts';
 import { LOOKBACK_MS, type ParsedExpr } from './parse.ts';
 

@@ -3,7 +3,7 @@
 // position. Constructs the grammar accepts but Vigil does not evaluate are refused by name.
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
-import { makeMatcher, MatcherRegexError, type Matcher, type MatchOp } from '../matchers.ts';
+import { makeMatcher, MatcherRegexError, type Matcher, type MatchOp } from './matchers.ts';
 import {
   aggregationOps,
   supportedFunctions,
