@@ -5,11 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createTestPlatform, type TestPlatform } from './harness.ts';
 import { factories } from './factories.ts';
 
+// /metrics is served to loopback clients or with this bearer (SPEC §10).
+const METRICS_TOKEN = 'metrics-token-for-the-leniency-test';
+
 describe.each(backends)('lenient foreign formats on %s', (backend) => {
   let p: TestPlatform;
   let f: ReturnType<typeof factories>;
   beforeAll(async () => {
-    p = await createTestPlatform(backend);
+    p = await createTestPlatform(backend, { METRICS_TOKEN });
     f = factories(p);
   });
   afterAll(async () => p?.stop());
@@ -64,7 +67,7 @@ describe.each(backends)('lenient foreign formats on %s', (backend) => {
       const cpu = await seriesOf(a.id, 'cpu_utilization_ratio');
       expect(cpu[0]?.labels.cmd).toHaveLength(1024);
       // Operators see the skipped points by format and reason on /metrics.
-      const metrics = await (await p.call('GET', '/metrics')).text();
+      const metrics = await (await p.call('GET', '/metrics', { key: METRICS_TOKEN })).text();
       expect(metrics).toMatch(/vigil_ingest_points_skipped_total\{format="prometheus",reason="too_far_in_future"\} [1-9]/);
     });
 
