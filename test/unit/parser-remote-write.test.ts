@@ -23,6 +23,7 @@ describe('parseRemoteWrite', () => {
       ],
       skipped: 0,
       skippedSeries: 0,
+      report: { skipped: 0, skippedByReason: {}, problems: [], truncatedLabelValues: 0, droppedLabels: 0 },
     });
   });
 
