@@ -190,7 +190,10 @@ describe.each(backends)('alert semantics (issue 15) on %s', (backend) => {
     const held = (await alertsOf(p, b)).find((a) => a.component === 'vm:db')!;
     expect(held).toMatchObject({ status: 'firing', suppressedBy: 'dependency', ticketId: poolTicket!.id });
 
-    const close = await p.json('POST', `/api/v1/tickets/${poolTicket!.id}/close`, { body: { reason: 'closed_without_resolution' } });
+    const close = await p.json('POST', `/api/v1/tickets/${poolTicket!.id}/close`, {
+      // Closing without resolution records the customer's agreement (SPEC §2.4).
+      body: { reason: 'closed_without_resolution', customerAgreement: '“Yes, please close it.”', channel: 'email' },
+    });
     expect(close.status, JSON.stringify(close.body)).toBe(200);
     const rerouted = (await alertsOf(p, b)).find((a) => a.component === 'vm:db')!;
     expect(rerouted.suppressedBy).toBeNull();
