@@ -16,6 +16,9 @@ const MONDAY_10 = '2026-03-02T09:00:00.000Z';
 
 type Json = Record<string, any>;
 
+// /metrics is served to loopback clients or with this bearer (SPEC §10).
+const METRICS_TOKEN = 'metrics-token-for-the-support-process-test';
+
 describe.each(backends)('support process (issue 17) on %s', (backend) => {
   let p: TestPlatform;
   let f: ReturnType<typeof factories>;
@@ -23,7 +26,7 @@ describe.each(backends)('support process (issue 17) on %s', (backend) => {
   let engineer: { user: { id: string }; apiKey: string };
 
   beforeAll(async () => {
-    p = await createTestPlatform(backend);
+    p = await createTestPlatform(backend, { METRICS_TOKEN });
     f = factories(p);
     runner = startJobs(p.deps, jobs, { schedule: false });
     engineer = await f.user('engineer');
@@ -260,7 +263,7 @@ describe.each(backends)('support process (issue 17) on %s', (backend) => {
 
   describe('item 9 and issue 15 item 4: one opening path, opened at receipt', () => {
     async function openedTotal(source: string): Promise<number> {
-      const text = await (await p.call('GET', '/metrics', { key: null })).text();
+      const text = await (await p.call('GET', '/metrics', { key: METRICS_TOKEN })).text();
       return text
         .split('\n')
         .filter((l) => l.startsWith('vigil_tickets_opened_total{') && l.includes(`source="${source}"`))

@@ -84,7 +84,9 @@ export async function applyNotification(tx: Db | Tx, ticket: TicketRow, effect: 
   await notifyTicket(tx, ticketFacts(ticket), {
     kind,
     at,
-    actorId: effect.actorId,
+    // The closing message carries the survey link: it reaches the requester even when they
+    // closed the ticket themselves (by confirming the resolution).
+    actorId: kind === 'ticket.closed' ? null : effect.actorId,
     actorName: actor?.name ?? null,
     body: effect.body ?? null,
     surveyUrl: effect.surveyUrl ?? null,
