@@ -416,6 +416,10 @@ async function applyRoute(tx: Tx, deps: CoreDeps, subject: AlertSubject, row: Al
         ...(raised ? [] : [{ type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') } as const]),
         { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) },
       ]);
+      // Engine-made ticket changes reach webhooks as they reach the live socket (SPEC §8); a raise sends its own.
+      if (!raised) {
+        await enqueueWebhooks(tx, at, [{ event: 'ticket.updated', customerId: current.customerId, payload: { ticket: liveTicket(current, 'alert_attached'), change: 'alert_attached' } }]);
+      }
       return updated;
     }
     case 'open': {

@@ -12,7 +12,7 @@ describe.each(backends)('webhook formats and engine-made ticket changes on %s', 
   let base: string;
   const received: { path: string; body: any }[] = [];
   beforeAll(async () => {
-    p = await createTestPlatform(backend, { PUBLIC_URL: 'https://vigil.example' });
+    p = await createTestPlatform(backend, { PUBLIC_URL: 'https://vigil.example', WEBHOOK_ALLOW_PRIVATE: true });
     f = factories(p);
     server = createServer((req, res) => {
       let body = '';
