@@ -1,4 +1,4 @@
-import { boolean, date, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, date, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { reportKinds, webhookFormats } from './enums.ts';
 import { customers } from './customers.ts';
 import { users } from './users.ts';
@@ -48,6 +48,8 @@ export const webhookDeliveries = pgTable(
   'webhook_deliveries',
   {
     id: uuid('id').primaryKey().defaultRandom(),
+    /** Insertion order, also within one transaction: deliveries to one webhook go out in this order. */
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
     webhookId: uuid('webhook_id')
       .notNull()
       .references(() => webhooks.id, { onDelete: 'cascade' }),
@@ -59,7 +61,7 @@ export const webhookDeliveries = pgTable(
     lastError: text('last_error'),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [index('webhook_deliveries_pending_idx').on(t.deliveredAt, t.nextAttemptAt)],
+  (t) => [index('webhook_deliveries_pending_idx').on(t.deliveredAt, t.nextAttemptAt), index('webhook_deliveries_hook_seq_idx').on(t.webhookId, t.seq)],
 );
 
 // Admin actions, remote-tunnel changes, priority changes, logins.

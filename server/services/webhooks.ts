@@ -194,10 +194,19 @@ export interface DeliveryOutcome {
 }
 
 /**
- * Sends the deliveries that are due. Each is claimed with a conditional update that moves
- * its next attempt into the future (skipping rows another process has locked), so two
- * processes never send the same attempt; success marks it delivered, failure schedules
- * the next attempt with exponential backoff.
+ * Sends the deliveries that are due, in order per webhook. Each is claimed with a conditional
+ * update that moves its next attempt into the future (skipping rows another process has
+ * locked), so two processes never send the same attempt; success marks it delivered, failure
+ * schedules the next attempt with exponential backoff.
+ *
+ * Order: one webhook's deliveries go out one after another in insertion order (`seq`), and a
+ * delivery waits while an earlier one to the same webhook is still pending (backing off or in
+ * flight) — a PagerDuty `resolve` never overtakes its `trigger`, a chat channel reads a ticket's
+ * changes in the order they happened. A delivery that has used all its attempts no longer
+ * holds the ones after it. Different webhooks are served concurrently.
+ *
+ * @returns counts of attempts made in this pass; deliveries released unattempted (behind a
+ *   failure in the same pass) are counted in neither `delivered` nor `failed`.
  */
 export async function deliverDueWebhooks(
   db: Db,
@@ -208,6 +217,7 @@ export async function deliverDueWebhooks(
   const timeoutMs = options.timeoutMs ?? 10_000;
   const doFetch = options.fetchImpl ?? fetch;
   const lease = new Date(now.getTime() + timeoutMs * 2);
+  const nowSql = sql`${now.toISOString()}::timestamptz`;
   const claimed = await db.transaction(async (tx) => {
     const due = await tx
       .select({ id: webhookDeliveries.id })
@@ -215,11 +225,15 @@ export async function deliverDueWebhooks(
       .where(
         and(
           sql`${webhookDeliveries.deliveredAt} is null`,
-          sql`${webhookDeliveries.nextAttemptAt} <= ${now.toISOString()}::timestamptz`,
+          sql`${webhookDeliveries.nextAttemptAt} <= ${nowSql}`,
           sql`${webhookDeliveries.attempts} < ${MAX_DELIVERY_ATTEMPTS}`,
+          // Head of line: an earlier pending delivery to the same webhook that is not due now.
+          sql`not exists (select 1 from webhook_deliveries e where e.webhook_id = ${webhookDeliveries.webhookId}
+                and e.seq < ${webhookDeliveries.seq} and e.delivered_at is null
+                and e.attempts < ${MAX_DELIVERY_ATTEMPTS} and e.next_attempt_at > ${nowSql})`,
         ),
       )
-      .orderBy(asc(webhookDeliveries.nextAttemptAt))
+      .orderBy(asc(webhookDeliveries.seq))
       .limit(batch)
       .for('update', { skipLocked: true });
     if (due.length === 0) return [];
@@ -234,54 +248,75 @@ export async function deliverDueWebhooks(
   const hookIds = [...new Set(claimed.map((d) => d.webhookId))];
   const hooks = await db.select().from(webhooks).where(sql`${webhooks.id} in (${sql.join(hookIds.map((id) => sql`${id}::uuid`), sql`, `)})`);
   const hookById = new Map(hooks.map((h) => [h.id, h]));
+  const queues = new Map<string, typeof claimed>();
+  for (const d of [...claimed].sort((a, b) => a.seq - b.seq)) {
+    const q = queues.get(d.webhookId);
+    if (q) q.push(d);
+    else queues.set(d.webhookId, [d]);
+  }
 
+  let attempted = 0;
   let delivered = 0;
   let failed = 0;
+  const attempt = async (delivery: (typeof claimed)[number]): Promise<string | null> => {
+    const hook = hookById.get(delivery.webhookId);
+    if (!hook) return 'webhook deleted';
+    // Resolved again on every attempt: a public name may since point inside (SPEC §10). The
+    // error names no address, so deliveries cannot be used to map the internal network.
+    if (!options.allowPrivate && (await resolvesToPrivate(hook.url))) return 'target refused: it resolves to a private address';
+    const body = JSON.stringify(
+      formatWebhookBody(hook.format, { id: delivery.id, payload: delivery.payload as unknown as DeliveryPayload }, { publicUrl: mailSettings().publicUrl, routingKey: hook.routingKey }),
+    );
+    const timestamp = String(Math.floor(now.getTime() / 1000));
+    try {
+      const res = await doFetch(hook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Vigil-Webhooks/1',
+          [SIGNATURE_HEADER]: signPayload(hook.secret, timestamp, body),
+          [TIMESTAMP_HEADER]: timestamp,
+          'X-Vigil-Event': delivery.event,
+          'X-Vigil-Delivery': delivery.id,
+        },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+      });
+      await res.body?.cancel().catch(() => {});
+      return res.status < 200 || res.status >= 300 ? `HTTP ${res.status}` : null;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  };
   await Promise.all(
-    claimed.map(async (delivery) => {
-      const hook = hookById.get(delivery.webhookId);
-      let error: string | null = null;
-      if (!hook) error = 'webhook deleted';
-      // Resolved again on every attempt: a public name may since point inside (SPEC §10). The
-      // error names no address, so deliveries cannot be used to map the internal network.
-      else if (!options.allowPrivate && (await resolvesToPrivate(hook.url))) error = 'target refused: it resolves to a private address';
-      else {
-        const body = JSON.stringify(
-          formatWebhookBody(hook.format, { id: delivery.id, payload: delivery.payload as unknown as DeliveryPayload }, { publicUrl: mailSettings().publicUrl, routingKey: hook.routingKey }),
-        );
-        const timestamp = String(Math.floor(now.getTime() / 1000));
-        try {
-          const res = await doFetch(hook.url, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              'user-agent': 'Vigil-Webhooks/1',
-              [SIGNATURE_HEADER]: signPayload(hook.secret, timestamp, body),
-              [TIMESTAMP_HEADER]: timestamp,
-              'X-Vigil-Event': delivery.event,
-              'X-Vigil-Delivery': delivery.id,
-            },
-            body,
-            signal: AbortSignal.timeout(timeoutMs),
-            redirect: 'manual',
-          });
-          await res.body?.cancel().catch(() => {});
-          if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}`;
-        } catch (err) {
-          error = err instanceof Error ? err.message : String(err);
+    [...queues.values()].map(async (queue) => {
+      for (let i = 0; i < queue.length; i++) {
+        const delivery = queue[i]!;
+        attempted++;
+        const error = await attempt(delivery);
+        if (error === null) {
+          delivered++;
+          await db.update(webhookDeliveries).set({ deliveredAt: now, lastError: null }).where(eq(webhookDeliveries.id, delivery.id));
+          continue;
         }
-      }
-      if (error === null) {
-        delivered++;
-        await db.update(webhookDeliveries).set({ deliveredAt: now, lastError: null }).where(eq(webhookDeliveries.id, delivery.id));
-      } else {
         failed++;
+        const retryAt = new Date(now.getTime() + backoffMs(delivery.attempts));
         await db
           .update(webhookDeliveries)
-          .set({ lastError: error.slice(0, 500), nextAttemptAt: new Date(now.getTime() + backoffMs(delivery.attempts)) })
+          .set({ lastError: error.slice(0, 500), nextAttemptAt: retryAt })
           .where(eq(webhookDeliveries.id, delivery.id));
+        // The rest of this webhook's queue waits behind the failure; their claim is undone.
+        const rest = queue.slice(i + 1).map((d) => sql`${d.id}::uuid`);
+        if (rest.length > 0) {
+          await db
+            .update(webhookDeliveries)
+            .set({ attempts: sql`${webhookDeliveries.attempts} - 1`, nextAttemptAt: retryAt })
+            .where(sql`${webhookDeliveries.id} in (${sql.join(rest, sql`, `)}) and ${webhookDeliveries.deliveredAt} is null`);
+        }
+        return;
       }
     }),
   );
-  return { attempted: claimed.length, delivered, failed };
+  return { attempted, delivered, failed };
 }

@@ -91,6 +91,28 @@ describe.each(backends)('outbound webhooks on %s', (backend) => {
     expect(log.body.items[0]).toMatchObject({ event: 'ticket.opened', attempts: 2 });
   });
 
+  it('delivers one webhook’s events in the order they happened, a later one waiting behind a failed earlier one', async () => {
+    const customer = await f.customer({ tier: 'mission_critical' });
+    const { appliance } = await f.appliance(customer.id);
+    const hook = (await p.json('POST', '/api/v1/webhooks', { body: { url, events: ['ticket.opened', 'ticket.updated'], customerId: customer.id } })).body.webhook;
+    p.clock.set('2026-03-03T09:00:00.000Z');
+    const ticket = (await p.json('POST', '/api/v1/tickets', { body: { applianceId: appliance.id, summary: 'Down', description: 'x', priority: 'P2', source: 'phone' } })).body;
+    const patched = await p.json('POST', `/api/v1/tickets/${ticket.id}/priority`, { body: { priority: 'P1', reason: 'customer called back' } });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    failuresLeft = 1;
+    received.length = 0;
+    await runner.runNow('webhook-delivery');
+    // The first (ticket.opened) failed; the update behind it was not sent ahead of it.
+    expect(received.map((r) => r.headers['x-vigil-event'])).toEqual(['ticket.opened']);
+    const pending = await p.deps.database.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.webhookId, hook.id));
+    expect(pending.map((d) => d.attempts).sort()).toEqual([0, 1]);
+    p.clock.set('2026-03-03T09:00:31.000Z');
+    await runner.runNow('webhook-delivery');
+    expect(received.map((r) => r.headers['x-vigil-event'])).toEqual(['ticket.opened', 'ticket.opened', 'ticket.updated']);
+    const log = await p.json('GET', `/api/v1/webhooks/${hook.id}/deliveries`);
+    expect(log.body.items.every((d: { deliveredAt: string | null }) => d.deliveredAt !== null)).toBe(true);
+  });
+
   it('sends only to webhooks of the event’s customer and subscribed events', async () => {
     const mine = await f.customer();
     const other = await f.customer();
