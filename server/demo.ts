@@ -4,7 +4,7 @@ import { applianceTokens, appliances, customers, releases, users, type Language,
 import { formatProgress, runSimulation, type SimAppliance } from '../collector/simulator/runner.ts';
 import { baselineHypervisorVersion, baselineOsVersion, regressionOsVersion, type ScenarioName } from '../collector/simulator/scenarios.ts';
 import { APPLIANCE_TOKEN_PREFIX, hashPassword, hashSecret, newSecret, secretPrefix } from './auth/credentials.ts';
-import { ConfigError, parseConfig } from './env.ts';
+import { configOrExit } from './env.ts';
 import { ListenError, listenFirst } from './listen.ts';
 import { attachLiveHub } from './live/hub.ts';
 import { adminKeyMessage } from './startup-messages.ts';
@@ -139,16 +139,7 @@ async function seedDemo(db: Db, clock: Clock): Promise<SimAppliance[]> {
 }
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = parseConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = configOrExit(process.env);
   if (config.ROLE !== 'all') {
     process.stderr.write('npm run demo needs ROLE=all (the simulator pushes to this process)\n');
     process.exit(1);

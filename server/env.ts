@@ -84,3 +84,19 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return { ...parseConfig({ LOG_LEVEL: 'silent' }), ...overrides };
 }
+
+/**
+ * For command-line entry points (`npm start`, `npm run demo`, `npm run admin:key`): the parsed
+ * configuration, or the ConfigError's message on stderr and exit code 1.
+ */
+export function configOrExit(source: Record<string, string | undefined>): Config {
+  try {
+    return parseConfig(source);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

@@ -1,20 +1,11 @@
-import { ConfigError, parseConfig } from './env.ts';
+import { configOrExit } from './env.ts';
 import { ListenError, listenFirst } from './listen.ts';
 import { startPlatform } from './platform.ts';
 import { attachLiveHub } from './live/hub.ts';
 import { adminKeyMessage } from './startup-messages.ts';
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = parseConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = configOrExit(process.env);
   // The port first: a second start on a port in use stops here, before it touches the database.
   const { server, info, serve } = await listenFirst(config.PORT, config.HOST);
   const platform = await startPlatform(config);

@@ -15,8 +15,8 @@ export function adminKeyMessage(platform: Pick<Platform, 'generatedAdminKey' | '
   if (platform.adminTokenIgnored) {
     return (
       `\n  ADMIN_TOKEN is ignored: this database already has an admin, and ADMIN_TOKEN is used only\n` +
-      `  when the first admin is created. Sign in with an existing admin key; if it was lost, see\n` +
-      `  docs/operations.md, "Lost admin key".\n\n`
+      `  when the first admin is created. Sign in with an existing admin key; if it was lost, run\n` +
+      `  npm run admin:key (docs/operations.md, "Lost admin key").\n\n`
     );
   }
   return '';

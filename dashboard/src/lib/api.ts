@@ -51,11 +51,24 @@ export class ApiError extends Error {
 }
 
 /** A readable sentence for any error thrown by the client (or by fetch itself). */
+/**
+ * The field-level reasons a 400 carries (`details: [{path, message}]`, SPEC §4 error body),
+ * as ": labels — name at least one label; endsAt — …", so a form says what to fix.
+ */
+function fieldProblems(details: unknown): string {
+  if (!Array.isArray(details)) return '';
+  const parts = details
+    .filter((d): d is { path?: unknown; message: string } => !!d && typeof d === 'object' && typeof (d as { message?: unknown }).message === 'string')
+    .slice(0, 5)
+    .map((d) => (typeof d.path === 'string' && d.path ? `${d.path} — ${d.message}` : d.message));
+  return parts.length ? `: ${parts.join('; ')}` : '';
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof ApiError) {
     const wait = err.retryAfter !== null ? ` Try again in ${err.retryAfter} s.` : '';
     if (err.status === 404) return `Not found (${err.message}).`;
-    return `${err.message}${wait}`;
+    return `${err.message}${fieldProblems(err.details)}${wait}`;
   }
   if (err instanceof DOMException && err.name === 'AbortError') return 'Request cancelled.';
   if (err instanceof TypeError) return 'The server cannot be reached. Check your connection.';
