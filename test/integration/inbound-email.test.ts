@@ -52,6 +52,19 @@ describe.each(backends)('inbound e-mail on %s', (backend) => {
     expect(outbox.map((m: { kind: string; to: string }) => [m.kind, m.to])).toEqual([['ticket.received', customer.user.email]]);
   });
 
+  it('the same reply fed twice at once (route and IMAP poller) is applied once and recorded once', async () => {
+    const { customer, ticket } = await portalTicket();
+    const raw = mail({ From: customer.user.email, Subject: `Re: [Vigil #${ticket.number}] Ticket received`, 'Message-ID': mid() }, 'Serial is on the sticker: it is the second box.');
+    const [a, b] = await Promise.all([post(raw), post(raw)]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect([a.body.status, b.body.status].sort()).toEqual(['applied', 'ignored']);
+    expect([a.body, b.body].find((x) => x.status === 'ignored')).toMatchObject({ reason: 'duplicate' });
+    expect((await timeline(ticket.id)).filter((e) => e.type === 'comment' && e.body === 'Serial is on the sticker: it is the second box.')).toHaveLength(1);
+    // And fed again later: still once.
+    expect((await post(raw)).body).toMatchObject({ status: 'ignored', reason: 'duplicate' });
+    expect((await timeline(ticket.id)).filter((e) => e.type === 'comment')).toHaveLength(1);
+  });
+
   it('an HTML-only reply and a comment on a ticket that is not waiting', async () => {
     const { customer, ticket } = await portalTicket();
     const res = await post(mail({ From: customer.user.email, Subject: `RE: [Vigil #${ticket.number}] Ticket received`, 'Message-ID': mid() }, '<div>It started after the <b>firmware</b> update.</div><blockquote>old text</blockquote>', 'text/html; charset=utf-8'));

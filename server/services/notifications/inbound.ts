@@ -1,13 +1,13 @@
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import type { Db } from '../../../drizzle/client.ts';
+import type { Db, Tx } from '../../../drizzle/client.ts';
 import { appliances, attachments, inboundEmails, tickets, users, type InboundStatus } from '../../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../../auth/principal.ts';
 import { decodeCursor, encodeCursor } from '../../lib/cursor.ts';
 import { DomainError, invalid } from '../../lib/errors.ts';
 import { loadCalendar } from '../calendar.ts';
 import { openTicket } from '../tickets/open.ts';
-import { performAction, type ActionBody, type TicketContext } from '../tickets/service.ts';
+import { applyActionIn, type ActionBody, type TicketContext } from '../tickets/service.ts';
 import { isOwnMessageId, mailDomain, mailSettings, ticketIdFromMessageId } from './outbox.ts';
 import { REPLY_MARKER } from './templates.ts';
 
@@ -105,7 +105,7 @@ interface Record_ {
   body: string | null;
 }
 
-async function record(db: Db, at: Date, base: Record_, outcome: Omit<InboundOutcome, 'id'>, extra: { senderId?: string | null; customerId?: string | null; details?: Record<string, unknown> } = {}): Promise<InboundOutcome> {
+async function record(db: Db | Tx, at: Date, base: Record_, outcome: Omit<InboundOutcome, 'id'>, extra: { senderId?: string | null; customerId?: string | null; details?: Record<string, unknown> } = {}): Promise<InboundOutcome> {
   const [row] = await db
     .insert(inboundEmails)
     .values({
@@ -158,6 +158,23 @@ export async function receiveEmail(db: Db, ctx: InboundContext, raw: Buffer): Pr
     body: text.slice(0, MAX_BODY_CHARS),
   };
   const ignore = (reason: IgnoredReason, extra: Parameters<typeof record>[4] = {}) => record(db, ctx.now, base, { status: 'ignored', reason }, extra);
+  // The change a message makes, its attachments and the row recording it commit together: a
+  // crash between them cannot leave a reply applied but unrecorded, and the same message fed
+  // twice at once (IMAP and the route, or two pollers) is applied once — the second insert of
+  // its Message-ID finds the first and rolls its own change back.
+  const once = async (apply: (tx: Tx) => Promise<InboundOutcome>): Promise<InboundOutcome> => {
+    try {
+      return await db.transaction(async (tx) => {
+        const outcome = await apply(tx);
+        if (outcome.id === null && base.messageId) throw new AlreadyReceived();
+        return outcome;
+      });
+    } catch (err) {
+      if (!(err instanceof AlreadyReceived)) throw err;
+      const [seen] = await db.select({ id: inboundEmails.id }).from(inboundEmails).where(eq(inboundEmails.messageId, base.messageId!)).limit(1);
+      return { id: seen?.id ?? null, status: 'ignored', reason: 'duplicate' };
+    }
+  };
 
   if (base.messageId) {
     const [seen] = await db.select({ id: inboundEmails.id }).from(inboundEmails).where(eq(inboundEmails.messageId, base.messageId)).limit(1);
@@ -199,35 +216,39 @@ export async function receiveEmail(db: Db, ctx: InboundContext, raw: Buffer): Pr
     const text = body === '' ? `(${files.length} attachment${files.length === 1 ? '' : 's'} by e-mail)` : body;
     const action: ActionBody = !staff && ticket.status === 'waiting_on_customer' ? { action: 'reply', body: text } : { action: 'comment', body: text, public: true };
     try {
-      await performAction(db, principal, ticketCtx, ticket.id, action);
+      return await once(async (tx) => {
+        await applyActionIn(tx, principal, ticketCtx, ticket.id, action);
+        const stored = await storeAttachments(tx, ticket.id, ctx.now, files);
+        return record(tx, ctx.now, base, { status: 'applied', ticketId: ticket.id, ticketNumber: ticket.number, attachments: stored.stored }, { senderId: sender.id, customerId: ticket.customerId, details: stored.details });
+      });
     } catch (err) {
-      if (err instanceof DomainError && (err.code === 'conflict' || err.code === 'not_found' || err.code === 'invalid_request')) {
+      if (err instanceof DomainError && (err.code === 'conflict' || err.code === 'not_found' || err.code === 'invalid_request' || err.code === 'forbidden_action')) {
         return ignore('not_allowed', { senderId: sender.id, customerId: ticket.customerId, details: { error: err.message } });
       }
       throw err;
     }
-    const stored = await storeAttachments(db, ticket.id, ctx.now, files);
-    return record(db, ctx.now, base, { status: 'applied', ticketId: ticket.id, ticketNumber: ticket.number, attachments: stored.stored }, { senderId: sender.id, customerId: ticket.customerId, details: stored.details });
   }
 
   if (sender.role !== 'customer' || !sender.customerId) return ignore('unknown_ticket', { senderId: sender.id });
   const customerId = sender.customerId;
   const summary = (mail.subject ?? '').replaceAll('\u0000', '').replace(/^\s*((re|fw|fwd|r|i)\s*:\s*)+/i, '').trim().slice(0, 200) || '(no subject)';
-  const opened = await db.transaction(async (tx) => {
+  return once(async (tx) => {
     const fleet = await tx.select().from(appliances).where(eq(appliances.customerId, customerId));
     const haystack = `${summary}\n${body}`.toLowerCase();
     const appliance = fleet.find((a) => haystack.includes(a.serial.toLowerCase())) ?? (fleet.length === 1 ? fleet[0] : undefined);
     const calendar = await loadCalendar(tx, ctx.replacementCutoff);
-    const { row } = await openTicket(
+    const { row: opened } = await openTicket(
       tx,
       { receivedAt: ctx.now, calendar, publicUrl: ctx.publicUrl },
       { source: 'email', applianceId: appliance?.id ?? null, customerId, priority: 'P3', summary, description: body, openedBy: sender.id },
     );
-    return row;
+    const stored = await storeAttachments(tx, opened.id, ctx.now, files);
+    return record(tx, ctx.now, base, { status: 'opened', ticketId: opened.id, ticketNumber: opened.number, attachments: stored.stored }, { senderId: sender.id, customerId, details: stored.details });
   });
-  const stored = await storeAttachments(db, opened.id, ctx.now, files);
-  return record(db, ctx.now, base, { status: 'opened', ticketId: opened.id, ticketNumber: opened.number, attachments: stored.stored }, { senderId: sender.id, customerId, details: stored.details });
 }
+
+/** Thrown inside a message's transaction when another delivery of it was recorded first. */
+class AlreadyReceived extends Error {}
 
 function mailDomainAddress(): string {
   const from = mailSettings().mailFrom;
@@ -236,7 +257,7 @@ function mailDomainAddress(): string {
   return address.includes('@') ? address : `vigil@${mailDomain(from)}`;
 }
 
-async function storeAttachments(db: Db, ticketId: string, at: Date, files: ParsedMail['attachments']) {
+async function storeAttachments(db: Db | Tx, ticketId: string, at: Date, files: ParsedMail['attachments']) {
   let budget = MAX_INBOUND_ATTACHMENT_BYTES;
   const skipped: { name: string; sizeBytes: number }[] = [];
   const rows: (typeof attachments.$inferInsert)[] = [];

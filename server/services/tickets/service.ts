@@ -311,28 +311,37 @@ function forbiddenAction(action: TicketAction, ticket: TicketRow, allowed: Ticke
  * `applyTicketOutcome` writes them — all in one transaction on the locked ticket row.
  */
 export async function performAction(db: Db, user: UserPrincipal, ctx: TicketContext, ticketId: string, input: ActionBody): Promise<ActionResult> {
-  const { now } = ctx;
-  const applied = await db.transaction(async (tx) => {
-    const ticket = await ticketInScope(tx, user, ticketId, true);
-    const check = checkTransition(input.action, ticket, user.role);
-    if (!check.ok) throw forbiddenAction(input.action, ticket, check.allowedActions);
-    const calendar = await loadCalendar(tx, ctx.replacementCutoff);
-    const assignee =
-      input.action === 'assign'
-        ? ((
-            await tx
-              .select({ id: users.id, role: users.role, name: users.name, senior: users.senior, disabledAt: users.disabledAt })
-              .from(users)
-              .where(eq(users.id, input.assigneeId))
-              .limit(1)
-          )[0] ?? null)
-        : null;
-    const outcome = planAction(ticket, check.to, input, { id: user.id, staff: isStaff(user) }, now, { calendar, assignee });
-    return applyTicketOutcome(tx, ticket, outcome, now, user, ctx.publicUrl);
-  });
+  const applied = await db.transaction((tx) => applyActionIn(tx, user, ctx, ticketId, input));
   const calendar = await loadCalendar(db, ctx.replacementCutoff);
-  const ticket = await detailView(db, user, calendar, now, applied.row, ctx.publicUrl);
+  const ticket = await detailView(db, user, calendar, ctx.now, applied.row, ctx.publicUrl);
   return { ticket, notifications: applied.notifications };
+}
+
+/**
+ * The lifecycle action inside the caller's transaction — for callers that must commit it
+ * together with their own record (an inbound e-mail and the row that says it was applied, so
+ * a message fed twice is applied once). Same checks and effects as `performAction`.
+ *
+ * @throws DomainError not_found (ticket out of the user's scope), forbidden_action (403).
+ */
+export async function applyActionIn(tx: Tx, user: UserPrincipal, ctx: TicketContext, ticketId: string, input: ActionBody) {
+  const { now } = ctx;
+  const ticket = await ticketInScope(tx, user, ticketId, true);
+  const check = checkTransition(input.action, ticket, user.role);
+  if (!check.ok) throw forbiddenAction(input.action, ticket, check.allowedActions);
+  const calendar = await loadCalendar(tx, ctx.replacementCutoff);
+  const assignee =
+    input.action === 'assign'
+      ? ((
+          await tx
+            .select({ id: users.id, role: users.role, name: users.name, senior: users.senior, disabledAt: users.disabledAt })
+            .from(users)
+            .where(eq(users.id, input.assigneeId))
+            .limit(1)
+        )[0] ?? null)
+      : null;
+  const outcome = planAction(ticket, check.to, input, { id: user.id, staff: isStaff(user) }, now, { calendar, assignee });
+  return applyTicketOutcome(tx, ticket, outcome, now, user, ctx.publicUrl);
 }
 
 export interface CaseInfoPatch {
