@@ -203,8 +203,7 @@ export function collectorRoutes(deps: AppDeps) {
     const text = await c.req.text();
     const ctx = service.parseContext();
     const parsed = service.parse('prometheus', () => parsePrometheusText(text, { ...ctx, defaultTimestampMs: ctx.now }));
-    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'prometheus', parsed.report.skipped);
-    if (!result.duplicate) service.countSkipped('prometheus', parsed.report);
+    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'prometheus', parsed.report.skippedByReason);
     return c.json({ ...result, ...reportFields(parsed.report) }, 200);
   });
 
@@ -296,8 +295,7 @@ export function collectorRoutes(deps: AppDeps) {
     const batchId = batchIdQuery(c);
     const body = await readJson(c);
     const parsed = service.parse('otlp', () => parseOtlpMetrics(body, service.parseContext()));
-    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'otlp', parsed.report.skipped);
-    if (!result.duplicate) service.countSkipped('otlp', parsed.report);
+    const result = await service.writeSamplesFrom(sender, parsed.samples, batchId, 'otlp', parsed.report.skippedByReason);
     // OTLP's ExportMetricsServiceResponse: partialSuccess tells the exporter what was dropped.
     const partialSuccess = otlpPartialSuccess(parsed.report);
     return c.json({ ...result, ...reportFields(parsed.report), ...(partialSuccess === undefined ? {} : { partialSuccess }) }, 200);

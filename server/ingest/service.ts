@@ -3,7 +3,7 @@ import type { AppliancePrincipal, IntegrationPrincipal } from '../auth/principal
 import type { IngestContext } from '../engine/listener.ts';
 import type { AppDeps } from '../composition.ts';
 import { DomainError } from '../lib/errors.ts';
-import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type IngestReport, type Limits, type ParseContext, type Sample } from '../../telemetry/parsers/types.ts';
+import { ParseError, TooManySamplesError, defaultLimits, type IngestEvent, type Limits, type ParseContext, type Sample } from '../../telemetry/parsers/types.ts';
 import { LimitReporter } from '../services/limit-findings.ts';
 import { upsertEvents } from './events.ts';
 import { openSupportRequest, SupportRequestFlood, type SupportRequestInput } from './support-request.ts';
@@ -78,11 +78,6 @@ export class IngestService {
       this.deps.logger.error({ err, format }, 'parser failed unexpectedly');
       throw new DomainError('invalid_request', 'the body could not be parsed');
     }
-  }
-
-  /** Counts what a lenient parse left out, by reason, for `/metrics` (the sender is told in the 200). */
-  countSkipped(format: IngestFormat, report: IngestReport): void {
-    for (const [reason, count] of Object.entries(report.skippedByReason)) this.deps.metrics.ingestPointsSkipped.inc({ format, reason }, count);
   }
 
   charge(appliance: AppliancePrincipal, cost: number): void {
@@ -224,7 +219,7 @@ export class IngestService {
     samples: Sample[],
     batchId: string | null,
     format: IngestFormat,
-    invalidSkipped = 0,
+    invalidSkipped: number | Readonly<Record<string, number>> = 0,
   ): Promise<WriteResult & Partial<RoutedWriteResult>> {
     await this.noteInvalid(sender, invalidSkipped, format);
     if (sender.kind === 'appliance') {
@@ -260,12 +255,20 @@ export class IngestService {
 
   /**
    * Points the parser left out (NaN, too old, bad names, histograms): counted in
-   * `vigil_ingest_skipped_total`, and for an integration added to its `skippedPoints`, which
-   * admins see (remote-write senders ignore the response).
+   * `vigil_ingest_skipped_total{format,reason}` — by the parser's reasons when it gives them,
+   * else as `invalid` — and for an integration added to its `skippedPoints`, which admins see
+   * (remote-write senders ignore the response). Called once per request: a retried batch
+   * the writer finds already stored is not counted again by the caller's own choice.
    */
-  private async noteInvalid(sender: IngestSender, count: number, format: IngestFormat): Promise<void> {
+  private async noteInvalid(sender: IngestSender, skipped: number | Readonly<Record<string, number>>, format: IngestFormat): Promise<void> {
+    const byReason = typeof skipped === 'number' ? { invalid: skipped } : skipped;
+    let count = 0;
+    for (const [reason, n] of Object.entries(byReason)) {
+      if (n <= 0) continue;
+      this.deps.metrics.ingestSkipped.inc({ format, reason }, n);
+      count += n;
+    }
     if (count <= 0) return;
-    this.deps.metrics.ingestSkipped.inc({ format, reason: 'invalid' }, count);
     if (sender.kind !== 'integration') return;
     await this.deps.database.query(
       'update integrations set skipped_points = skipped_points + $2::text::int8, last_skipped_at = $3::text::timestamptz where id = $1::text::uuid',

@@ -26,12 +26,6 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
-    ingestPointsSkipped: new Counter({
-      name: 'vigil_ingest_points_skipped_total',
-      help: 'Points of accepted foreign-format requests left out (SPEC §7), by wire format and reason',
-      labelNames: ['format', 'reason'] as const,
-      registers: [registry],
-    }),
     ingestRejected: new Counter({
       name: 'vigil_ingest_rejected_total',
       help: 'Ingest requests refused, by reason',
@@ -40,7 +34,7 @@ export function createMetrics() {
     }),
     ingestSkipped: new Counter({
       name: 'vigil_ingest_skipped_total',
-      help: 'Points or alerts of an accepted request left out, by format and reason (invalid point, unknown appliance)',
+      help: 'Points or alerts of an accepted request left out, by wire format and reason (too_far_in_future, nan, bad_name, unknown_appliance, …; SPEC §7)',
       labelNames: ['format', 'reason'] as const,
       registers: [registry],
     }),

@@ -68,7 +68,7 @@ describe.each(backends)('lenient foreign formats on %s', (backend) => {
       expect(cpu[0]?.labels.cmd).toHaveLength(1024);
       // Operators see the skipped points by format and reason on /metrics.
       const metrics = await (await p.call('GET', '/metrics', { key: METRICS_TOKEN })).text();
-      expect(metrics).toMatch(/vigil_ingest_points_skipped_total\{format="prometheus",reason="too_far_in_future"\} [1-9]/);
+      expect(metrics).toMatch(/vigil_ingest_skipped_total\{format="prometheus",reason="too_far_in_future"\} [1-9]/);
     });
 
     it('answers 400 when nothing is valid and a line is malformed, writing nothing', async () => {
