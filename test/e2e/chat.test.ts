@@ -72,6 +72,13 @@ describe('chat in Chromium against a real server', () => {
         'Hello, I see the replication target is unreachable. Can you check the VPN?',
         'The VPN was down, it is back now',
       ]);
+      expect(await panel.getByTestId('chat-new').count()).toBe(0);
+
+      // The customer ends the chat: both sides see it end; the panel offers a new one.
+      await panel.getByTestId('chat-end').click();
+      await expect.poll(() => conversation.getAttribute('data-status'), { timeout: 15_000 }).toBe('closed');
+      await panel.getByTestId('chat-new').waitFor();
+
       // And the customer reads it on the ticket page.
       await client.page.goto(`/#/tickets/${ticketId}`);
       await client.page.getByText('it is back now').first().waitFor();
