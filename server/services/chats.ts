@@ -190,9 +190,8 @@ async function appendTranscript(tx: Tx, ctx: ChatContext, chat: ChatRow, message
   if (!chat.ticketId || messages.length === 0) return;
   const [ticket] = await tx.select().from(tickets).where(eq(tickets.id, chat.ticketId)).for('update').limit(1);
   if (!ticket) return;
-  const staffSpoke = messages.some((m) => m.authorId !== null && staffAuthors.has(m.authorId));
   const firstStaff = messages.find((m) => m.authorId !== null && staffAuthors.has(m.authorId));
-  const changes = staffSpoke && firstStaff ? firstResponseChanges(ticket, firstStaff.at) : {};
+  const changes = firstStaff ? firstResponseChanges(ticket, firstStaff.at) : {};
   const effects: TicketEffect[] = [...messages.map((m) => transcriptEntry(chat, m)), { kind: 'live', event: 'ticket.updated', change: 'chat' }];
   await applyTicketOutcome(tx, ticket, { changes, effects }, ctx.now, actor, ctx.publicUrl);
 }
@@ -275,6 +274,9 @@ async function checkRate(tx: Tx, ctx: ChatContext, userId: string): Promise<void
 }
 
 async function insertMessage(tx: Tx, ctx: ChatContext, chat: ChatRow, user: UserPrincipal, body: string): Promise<MessageRow> {
+  // One user's messages (in any chat) are counted and written one at a time, so two at once
+  // cannot both pass the rate.
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`chat-rate:${user.id}`}))`);
   await checkRate(tx, ctx, user.id);
   const [row] = await tx.insert(chatMessages).values({ chatId: chat.id, authorId: user.id, body, at: ctx.now }).returning();
   return row!;
