@@ -57,6 +57,11 @@ export const configSchema = z.object({
   SUPPORT_REQUESTS_PER_APPLIANCE_HOUR: positiveInt.default(10),
   SUPPORT_BUNDLE_BYTES_PER_APPLIANCE_DAY: positiveInt.default(50 * 1024 * 1024),
   LIVE_SOCKETS_PER_USER: positiveInt.default(20),
+  // Chat (issue 21): messages per user per rolling minute (429 beyond), characters per message
+  // (400 beyond), and chats a customer user may have open (waiting or active) at once (409 beyond).
+  CHAT_MESSAGES_PER_USER_MINUTE: positiveInt.default(20),
+  CHAT_MESSAGE_MAX_CHARS: positiveInt.default(4000),
+  CHAT_OPEN_PER_USER: positiveInt.default(3),
   WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   // `/metrics`: `local` = loopback clients or METRICS_TOKEN; `token` = METRICS_TOKEN only; `public` = anyone.
   METRICS_ACCESS: z.enum(['local', 'token', 'public']).default('local'),

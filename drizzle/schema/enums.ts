@@ -76,6 +76,10 @@ export type TicketStatus = (typeof ticketStatuses)[number];
 export const ticketSources = ['auto', 'appliance', 'portal', 'email', 'phone', 'chat'] as const;
 export type TicketSource = (typeof ticketSources)[number];
 
+/** A chat waits for an engineer, is active once one accepts it, and is closed by either side. */
+export const chatStatuses = ['waiting', 'active', 'closed'] as const;
+export type ChatStatus = (typeof chatStatuses)[number];
+
 export const closeReasons = [
   'resolution_confirmed',
   'no_customer_response',

@@ -9,3 +9,4 @@ export * from './operations.ts';
 export * from './integrations.ts';
 export * from './notifications.ts';
 export * from './releases.ts';
+export * from './chats.ts';

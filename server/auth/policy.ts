@@ -161,6 +161,15 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('POST', '/api/v1/inbound/email', 'integration'),
   r('GET', '/api/v1/inbound/email', ADMIN),
   r('GET', '/api/v1/integrations/{id}/unknown-appliances', ADMIN),
+
+  // Chat (issue 21): customers start chats, engineers accept them, both write and close.
+  r('POST', '/api/v1/chats', ['customer']),
+  r('GET', '/api/v1/chats', ALL),
+  r('GET', '/api/v1/chats/{id}', ALL),
+  r('GET', '/api/v1/chats/{id}/messages', ALL),
+  r('POST', '/api/v1/chats/{id}/messages', STAFF_AND_CUSTOMER),
+  r('POST', '/api/v1/chats/{id}/accept', STAFF),
+  r('POST', '/api/v1/chats/{id}/close', STAFF_AND_CUSTOMER),
 ];
 
 interface Compiled {

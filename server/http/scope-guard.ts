@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { eq } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../../drizzle/client.ts';
-import { alerts, appliances, customers, findings, reports, tickets } from '../../drizzle/schema/index.ts';
+import { alerts, appliances, chats, customers, findings, reports, tickets } from '../../drizzle/schema/index.ts';
 import { assertCustomerInScope } from '../auth/scope.ts';
 import { DomainError } from '../lib/errors.ts';
 import type { AppEnv } from './context.ts';
@@ -21,6 +21,7 @@ const owned = {
   alert: { table: alerts, id: alerts.id, customerId: alerts.customerId, what: 'alert' },
   finding: { table: findings, id: findings.id, customerId: findings.customerId, what: 'finding' },
   report: { table: reports, id: reports.id, customerId: reports.customerId, what: 'report' },
+  chat: { table: chats, id: chats.id, customerId: chats.customerId, what: 'chat' },
 } satisfies Record<string, Owned>;
 
 /** Path segments naming a customer-owned object: `/api/v1/<segment>/<id>`. */
@@ -31,6 +32,7 @@ const pathResources: Record<string, Owned> = {
   alerts: owned.alert,
   findings: owned.finding,
   reports: owned.report,
+  chats: owned.chat,
 };
 
 /** Query parameters and JSON body fields naming a customer-owned object. */

@@ -33,3 +33,19 @@ export function page<T extends { createdAt: Date; id: string }, U>(rows: T[], li
   const last = rows[limit - 1];
   return more && last ? { items, nextCursor: encodeCursor(last) } : { items };
 }
+
+/**
+ * A cursor over a sequence number (a `bigserial` that grows in commit order within its scope,
+ * e.g. a chat's messages): opaque to clients like the (createdAt, id) cursors.
+ */
+export function encodeSeqCursor(seq: number): string {
+  return Buffer.from(`s|${seq}`).toString('base64url');
+}
+
+/** The sequence number of a cursor from `encodeSeqCursor`; 400 `invalid_request` when it is not one. */
+export function decodeSeqCursor(cursor: string | undefined): number | undefined {
+  if (!cursor) return undefined;
+  const match = /^s\|(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) throw invalid('cursor is not valid');
+  return Number(match[1]);
+}

@@ -10,6 +10,40 @@ export interface LiveEventMap {
   'alert.firing': LiveAlert;
   'alert.resolved': LiveAlert;
   'appliance.status': LiveApplianceStatus;
+  'chat.updated': LiveChat;
+  'chat.message': LiveChatMessage;
+}
+
+/** A chat's state (issue 21): sent when it starts, is accepted, becomes a ticket or closes. */
+export interface LiveChat {
+  id: string;
+  customerId: string;
+  customerName: string;
+  startedBy: string | null;
+  startedByName: string | null;
+  origin: string;
+  ticketId: string | null;
+  ticketNumber: number | null;
+  status: string;
+  assigneeId: string | null;
+  createdAt: string;
+  acceptedAt: string | null;
+  closedAt: string | null;
+  /** What happened: 'started', 'accepted', 'closed'. */
+  change?: string;
+}
+
+/** One chat message as it is stored; `cursor` resumes the history after it (GET /chats/{id}/messages?after=). */
+export interface LiveChatMessage {
+  id: string;
+  chatId: string;
+  customerId: string;
+  authorId: string | null;
+  authorName: string | null;
+  authorRole: string | null;
+  body: string;
+  at: string;
+  cursor: string;
 }
 
 export interface LiveTicket {

@@ -181,15 +181,20 @@ const AttachmentParams = z.object({
   attachmentId: z.uuid().openapi({ param: { name: 'attachmentId', in: 'path' } }),
 });
 
-export function ticketRoutes(deps: AppDeps) {
-  const app = newRouter();
-  const { db } = deps.database;
-  const context = (): TicketContext => ({
+/** What ticket operations take from the dependencies, as of now (also the chat routes', which open tickets). */
+export function ticketContext(deps: AppDeps): TicketContext {
+  return {
     now: deps.clock.now(),
     replacementCutoff: deps.config.REPLACEMENT_CUTOFF,
     publicUrl: deps.config.PUBLIC_URL,
     ticketsOpened: deps.metrics.ticketsOpened,
-  });
+  };
+}
+
+export function ticketRoutes(deps: AppDeps) {
+  const app = newRouter();
+  const { db } = deps.database;
+  const context = () => ticketContext(deps);
   app.use('*', requireUser());
 
   app.openapi(

@@ -16,6 +16,8 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set<LiveEventType>([
   'alert.firing',
   'alert.resolved',
   'appliance.status',
+  'chat.updated',
+  'chat.message',
 ]);
 
 export class LiveConnection {

@@ -18,6 +18,7 @@ const ROUTES: RouteDef[] = [
   ['appliances', '/appliances'],
   ['appliance', '/appliances/:id'],
   ['findings', '/findings'],
+  ['chats', '/chats'],
   ['reports', '/reports'],
   ['admin-rules', '/admin/rules'],
   ['admin-maintenance', '/admin/maintenance-windows'],
