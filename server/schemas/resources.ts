@@ -44,6 +44,7 @@ export const Appliance = z
     serial: z.string(),
     hardwareId: z.string(),
     model: z.string(),
+    siteId: z.string().nullable().openapi({ description: 'The customer site it stands at (`/customers/{id}/sites`)' }),
     site: z.string().nullable(),
     osVersion: z.string().nullable(),
     hypervisorVersion: z.string().nullable(),

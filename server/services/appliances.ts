@@ -28,6 +28,7 @@ export function applianceView(row: ApplianceRow, site: string | null, parts: Com
     serial: row.serial,
     hardwareId: row.hardwareId,
     model: row.model,
+    siteId: row.siteId,
     site,
     osVersion: row.osVersion,
     hypervisorVersion: row.hypervisorVersion,
