@@ -64,7 +64,8 @@ export const CreateAppliance = z
     serial: label,
     hardwareId: label,
     model: label,
-    site: label.optional(),
+    site: label.optional().openapi({ description: 'A site name of the customer; created when new' }),
+    siteId: z.uuid().optional().openapi({ description: 'A site of the customer (`/customers/{id}/sites`); instead of `site`' }),
   })
   .openapi('CreateAppliance');
 

@@ -99,6 +99,18 @@ describe.each(backends)('replacement dispatch and customer sites on %s', (backen
       const turin = sites.body.items.find((s: Json) => s.name === 'Turin');
       expect(turin).toBeDefined();
       expect((await p.json('GET', `/api/v1/appliances/${appliance.id}`)).body).toMatchObject({ siteId: turin.id, site: 'Turin' });
+
+      const milan = await addSite(customer.id, engineer.apiKey, { name: 'Milan' });
+      const placed = await p.json('POST', '/api/v1/appliances', { body: { customerId: customer.id, serial: p.unique('SN'), hardwareId: p.unique('HW'), model: 'HC', siteId: milan.id } });
+      expect(placed.status).toBe(201);
+      expect(placed.body.appliance).toMatchObject({ siteId: milan.id, site: 'Milan' });
+      const other = await f.customer();
+      const foreign = await addSite(other.id, engineer.apiKey);
+      const serial = p.unique('SN');
+      const refused = await p.json('POST', '/api/v1/appliances', { body: { customerId: customer.id, serial, hardwareId: p.unique('HW'), model: 'HC', siteId: foreign.id } });
+      expect(refused.status).toBe(400);
+      const listed = await p.json('GET', `/api/v1/appliances?customerId=${customer.id}`);
+      expect(listed.body.items.some((a: Json) => a.serial === serial)).toBe(false);
     });
 
     it('bad input is a 400, a duplicate name a 409, and nothing is written', async () => {
