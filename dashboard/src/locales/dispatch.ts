@@ -62,6 +62,10 @@ export default {
     'dispatch.sites.confirmDelete': 'Remove the site {{name}}?',
     'dispatch.sites.saved': 'Site saved.',
     'dispatch.sites.link': 'Sites',
+    // Names of the replacement e-mails for the notification settings (kinds from GET /users/me).
+    'dispatch.kind.replacement.dispatched': 'A replacement part is dispatched',
+    'dispatch.kind.replacement.at_risk': 'A hardware-replacement target is at risk',
+    'dispatch.kind.replacement.breached': 'A hardware-replacement target is missed',
   },
   it: {
     'dispatch.title': 'Sostituzione hardware',
@@ -123,5 +127,8 @@ export default {
     'dispatch.sites.confirmDelete': 'Rimuovere la sede {{name}}?',
     'dispatch.sites.saved': 'Sede salvata.',
     'dispatch.sites.link': 'Sedi',
+    'dispatch.kind.replacement.dispatched': 'Un ricambio è in spedizione',
+    'dispatch.kind.replacement.at_risk': 'Un tempo di sostituzione hardware è a rischio',
+    'dispatch.kind.replacement.breached': 'Un tempo di sostituzione hardware è superato',
   },
 } satisfies Catalogue;
