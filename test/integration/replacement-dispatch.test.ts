@@ -208,6 +208,8 @@ describe.each(backends)('replacement dispatch and customer sites on %s', (backen
       expect(report.body.replacementTargets.byTier.find((t: Json) => t.tier === 'basic')).toEqual({ tier: 'basic', due: 1, met: 0, missed: 1, pending: 0 });
       const csv = await (await p.call('GET', `/api/v1/reports/health?${qs({ customerId: customer.id, ...MARCH, format: 'csv' })}`, { key: user.apiKey })).text();
       expect(csv).toContain('replacement_targets,basic,missed,1');
+      const html = await (await p.call('GET', `/api/v1/reports/health?${qs({ customerId: customer.id, ...MARCH, format: 'html' })}`, { key: user.apiKey })).text();
+      expect(html).toContain('Hardware replacement targets');
     });
 
     it('a field engineer arriving in time meets the Pro target', async () => {
