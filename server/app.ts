@@ -17,6 +17,7 @@ import { applianceMetricsRoutes } from './routes/appliance-metrics.ts';
 import { applianceHealthRoutes } from './routes/appliance-health.ts';
 import { authRoutes } from './routes/auth.ts';
 import { customerRoutes } from './routes/customers.ts';
+import { siteRoutes } from './routes/sites.ts';
 import { fleetRoutes } from './routes/fleet.ts';
 import { userRoutes } from './routes/users.ts';
 import { holidayRoutes } from './routes/holidays.ts';
@@ -121,6 +122,8 @@ export function newApp(deps: AppDeps) {
 
   if (serves('api')) {
     app.route('/api/v1/auth', authRoutes(deps));
+    // Before the customers router, whose writes are admin-only.
+    app.route('/api/v1/customers', siteRoutes(deps));
     app.route('/api/v1/customers', customerRoutes(deps));
     app.route('/api/v1/appliances', applianceRoutes(deps));
     app.route('/api/v1/appliances', applianceMetricsRoutes(deps));

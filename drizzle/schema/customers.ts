@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { boolean, index, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { tiers } from './enums.ts';
 import { users } from './users.ts';
@@ -24,7 +25,18 @@ export const sites = pgTable(
       .notNull()
       .references(() => customers.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
-    address: text('address'),
+    // Where replacement parts and field engineers go (support guide, hardware replacement):
+    // the postal address, and who to ask for on arrival. All optional, since a site may first
+    // appear as a bare name on an appliance; a dispatch needs the address.
+    addressLines: text('address_lines').array().notNull().default(sql`'{}'::text[]`),
+    postalCode: text('postal_code'),
+    city: text('city'),
+    // ISO 3166-1 alpha-2.
+    country: text('country'),
+    contactName: text('contact_name'),
+    contactPhone: text('contact_phone'),
+    notes: text('notes'),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [index('sites_customer_idx').on(t.customerId)],

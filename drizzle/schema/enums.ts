@@ -91,6 +91,13 @@ export type CloseReason = (typeof closeReasons)[number];
 export const responseOutcomes = ['met', 'missed'] as const;
 export type ResponseOutcome = (typeof responseOutcomes)[number];
 
+/**
+ * How a replacement part reaches the customer (support guide, "Replacement Parts Target
+ * Response"): Basic by pre-paid courier, Pro and Mission Critical with a field engineer on site.
+ */
+export const dispatchKinds = ['courier', 'field_engineer'] as const;
+export type DispatchKind = (typeof dispatchKinds)[number];
+
 export const candidateKinds = ['topology', 'change', 'fleet'] as const;
 export type CandidateKind = (typeof candidateKinds)[number];
 

@@ -12,9 +12,9 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
-import { candidateKinds, closeReasons, priorities, responseOutcomes, ticketSources, ticketStatuses, tiers, verdicts } from './enums.ts';
+import { candidateKinds, closeReasons, dispatchKinds, priorities, responseOutcomes, ticketSources, ticketStatuses, tiers, verdicts } from './enums.ts';
 import { appliances } from './appliances.ts';
-import { customers } from './customers.ts';
+import { customers, sites } from './customers.ts';
 import { users } from './users.ts';
 import { fleetIncidents } from './engine.ts';
 
@@ -64,6 +64,16 @@ export const tickets = pgTable(
     breachedAt: timestamp('breached_at', { withTimezone: true, precision: 3 }),
     diagnosedAt: timestamp('diagnosed_at', { withTimezone: true, precision: 3 }),
     replacementDueAt: timestamp('replacement_due_at', { withTimezone: true, precision: 3 }),
+    // The replacement (SPEC §2.2): when the part was dispatched and when it arrived on site; the
+    // outcome is recorded with the arrival against the due time then in force and never rewritten.
+    replacementDispatchedAt: timestamp('replacement_dispatched_at', { withTimezone: true, precision: 3 }),
+    replacementArrivedAt: timestamp('replacement_arrived_at', { withTimezone: true, precision: 3 }),
+    replacementOutcome: text('replacement_outcome', { enum: responseOutcomes }),
+    replacementOutcomeDueAt: timestamp('replacement_outcome_due_at', { withTimezone: true, precision: 3 }),
+    replacementMissedBySeconds: integer('replacement_missed_by_seconds'),
+    // Warnings to engineers, set once by the SLA marks job while the part has not arrived.
+    replacementAtRiskAt: timestamp('replacement_at_risk_at', { withTimezone: true, precision: 3 }),
+    replacementBreachedAt: timestamp('replacement_breached_at', { withTimezone: true, precision: 3 }),
     waitingSince: timestamp('waiting_since', { withTimezone: true, precision: 3 }),
     // The day-3 reminder of the current waiting period was sent (cleared when waiting ends).
     waitingReminderAt: timestamp('waiting_reminder_at', { withTimezone: true, precision: 3 }),
@@ -169,3 +179,46 @@ export const surveys = pgTable('surveys', {
   rating: integer('rating'),
   comment: text('comment'),
 });
+
+/** The site a replacement went to, as it was when dispatched (the site may change or go later). */
+export interface DispatchSite {
+  name: string;
+  addressLines: string[];
+  postalCode: string | null;
+  city: string | null;
+  country: string | null;
+  contactName: string | null;
+  contactPhone: string | null;
+}
+
+/**
+ * A hardware replacement's dispatch (support guide): by courier (carrier, tracking number,
+ * when shipped) or with a field engineer (who, planned visit), to a site of the ticket's
+ * customer. One per ticket; the arrival and the outcome are on the ticket.
+ */
+export const replacementDispatches = pgTable(
+  'replacement_dispatches',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ticketId: uuid('ticket_id')
+      .notNull()
+      .unique()
+      .references(() => tickets.id, { onDelete: 'cascade' }),
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => customers.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: dispatchKinds }).notNull(),
+    siteId: uuid('site_id').references(() => sites.id, { onDelete: 'set null' }),
+    site: jsonb('site').$type<DispatchSite>().notNull(),
+    carrier: text('carrier'),
+    trackingNumber: text('tracking_number'),
+    shippedAt: timestamp('shipped_at', { withTimezone: true, precision: 3 }),
+    engineerName: text('engineer_name'),
+    engineerUserId: uuid('engineer_user_id').references(() => users.id, { onDelete: 'set null' }),
+    plannedVisitAt: timestamp('planned_visit_at', { withTimezone: true, precision: 3 }),
+    note: text('note'),
+    dispatchedAt: timestamp('dispatched_at', { withTimezone: true, precision: 3 }).notNull(),
+    dispatchedBy: uuid('dispatched_by').references(() => users.id, { onDelete: 'set null' }),
+  },
+  (t) => [index('replacement_dispatches_customer_idx').on(t.customerId)],
+);

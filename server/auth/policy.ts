@@ -54,6 +54,12 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('GET', '/api/v1/customers', ALL),
   r('GET', '/api/v1/customers/{id}', ALL),
   r('PATCH', '/api/v1/customers/{id}', ADMIN),
+  // Sites: the customer's own users keep them up to date (support guide), staff manage all,
+  // account managers read their customers'. The scope decides whose.
+  r('GET', '/api/v1/customers/{id}/sites', ALL),
+  r('POST', '/api/v1/customers/{id}/sites', STAFF_AND_CUSTOMER),
+  r('PATCH', '/api/v1/customers/{id}/sites/{siteId}', STAFF_AND_CUSTOMER),
+  r('DELETE', '/api/v1/customers/{id}/sites/{siteId}', STAFF_AND_CUSTOMER),
 
   r('POST', '/api/v1/appliances', ADMIN),
   r('GET', '/api/v1/appliances', ALL),

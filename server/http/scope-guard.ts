@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import { eq } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../../drizzle/client.ts';
-import { alerts, appliances, chats, customers, findings, reports, tickets } from '../../drizzle/schema/index.ts';
+import { alerts, appliances, chats, customers, findings, reports, sites, tickets } from '../../drizzle/schema/index.ts';
 import { assertCustomerInScope } from '../auth/scope.ts';
 import { DomainError } from '../lib/errors.ts';
 import type { AppEnv } from './context.ts';
@@ -22,6 +22,7 @@ const owned = {
   finding: { table: findings, id: findings.id, customerId: findings.customerId, what: 'finding' },
   report: { table: reports, id: reports.id, customerId: reports.customerId, what: 'report' },
   chat: { table: chats, id: chats.id, customerId: chats.customerId, what: 'chat' },
+  site: { table: sites, id: sites.id, customerId: sites.customerId, what: 'site' },
 } satisfies Record<string, Owned>;
 
 /** Path segments naming a customer-owned object: `/api/v1/<segment>/<id>`. */
@@ -40,6 +41,7 @@ const fieldResources: Record<string, Owned> = {
   customerId: owned.customer,
   applianceId: owned.appliance,
   ticketId: owned.ticket,
+  siteId: owned.site,
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

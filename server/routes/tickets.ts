@@ -86,7 +86,44 @@ const TimelineEntry = z.object({
   data: z.record(z.string(), z.unknown()),
 });
 
+const ReplacementOutcome = z.object({ result: z.enum(['met', 'missed']), dueAt: z.string(), missedBySeconds: z.number().nullable() });
+
+const Replacement = z
+  .object({
+    dueAt: z.string().nullable(),
+    dispatch: z
+      .object({
+        kind: z.enum(['courier', 'field_engineer']),
+        siteId: z.string().nullable(),
+        site: z.object({
+          name: z.string(),
+          addressLines: z.array(z.string()),
+          postalCode: z.string().nullable(),
+          city: z.string().nullable(),
+          country: z.string().nullable(),
+          contactName: z.string().nullable(),
+          contactPhone: z.string().nullable(),
+        }),
+        carrier: z.string().nullable(),
+        trackingNumber: z.string().nullable(),
+        shippedAt: z.string().nullable(),
+        engineerName: z.string().nullable(),
+        engineerUserId: z.string().nullable(),
+        plannedVisitAt: z.string().nullable(),
+        note: z.string().nullable(),
+        dispatchedAt: z.string(),
+      })
+      .nullable(),
+    arrivedAt: z.string().nullable(),
+    outcome: ReplacementOutcome.nullable().openapi({ description: 'Recorded with the arrival: history, never rewritten' }),
+    expectedKind: z.enum(['courier', 'field_engineer']),
+    atRisk: z.boolean(),
+    breached: z.boolean(),
+  })
+  .openapi('Replacement', { description: 'The hardware replacement after diagnosis (SPEC §2.2, support guide)' });
+
 const Ticket = TicketSummary.extend({
+  replacement: Replacement,
   missingCaseInfo: z.array(z.string()),
   allowedActions: z.array(z.string()),
   alerts: z.array(z.record(z.string(), z.unknown())),
@@ -138,6 +175,33 @@ const actionBodies = {
   'customer-answered': z.object({ channel: z.enum(contactChannels), body: text(20_000) }).strict(),
   priority: z.object({ priority: Priority, reason: text(2_000).optional() }).strict(),
   'diagnosis-complete': z.object({ note: text(2_000).optional() }).strict(),
+  dispatch: z
+    .discriminatedUnion('kind', [
+      z
+        .object({
+          kind: z.literal('courier'),
+          siteId: z.uuid(),
+          carrier: text(100),
+          trackingNumber: text(100),
+          shippedAt: isoTime.optional().openapi({ description: 'When the courier took the part; default now' }),
+          note: text(2_000).optional(),
+        })
+        .strict(),
+      z
+        .object({
+          kind: z.literal('field_engineer'),
+          siteId: z.uuid(),
+          engineerUserId: z.uuid().optional(),
+          engineerName: text(200).optional(),
+          plannedVisitAt: isoTime,
+          note: text(2_000).optional(),
+        })
+        .strict(),
+    ])
+    .openapi('Dispatch', { description: 'Basic: by courier; Pro and Mission Critical: a field engineer on site (support guide)' }),
+  'replacement-arrived': z
+    .object({ arrivedAt: isoTime.optional().openapi({ description: 'When the part arrived on site; default now' }), note: text(2_000).optional() })
+    .strict(),
   resolve: z.object({ resolution: text(20_000) }).strict(),
   confirm: empty,
   reject: z.object({ reason: text(2_000) }).strict(),
@@ -165,6 +229,8 @@ const actionSummaries: Record<TicketAction, string> = {
   'customer-answered': 'The engineer records the customer’s answer given by phone, chat or mail: back to in progress',
   priority: 'Confirm or change the priority; the response target is recomputed from the opening time',
   'diagnosis-complete': 'Diagnosis complete: starts the hardware-replacement clock',
+  dispatch: 'Record the replacement’s dispatch after diagnosis: courier and tracking number, or field engineer and planned visit, to a site of the customer',
+  'replacement-arrived': 'Record the part’s arrival on site: the replacement target’s outcome is recorded against its due time',
   resolve: 'Propose a resolution',
   confirm: 'The customer confirms the resolution: closed, with a survey invitation',
   reject: 'The customer rejects the resolution: back to in progress',
@@ -311,7 +377,8 @@ export function ticketRoutes(deps: AppDeps) {
   for (const action of Object.keys(actionBodies) as TicketAction[]) {
     const schema = actionBodies[action];
     // Actions without fields accept an empty body or none at all.
-    const bodyOptional = action === 'confirm' || action === 'diagnosis-complete' || action === 'acknowledge' || action === 'agree-close';
+    const bodyOptional =
+      action === 'confirm' || action === 'diagnosis-complete' || action === 'acknowledge' || action === 'agree-close' || action === 'replacement-arrived';
     app.openapi(
       createRoute({
         method: 'post',

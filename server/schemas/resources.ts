@@ -44,6 +44,7 @@ export const Appliance = z
     serial: z.string(),
     hardwareId: z.string(),
     model: z.string(),
+    siteId: z.string().nullable().openapi({ description: 'The customer site it stands at (`/customers/{id}/sites`)' }),
     site: z.string().nullable(),
     osVersion: z.string().nullable(),
     hypervisorVersion: z.string().nullable(),
@@ -63,7 +64,8 @@ export const CreateAppliance = z
     serial: label,
     hardwareId: label,
     model: label,
-    site: label.optional(),
+    site: label.optional().openapi({ description: 'A site name of the customer; created when new' }),
+    siteId: z.uuid().optional().openapi({ description: 'A site of the customer (`/customers/{id}/sites`); instead of `site`' }),
   })
   .openapi('CreateAppliance');
 

@@ -28,6 +28,7 @@ export function applianceView(row: ApplianceRow, site: string | null, parts: Com
     serial: row.serial,
     hardwareId: row.hardwareId,
     model: row.model,
+    siteId: row.siteId,
     site,
     osVersion: row.osVersion,
     hypervisorVersion: row.hypervisorVersion,
@@ -52,7 +53,18 @@ export async function createAppliance(db: Db, actor: UserPrincipal, at: Date, in
     const [customer] = await tx.select({ id: customers.id }).from(customers).where(eq(customers.id, input.customerId)).limit(1);
     if (!customer) throw invalid('customerId does not name a customer', { field: 'customerId' });
     let siteId: string | null = null;
-    if (input.site) {
+    let siteName = input.site ?? null;
+    if (input.siteId) {
+      if (input.site) throw invalid('give site or siteId, not both', { field: 'siteId' });
+      const [named] = await tx
+        .select({ id: sites.id, name: sites.name })
+        .from(sites)
+        .where(and(eq(sites.id, input.siteId), eq(sites.customerId, input.customerId)))
+        .limit(1);
+      if (!named) throw invalid('siteId does not name a site of the customer', { field: 'siteId' });
+      siteId = named.id;
+      siteName = named.name;
+    } else if (input.site) {
       const [existing] = await tx
         .select({ id: sites.id })
         .from(sites)
@@ -68,7 +80,7 @@ export async function createAppliance(db: Db, actor: UserPrincipal, at: Date, in
     if (!row) throw conflict(`an appliance with serial "${input.serial}" already exists`);
     const token = await issueToken(tx, row.id);
     await recordAudit(tx, actor, at, { action: 'appliance.create', targetType: 'appliance', targetId: row.id, customerId: row.customerId, details: { serial: row.serial } });
-    return { appliance: applianceView(row, input.site ?? null, []), token };
+    return { appliance: applianceView(row, siteName, []), token };
   });
 }
 

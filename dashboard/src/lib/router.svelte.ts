@@ -30,6 +30,7 @@ const ROUTES: RouteDef[] = [
   ['admin-users', '/admin/users'],
   ['admin-outbox', '/admin/outbox'],
   ['settings', '/settings'],
+  ['sites', '/sites'],
   ['home', '/'],
 ].map(([name, pattern]) => ({ name: name!, parts: pattern!.split('/').filter(Boolean) }));
 

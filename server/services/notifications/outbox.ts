@@ -325,6 +325,7 @@ export function ticketFacts(row: typeof tickets.$inferSelect): TicketRowLike {
     priority: row.priority,
     tier: row.tier,
     responseDueAt: row.responseDueAt,
+    replacementDueAt: row.replacementDueAt,
     assigneeId: row.assigneeId,
     customerId: row.customerId,
     openedBy: row.openedBy,

@@ -1,6 +1,6 @@
 import type { Language, Priority, Role, Tier } from '../../../drizzle/schema/enums.ts';
 import type { NotificationPreferences } from '../../../drizzle/schema/users.ts';
-import { customerKinds, renderNotification, type NotificationKind } from './templates.ts';
+import { customerKinds, renderNotification, type DispatchNotice, type NotificationKind } from './templates.ts';
 
 /** Someone who may receive e-mail. */
 export interface Person {
@@ -22,6 +22,8 @@ export interface TicketFacts {
   tier: Tier;
   responseDueAt: Date;
   assigneeId: string | null;
+  /** When the replacement part is due, once diagnosis is complete (SPEC §2.2). */
+  replacementDueAt?: Date | null;
 }
 
 /**
@@ -39,6 +41,8 @@ export interface NotificationEvent {
   surveyUrl?: string | null;
   /** For `assigned`: the new assignee. */
   assigneeId?: string | null;
+  /** For `replacement.dispatched`: how the part comes, where and when. */
+  dispatch?: DispatchNotice | null;
   /** Makes a once-only message (escalation, reminder) idempotent: one message per key and recipient. */
   onceKey?: string;
 }
@@ -84,7 +88,8 @@ function uniqueById(people: (Person | null | undefined)[]): Person[] {
  * the customer users who opted in — the closing message with its survey link to the
  * requester only; `assigned` to the new assignee; a customer's reply and the at-risk mark to
  * the assignee, or every engineer while unassigned; a breach to them and the seniors; an
- * unacknowledged Mission Critical P1 to the seniors. The actor is never told about their own
+ * unacknowledged Mission Critical P1 to the seniors; the replacement target's at-risk and breach
+ * marks like the response target's. The actor is never told about their own
  * action, and a user's preferences (e-mail off, muted kinds) are honoured. Pure.
  */
 export function planNotifications(event: NotificationEvent, ticket: TicketFacts, people: Recipients, settings: PlanSettings): OutboxMessage[] {
@@ -102,9 +107,11 @@ export function planNotifications(event: NotificationEvent, ticket: TicketFacts,
     }
     case 'customer.replied':
     case 'at_risk':
+    case 'replacement.at_risk':
       targets = assigneeOrAll;
       break;
     case 'breached':
+    case 'replacement.breached':
       targets = uniqueById([...assigneeOrAll, ...people.seniors]);
       break;
     case 'unacknowledged':
@@ -128,6 +135,8 @@ export function planNotifications(event: NotificationEvent, ticket: TicketFacts,
         reason: event.reason ?? null,
         actorName: event.actorName ?? null,
         surveyUrl: event.surveyUrl ?? null,
+        replacementDueAt: ticket.replacementDueAt?.toISOString() ?? null,
+        dispatch: event.dispatch ?? null,
       });
       return {
         kind: event.kind,

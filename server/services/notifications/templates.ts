@@ -17,6 +17,9 @@ export const notificationKinds = [
   'at_risk',
   'breached',
   'unacknowledged',
+  'replacement.dispatched',
+  'replacement.at_risk',
+  'replacement.breached',
 ] as const;
 export type NotificationKind = (typeof notificationKinds)[number];
 
@@ -29,6 +32,7 @@ export const customerKinds: readonly NotificationKind[] = [
   'waiting.reminder',
   'ticket.closed',
   'remote_access.requested',
+  'replacement.dispatched',
 ];
 
 /** What a template may show. Times are ISO strings; they are written in Europe/Rome, the support calendar's zone. */
@@ -43,6 +47,22 @@ export interface TemplateData {
   reason?: string | null;
   actorName?: string | null;
   surveyUrl?: string | null;
+  /** When the replacement part is due (SPEC §2.2), for the replacement kinds. */
+  replacementDueAt?: string | null;
+  /** For `replacement.dispatched`: how the part comes, where and when. */
+  dispatch?: DispatchNotice | null;
+}
+
+/** A replacement's dispatch as a message shows it (times ISO 8601). */
+export interface DispatchNotice {
+  kind: 'courier' | 'field_engineer';
+  siteName: string;
+  address: string;
+  carrier: string | null;
+  trackingNumber: string | null;
+  shippedAt: string | null;
+  engineerName: string | null;
+  plannedVisitAt: string | null;
 }
 
 export interface RenderedMessage {
@@ -159,6 +179,34 @@ const en: Strings = {
     lines: [`Mission Critical ${d.priority} ticket #${d.number} has not been acknowledged for 10 minutes.`, `Response target: ${when(d.responseDueAt, l)}`],
     link: { label: 'Open the ticket', url: d.ticketUrl },
   }),
+  'replacement.dispatched': (d, l) => ({
+    subject: `Replacement on its way: ${d.summary}`,
+    lines: [
+      d.dispatch?.kind === 'courier'
+        ? `The replacement part for ticket #${d.number} has been shipped by pre-paid courier (${d.dispatch.carrier ?? ''}, tracking number ${d.dispatch.trackingNumber ?? ''}).`
+        : `A field engineer${d.dispatch?.engineerName ? `, ${d.dispatch.engineerName},` : ''} will come on site to replace the hardware of ticket #${d.number}${d.dispatch?.plannedVisitAt ? ` on ${when(d.dispatch.plannedVisitAt, l)}` : ''}.`,
+      `Site: ${d.dispatch?.siteName ?? ''}${d.dispatch?.address ? ` — ${d.dispatch.address}` : ''}`,
+      ...(d.replacementDueAt ? [`Replacement target: ${when(d.replacementDueAt, l)}`] : []),
+      ...(d.body ? [d.body] : []),
+    ],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
+  'replacement.at_risk': (d, l) => ({
+    subject: `Replacement at risk: ${d.summary}`,
+    lines: [
+      `Less than 25 % of the hardware-replacement target of ticket #${d.number} (${tierName[l][d.tier]}) is left and the part has not arrived.`,
+      `Due: ${when(d.replacementDueAt ?? d.responseDueAt, l)}`,
+    ],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
+  'replacement.breached': (d, l) => ({
+    subject: `Replacement target missed: ${d.summary}`,
+    lines: [
+      `The hardware-replacement target of ticket #${d.number} (${tierName[l][d.tier]}) has passed and the part's arrival is not recorded.`,
+      `Was due: ${when(d.replacementDueAt ?? d.responseDueAt, l)}`,
+    ],
+    link: { label: 'Open the ticket', url: d.ticketUrl },
+  }),
 };
 
 const it: Strings = {
@@ -235,6 +283,34 @@ const it: Strings = {
   unacknowledged: (d, l) => ({
     subject: `Non preso in carico: ${d.summary}`,
     lines: [`Il ticket Mission Critical ${d.priority} #${d.number} non è stato preso in carico da 10 minuti.`, `Risposta entro: ${when(d.responseDueAt, l)}`],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  'replacement.dispatched': (d, l) => ({
+    subject: `Ricambio in arrivo: ${d.summary}`,
+    lines: [
+      d.dispatch?.kind === 'courier'
+        ? `Il ricambio per il ticket #${d.number} è stato spedito con corriere prepagato (${d.dispatch.carrier ?? ''}, numero di tracking ${d.dispatch.trackingNumber ?? ''}).`
+        : `Un tecnico${d.dispatch?.engineerName ? `, ${d.dispatch.engineerName},` : ''} verrà sul posto per sostituire l'hardware del ticket #${d.number}${d.dispatch?.plannedVisitAt ? ` il ${when(d.dispatch.plannedVisitAt, l)}` : ''}.`,
+      `Sede: ${d.dispatch?.siteName ?? ''}${d.dispatch?.address ? ` — ${d.dispatch.address}` : ''}`,
+      ...(d.replacementDueAt ? [`Sostituzione prevista entro: ${when(d.replacementDueAt, l)}`] : []),
+      ...(d.body ? [d.body] : []),
+    ],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  'replacement.at_risk': (d, l) => ({
+    subject: `Sostituzione a rischio: ${d.summary}`,
+    lines: [
+      `Resta meno del 25 % del tempo di sostituzione hardware del ticket #${d.number} (${tierName[l][d.tier]}) e il ricambio non è arrivato.`,
+      `Scadenza: ${when(d.replacementDueAt ?? d.responseDueAt, l)}`,
+    ],
+    link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  'replacement.breached': (d, l) => ({
+    subject: `Tempo di sostituzione superato: ${d.summary}`,
+    lines: [
+      `Il tempo di sostituzione hardware del ticket #${d.number} (${tierName[l][d.tier]}) è scaduto e l'arrivo del ricambio non è registrato.`,
+      `Scadenza: ${when(d.replacementDueAt ?? d.responseDueAt, l)}`,
+    ],
     link: { label: 'Apri il ticket', url: d.ticketUrl },
   }),
 };

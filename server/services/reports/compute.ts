@@ -1,5 +1,5 @@
 import type { Database } from '../../../drizzle/client.ts';
-import { priorities, sampleChunkSpanMs, type Priority, type Tier } from '../../../drizzle/schema/index.ts';
+import { priorities, sampleChunkSpanMs, tiers, type Priority, type Tier } from '../../../drizzle/schema/index.ts';
 import { isEntitled } from '../entitlement.ts';
 import { hasForecastEvidence } from '../../lib/forecast-evidence.ts';
 import { daysToThreshold, DAY_SECONDS, within } from './forecast.ts';
@@ -57,7 +57,7 @@ export async function computeHealthReports(
   const inCustomers = `= any(string_to_array($1, ',')::uuid[])`;
   const q = <T extends Row>(text: string, params: unknown[] = [ids, from, to]) => database.query<T>(text, params);
 
-  const [customerRows, applianceRows, trendRows, alertRows, ticketRows, responseRows, surveyRows, poolRows, recurringRows, versionRows, verdictRows, findingRows] =
+  const [customerRows, applianceRows, trendRows, alertRows, ticketRows, responseRows, surveyRows, poolRows, recurringRows, versionRows, verdictRows, findingRows, replacementRows] =
     await Promise.all([
       q(`select id, name, tier, serenity from customers where id ${inCustomers}`, [ids]),
       q(
@@ -168,6 +168,20 @@ export async function computeHealthReports(
           where f.kind = 'not_covered' and f.customer_id ${inCustomers} and f.first_seen_at < $3::timestamptz and f.last_seen_at >= $2::timestamptz
           order by f.first_seen_at desc`,
       ),
+      // Hardware-replacement targets (SPEC §2.2) due in the period, per tier the ticket was
+      // opened under: met or missed as recorded with the part's arrival (history, never
+      // rewritten); a target passed with no arrival recorded (the breach mark) is a miss.
+      q(
+        `select customer_id, tier,
+                count(*) filter (where replacement_outcome is not null or replacement_breached_at is not null)::int as due,
+                count(*) filter (where replacement_outcome = 'met')::int as met,
+                count(*) filter (where replacement_outcome is null and replacement_breached_at is null)::int as pending
+           from tickets
+          where customer_id ${inCustomers} and replacement_due_at is not null
+            and coalesce(replacement_outcome_due_at, replacement_due_at) >= $2::timestamptz
+            and coalesce(replacement_outcome_due_at, replacement_due_at) < $3::timestamptz
+          group by customer_id, tier`,
+      ),
     ]);
 
   const latestOs = (versionRows.find((r) => r.kind === 'os')?.v as string | undefined) ?? null;
@@ -183,6 +197,7 @@ export async function computeHealthReports(
     recurring: groupBy(recurringRows),
     verdicts: groupBy(verdictRows),
     findings: groupBy(findingRows),
+    replacements: groupBy(replacementRows),
   };
   const days = dayStarts(period.from, reference);
 
@@ -301,6 +316,7 @@ export async function computeHealthReports(
           return { priority: p, due: num(r?.due), met: num(r?.met) };
         }),
       },
+      replacementTargets: replacementTargets(byCustomer.replacements.get(id) ?? []),
       satisfaction: { responses: ratings, average: ratings > 0 ? round(ratingSum / ratings, 2) : null, distribution },
       capacity: { pools },
       recurringProblems: (byCustomer.recurring.get(id) ?? []).map((r) => ({
@@ -370,4 +386,17 @@ function dayStarts(from: Date, until: Date): string[] {
   const out: string[] = [];
   for (let t = from.getTime(); t < until.getTime(); t += DAY_SECONDS * 1000) out.push(new Date(t).toISOString());
   return out;
+}
+
+/** The replacement targets of one customer's report: totals and per tier (met, missed, still pending). */
+function replacementTargets(rows: Row[]): NonNullable<HealthReport['replacementTargets']> {
+  const byTier = tiers.map((tier) => {
+    const r = rows.find((x) => x.tier === tier);
+    const due = num(r?.due);
+    const met = num(r?.met);
+    return { tier, due, met, missed: due - met, pending: num(r?.pending) };
+  });
+  const due = byTier.reduce((s, t) => s + t.due, 0);
+  const met = byTier.reduce((s, t) => s + t.met, 0);
+  return { due, met, missed: due - met, pending: byTier.reduce((s, t) => s + t.pending, 0), compliancePercent: percent(met, due), byTier };
 }

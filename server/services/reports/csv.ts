@@ -50,6 +50,13 @@ export function renderHealthReportCsv(report: HealthReport): string {
     add('response_targets', p.priority, 'met', p.met);
   }
 
+  const rp = report.replacementTargets;
+  if (rp) {
+    for (const key of ['due', 'met', 'missed', 'pending'] as const) add('replacement_targets', 'all', key, rp[key]);
+    add('replacement_targets', 'all', 'compliance_percent', rp.compliancePercent);
+    for (const t of rp.byTier) for (const key of ['due', 'met', 'missed'] as const) add('replacement_targets', t.tier, key, t[key]);
+  }
+
   add('satisfaction', 'all', 'responses', report.satisfaction.responses);
   add('satisfaction', 'all', 'average', report.satisfaction.average);
   for (const r of [1, 2, 3, 4, 5] as const) add('satisfaction', `rating_${r}`, 'count', report.satisfaction.distribution[r]);

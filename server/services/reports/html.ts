@@ -107,6 +107,14 @@ ${table(
   'No response targets fell in this period.',
 )}${rt.pending ? `<p class="meta">${rt.pending} ticket(s) still within their target.</p>` : ''}</section>`);
 
+  const rp = report.replacementTargets;
+  if (rp && rp.due + rp.pending > 0) {
+    sections.push(`<section><h2>Hardware replacement targets</h2>
+<p>Replacement parts due in the period, counted from diagnosis complete: met when the part arrived on site by the target; a target passed with no arrival recorded counts as missed.</p>
+<div class="figures">${figure('Compliance', pct(rp.compliancePercent, 1))}${figure('Met', `${rp.met} / ${rp.due}`)}${figure('Missed', String(rp.missed))}</div>
+${table(['Tier', 'Due', 'Met', 'Missed'], rp.byTier.filter((t) => t.due > 0).map((t) => [t.tier, String(t.due), String(t.met), String(t.missed)]), 'No replacement targets fell due in this period.')}${rp.pending ? `<p class="meta">${rp.pending} replacement(s) still within their target.</p>` : ''}</section>`);
+  }
+
   sections.push(`<section><h2>Satisfaction</h2>
 <div class="figures">${figure('Average rating', sat.average === null ? '—' : `${sat.average.toFixed(2)} / 5`)}${figure('Responses', String(sat.responses))}</div>
 <div class="chart">${barChart(

@@ -101,6 +101,22 @@ export const HealthReport = z
       meanFirstResponseSeconds: z.number().nullable(),
       byPriority: z.array(z.object({ priority: Priority, due: z.number().int(), met: z.number().int() })),
     }),
+    /**
+     * Hardware-replacement targets (SPEC §2.2) due in the period: met or missed as recorded when
+     * the part arrived; passed with no arrival recorded counts as missed. Absent in reports
+     * stored before replacements were tracked.
+     */
+    replacementTargets: z
+      .object({
+        due: z.number().int(),
+        met: z.number().int(),
+        missed: z.number().int(),
+        /** Due in the period, part not arrived, target not passed. */
+        pending: z.number().int(),
+        compliancePercent: z.number().nullable(),
+        byTier: z.array(z.object({ tier: z.enum(tiers), due: z.number().int(), met: z.number().int(), missed: z.number().int(), pending: z.number().int() })),
+      })
+      .optional(),
     satisfaction: z.object({
       responses: z.number().int(),
       average: z.number().nullable(),

@@ -1,8 +1,12 @@
 import type { Priority, TicketStatus } from '../../../drizzle/schema/index.ts';
+import type { SiteRow } from '../sites.ts';
+import { dispatchSiteOf, isDeliverable } from '../sites.ts';
+import { arrivalChanges, dispatchKindFor } from './replacement.ts';
+import type { DispatchNotice } from '../notifications/templates.ts';
 import { invalid } from '../../lib/errors.ts';
 import { isAtRisk, replacementDueAt, responseDueAt, type SlaCalendar } from '../../sla/index.ts';
 import type { TicketRow, TimelineEntry } from './core.ts';
-import type { NotificationEffect, TicketChanges, TicketEffect, TicketOutcome } from './effects.ts';
+import type { DispatchRecord, NotificationEffect, TicketChanges, TicketEffect, TicketOutcome } from './effects.ts';
 
 /** How the customer's side was reached or answered outside the portal. */
 export const contactChannels = ['email', 'phone', 'chat', 'other'] as const;
@@ -18,6 +22,8 @@ export type ActionBody =
   | { action: 'customer-answered'; channel: ContactChannel; body: string }
   | { action: 'priority'; priority: Priority; reason?: string | undefined }
   | { action: 'diagnosis-complete'; note?: string | undefined }
+  | ({ action: 'dispatch' } & DispatchBody)
+  | { action: 'replacement-arrived'; arrivedAt?: string | undefined; note?: string | undefined }
   | { action: 'resolve'; resolution: string }
   | { action: 'confirm' }
   | { action: 'reject'; reason: string }
@@ -26,6 +32,22 @@ export type ActionBody =
   | { action: 'close'; reason: 'closed_without_resolution'; customerAgreement: string; channel: ContactChannel; note?: string | undefined }
   | { action: 'reopen'; reason: string }
   | { action: 'request-remote-access'; reason: string };
+
+/**
+ * A replacement's dispatch (support guide): by courier — carrier, tracking number, when it was
+ * shipped (default: now) — or with a field engineer — a user of Vigil or a name, and the
+ * planned visit; to a site of the ticket's customer. Times are ISO 8601.
+ */
+export type DispatchBody =
+  | { kind: 'courier'; siteId: string; carrier: string; trackingNumber: string; shippedAt?: string | undefined; note?: string | undefined }
+  | {
+      kind: 'field_engineer';
+      siteId: string;
+      engineerUserId?: string | undefined;
+      engineerName?: string | undefined;
+      plannedVisitAt: string;
+      note?: string | undefined;
+    };
 
 /** Who acts, as the planner needs it. */
 export interface ActingUser {
@@ -37,6 +59,10 @@ export interface ActingUser {
 export interface ActionFacts {
   calendar: SlaCalendar;
   assignee?: { id: string; role: string; name: string; senior: boolean; disabledAt: Date | null } | null;
+  /** For `dispatch`: the site named, already known to be the ticket customer's. */
+  site?: SiteRow | null;
+  /** For `dispatch` by field engineer with `engineerUserId`: that user. */
+  fieldEngineer?: { id: string; role: string; name: string; disabledAt: Date | null } | null;
 }
 
 /**
@@ -189,6 +215,41 @@ export function planAction(ticket: TicketRow, to: TicketStatus, input: ActionBod
       entry.data = { replacementDueAt: due.toISOString() };
       break;
     }
+    case 'dispatch': {
+      const dispatch = planDispatch(ticket, input, now, facts);
+      changes.replacementDispatchedAt = now;
+      entry.type = 'replacement_dispatched';
+      entry.body = input.note ?? null;
+      entry.data = { ...dispatch.notice, replacementDueAt: ticket.replacementDueAt?.toISOString() ?? null };
+      change = 'replacement_dispatched';
+      effects.push({ kind: 'dispatch', record: dispatch.record });
+      effects.push({ kind: 'notification', ticketId: ticket.id, message: 'replacement.dispatched', recipients: 'requester', actorId: actor.id, body: input.note ?? null, dispatch: dispatch.notice });
+      break;
+    }
+    case 'replacement-arrived': {
+      const arrivedAt = input.arrivedAt ? new Date(input.arrivedAt) : now;
+      if (arrivedAt.getTime() > now.getTime()) throw invalid('arrivedAt is in the future', { field: 'arrivedAt' });
+      if (ticket.diagnosedAt && arrivedAt.getTime() < ticket.diagnosedAt.getTime()) {
+        throw invalid('arrivedAt is before the diagnosis was complete', { field: 'arrivedAt', diagnosedAt: ticket.diagnosedAt.toISOString() });
+      }
+      const arrival = arrivalChanges(ticket, arrivedAt);
+      Object.assign(changes, arrival);
+      entry.type = 'replacement_arrived';
+      entry.body = input.note ?? null;
+      entry.data = {
+        arrivedAt: arrivedAt.toISOString(),
+        replacementDueAt: ticket.replacementDueAt?.toISOString() ?? null,
+        outcome: arrival.replacementOutcome ?? null,
+        missedBySeconds: arrival.replacementMissedBySeconds ?? null,
+      };
+      change = 'replacement_arrived';
+      effects.push({
+        kind: 'audit',
+        action: 'ticket.replacement_arrived',
+        details: { arrivedAt: arrivedAt.toISOString(), outcome: arrival.replacementOutcome ?? null, missedBySeconds: arrival.replacementMissedBySeconds ?? null },
+      });
+      break;
+    }
     case 'resolve':
       Object.assign(changes, { resolution: input.resolution, resolvedAt: now, waitingSince: null, waitingReminderAt: null });
       entry.type = 'resolved';
@@ -258,5 +319,49 @@ export function planAction(ticket: TicketRow, to: TicketStatus, input: ActionBod
       { kind: 'webhook', event: 'ticket.updated', change, reason: entry.reason },
       ...webhooks,
     ],
+  };
+}
+
+/**
+ * Checks a dispatch against the guide and the facts, and returns the row to store and the
+ * notice to send. 400 `invalid_request` when the kind is not the tier's (Basic by courier, Pro
+ * and Mission Critical by field engineer), the site has no delivery address, the shipping time
+ * is in the future, or the engineer is neither an active engineer of Vigil nor named.
+ */
+function planDispatch(ticket: TicketRow, input: DispatchBody, now: Date, facts: ActionFacts): { record: DispatchRecord; notice: DispatchNotice } {
+  const expected = dispatchKindFor(ticket.tier);
+  if (input.kind !== expected) {
+    throw invalid(`a ${ticket.tier} ticket's replacement goes ${expected === 'courier' ? 'by courier' : 'with a field engineer on site'} (support guide)`, {
+      field: 'kind',
+      expected,
+    });
+  }
+  const site = facts.site;
+  if (!site) throw invalid('siteId must name a site of the ticket\'s customer', { field: 'siteId' });
+  if (!isDeliverable(site)) throw invalid('the site has no delivery address: add an address line and a city first', { field: 'siteId' });
+  const snapshot = dispatchSiteOf(site);
+  const address = [...snapshot.addressLines, [snapshot.postalCode, snapshot.city].filter(Boolean).join(' '), snapshot.country ?? ''].filter((l) => l !== '').join(', ');
+  const base = { kind: input.kind, siteId: site.id, site: snapshot, note: input.note ?? null, dispatchedAt: now };
+  if (input.kind === 'courier') {
+    const shippedAt = input.shippedAt ? new Date(input.shippedAt) : now;
+    if (shippedAt.getTime() > now.getTime()) throw invalid('shippedAt is in the future', { field: 'shippedAt' });
+    return {
+      record: { ...base, carrier: input.carrier, trackingNumber: input.trackingNumber, shippedAt },
+      notice: { kind: input.kind, siteName: site.name, address, carrier: input.carrier, trackingNumber: input.trackingNumber, shippedAt: shippedAt.toISOString(), engineerName: null, plannedVisitAt: null },
+    };
+  }
+  let engineerName = input.engineerName ?? null;
+  if (input.engineerUserId) {
+    const engineer = facts.fieldEngineer;
+    if (!engineer || engineer.disabledAt || (engineer.role !== 'engineer' && engineer.role !== 'admin')) {
+      throw invalid('engineerUserId must name an active engineer', { field: 'engineerUserId' });
+    }
+    engineerName = engineer.name;
+  }
+  if (!engineerName) throw invalid('a field engineer needs engineerUserId or engineerName', { field: 'engineerName' });
+  const plannedVisitAt = new Date(input.plannedVisitAt);
+  return {
+    record: { ...base, engineerName, engineerUserId: input.engineerUserId ?? null, plannedVisitAt },
+    notice: { kind: input.kind, siteName: site.name, address, carrier: null, trackingNumber: null, shippedAt: null, engineerName, plannedVisitAt: plannedVisitAt.toISOString() },
   };
 }

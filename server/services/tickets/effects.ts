@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Db, Tx } from '../../../drizzle/client.ts';
-import { tickets } from '../../../drizzle/schema/index.ts';
+import { replacementDispatches, tickets } from '../../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../../auth/principal.ts';
 import { publishLive } from '../../live/events.ts';
 import { recordAudit } from '../audit.ts';
@@ -8,6 +8,7 @@ import { notifyTicket, ticketFacts } from '../notifications/outbox.ts';
 import { enqueueWebhooks, type OutboundEvent } from '../webhooks.ts';
 import { addTimelineEvent, liveTicket, type TicketRow, type TimelineEntry } from './core.ts';
 import { createSurveyInvitation, type SurveyInvitation } from './surveys.ts';
+import type { DispatchNotice } from '../notifications/templates.ts';
 
 // Lifecycle effects as data (STYLE "Lifecycle effects as data"): an action, the opening of a
 // ticket and the scheduler each return what should happen — the row's changes and a list of
@@ -28,6 +29,7 @@ export const notificationKinds = [
   'assigned',
   'customer.replied',
   'close.proposed',
+  'replacement.dispatched',
 ] as const;
 export type NotificationKind = (typeof notificationKinds)[number];
 
@@ -49,7 +51,12 @@ export interface NotificationEffect {
   body?: string | null;
   /** Only on `ticket.closed` to the requester: the survey link (SPEC §2.4 survey integrity). */
   surveyUrl?: string;
+  /** Only on `replacement.dispatched`: how the part comes, where and when. */
+  dispatch?: DispatchNotice;
 }
+
+/** A replacement's dispatch as stored (the ticket and customer come from the ticket). */
+export type DispatchRecord = Omit<typeof replacementDispatches.$inferInsert, 'ticketId' | 'customerId' | 'id' | 'dispatchedBy'>;
 
 export type TicketEffect =
   | { kind: 'timeline'; entry: TimelineEntry }
@@ -58,7 +65,9 @@ export type TicketEffect =
   | NotificationEffect
   | { kind: 'audit'; action: string; details: Record<string, unknown> }
   /** Closing creates the ticket's one survey invitation; its link goes to the requester only. */
-  | { kind: 'survey' };
+  | { kind: 'survey' }
+  /** A hardware replacement sent out (one per ticket), recorded by the acting user. */
+  | { kind: 'dispatch'; record: DispatchRecord };
 
 export interface TicketOutcome {
   changes: TicketChanges;
@@ -90,6 +99,7 @@ export async function applyNotification(tx: Db | Tx, ticket: TicketRow, effect: 
     actorName: actor?.name ?? null,
     body: effect.body ?? null,
     surveyUrl: effect.surveyUrl ?? null,
+    ...(effect.dispatch ? { dispatch: effect.dispatch } : {}),
     ...(kind === 'assigned' ? { assigneeId: ticket.assigneeId } : {}),
     ...(kind === 'waiting.reminder' && ticket.waitingSince ? { onceKey: `waiting.reminder:${ticket.id}:${ticket.waitingSince.toISOString()}` } : {}),
   });
@@ -128,6 +138,9 @@ export async function applyTicketOutcome(
         break;
       case 'survey':
         survey = await createSurveyInvitation(tx, row.id, at, publicUrl);
+        break;
+      case 'dispatch':
+        await tx.insert(replacementDispatches).values({ ...effect.record, ticketId: row.id, customerId: row.customerId, dispatchedBy: actor?.id ?? null });
         break;
       case 'live':
         await publishLive(tx, { type: effect.event, customerId: row.customerId, data: liveTicket(row, effect.change) });

@@ -14,6 +14,8 @@ export const ticketActions = [
   'customer-answered',
   'priority',
   'diagnosis-complete',
+  'dispatch',
+  'replacement-arrived',
   'resolve',
   'confirm',
   'reject',
@@ -39,6 +41,8 @@ export interface TicketFacts {
   status: TicketStatus;
   diagnosedAt?: Date | null;
   closeProposedAt?: Date | null;
+  replacementDispatchedAt?: Date | null;
+  replacementArrivedAt?: Date | null;
 }
 
 interface Transition {
@@ -62,6 +66,9 @@ const stays = (action: TicketAction, actors: readonly Actor[], statuses: TicketS
   statuses.map((s) => row(action, actors, s, s, when));
 
 const notDiagnosed = (t: TicketFacts) => !t.diagnosedAt;
+// A replacement goes out once diagnosis is complete (the clock has started), and arrives once.
+const readyToDispatch = (t: TicketFacts) => Boolean(t.diagnosedAt) && !t.replacementDispatchedAt;
+const awaitingArrival = (t: TicketFacts) => Boolean(t.replacementDispatchedAt) && !t.replacementArrivedAt;
 const closeProposed = (t: TicketFacts) => Boolean(t.closeProposedAt);
 const noCloseProposal = (t: TicketFacts) => !t.closeProposedAt;
 
@@ -95,6 +102,11 @@ export const transitions: readonly Transition[] = [
   // The hardware-replacement clock starts once, while the engineer works the case.
   row('diagnosis-complete', STAFF, 'acknowledged', 'in_progress', notDiagnosed),
   row('diagnosis-complete', STAFF, 'in_progress', 'in_progress', notDiagnosed),
+
+  // Hardware replacement (support guide): the engineer records the dispatch after diagnosis,
+  // then the part's arrival on site (also after proposing the resolution).
+  ...stays('dispatch', STAFF, ['acknowledged', 'in_progress', 'waiting_on_customer'], readyToDispatch),
+  ...stays('replacement-arrived', STAFF, ['acknowledged', 'in_progress', 'waiting_on_customer', 'resolved'], awaitingArrival),
 
   row('resolve', STAFF, 'acknowledged', 'resolved'),
   row('resolve', STAFF, 'in_progress', 'resolved'),

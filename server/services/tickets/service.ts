@@ -4,6 +4,8 @@ import {
   alerts,
   appliances,
   attachments,
+  replacementDispatches,
+  sites,
   ticketEvents,
   tickets,
   users,
@@ -26,6 +28,7 @@ import { applyTicketOutcome, type NotificationEffect, type TicketOutcome } from 
 import { allowedActions, checkTransition, type TicketAction } from './lifecycle.ts';
 import { openTicket, type OpenTicketPorts } from './open.ts';
 import { surveyForViewer } from './surveys.ts';
+import { replacementView } from './replacement.ts';
 
 /** What ticket operations need besides the database: the instant and two settings. */
 export interface TicketContext {
@@ -144,7 +147,7 @@ export async function getTicketDetail(db: Db, user: UserPrincipal, calendar: Sla
 
 async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalendar, now: Date, row: TicketRow, publicUrl?: string) {
   const staff = isStaff(user);
-  const [alertRows, candidates, timeline, files, survey] = await Promise.all([
+  const [alertRows, candidates, timeline, files, survey, dispatches] = await Promise.all([
     db.select().from(alerts).where(eq(alerts.ticketId, row.id)).orderBy(asc(alerts.startsAt)),
     listCandidates(db, row.id),
     db
@@ -159,6 +162,7 @@ async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalenda
       .where(eq(attachments.ticketId, row.id))
       .orderBy(asc(attachments.createdAt)),
     surveyForViewer(db, row.id, user.role, publicUrl),
+    row.replacementDispatchedAt ? db.select().from(replacementDispatches).where(eq(replacementDispatches.ticketId, row.id)).limit(1) : Promise.resolve([]),
   ]);
   return {
     ...ticketSummaryView(row, calendar, now),
@@ -170,6 +174,7 @@ async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalenda
     remoteAccessRequestedAt: row.remoteAccessRequestedAt?.toISOString() ?? null,
     waitingReminderAt: row.waitingReminderAt?.toISOString() ?? null,
     closeProposedAt: row.closeProposedAt?.toISOString() ?? null,
+    replacement: replacementView(row, dispatches[0] ?? null, now, calendar),
     missingCaseInfo: missingCaseInfo(row.caseInfo),
     allowedActions: allowedActions(row, user.role),
     // Only on the customer's own view: the link while unanswered (SPEC §2.4 survey integrity).
@@ -340,7 +345,23 @@ export async function applyActionIn(tx: Tx, user: UserPrincipal, ctx: TicketCont
             .limit(1)
         )[0] ?? null)
       : null;
-  const outcome = planAction(ticket, check.to, input, { id: user.id, staff: isStaff(user) }, now, { calendar, assignee });
+  // A dispatch goes to a site of the ticket's own customer: any other site does not exist here.
+  const site =
+    input.action === 'dispatch'
+      ? ((await tx.select().from(sites).where(and(eq(sites.id, input.siteId), eq(sites.customerId, ticket.customerId))).limit(1))[0] ?? null)
+      : null;
+  if (input.action === 'dispatch' && !site) throw notFound('site');
+  const fieldEngineer =
+    input.action === 'dispatch' && input.kind === 'field_engineer' && input.engineerUserId
+      ? ((
+          await tx
+            .select({ id: users.id, role: users.role, name: users.name, disabledAt: users.disabledAt })
+            .from(users)
+            .where(eq(users.id, input.engineerUserId))
+            .limit(1)
+        )[0] ?? null)
+      : null;
+  const outcome = planAction(ticket, check.to, input, { id: user.id, staff: isStaff(user) }, now, { calendar, assignee, site, fieldEngineer });
   return applyTicketOutcome(tx, ticket, outcome, now, user, ctx.publicUrl);
 }
 
