@@ -36,6 +36,7 @@ import { integrationRoutes } from './routes/integrations.ts';
 import { inboundRoutes } from './routes/inbound.ts';
 import { meRoutes } from './routes/me.ts';
 import { outboxRoutes } from './routes/outbox.ts';
+import { signupRoutes } from './routes/signups.ts';
 import { MAX_INBOUND_MESSAGE_BYTES } from './services/notifications/inbound.ts';
 import { scopeGuard } from './http/scope-guard.ts';
 import { authorize } from './auth/policy.ts';
@@ -143,6 +144,7 @@ export function newApp(deps: AppDeps) {
     app.route('/api/v1/integrations', integrationRoutes(deps));
     app.route('/api/v1/outbox', outboxRoutes(deps));
     app.route('/api/v1/inbound', inboundRoutes(deps));
+    app.route('/api/v1', signupRoutes(deps));
     app.route('/api/v1', alertRoutes(deps));
   }
 
