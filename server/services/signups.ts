@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../drizzle/client.ts';
 import { appliances, customers, signupAttempts, signups, users, type Language, type SignupStatus } from '../../drizzle/schema/index.ts';
 import { hashPassword, hashSecret } from '../auth/credentials.ts';
@@ -264,4 +264,21 @@ export async function rejectSignup(db: Db, actor: UserPrincipal, at: Date, id: s
     }
     return signupView({ ...found, row: { ...s, status: 'rejected', decidedAt: at, decidedBy: actor.id, decisionReason: reason } });
   });
+}
+
+/** An expired, never confirmed sign-up is kept this long after its link expired, then deleted. */
+export const UNCONFIRMED_SIGNUP_RETENTION_MS = 7 * 86_400_000;
+
+/**
+ * Housekeeping for the hourly retention job: sign-up attempts older than a day (the limit
+ * counts one hour) and sign-ups never confirmed whose link expired over a week ago (they hold a
+ * password hash for nobody). Decided sign-ups stay: they are the record behind the audit.
+ */
+export async function pruneSignups(db: Db, now: Date): Promise<{ attemptsDeleted: number; unconfirmedDeleted: number }> {
+  const attempts = await db.delete(signupAttempts).where(lt(signupAttempts.at, new Date(now.getTime() - 86_400_000))).returning({ id: signupAttempts.id });
+  const unconfirmed = await db
+    .delete(signups)
+    .where(and(eq(signups.status, 'pending_verification'), lt(signups.verifyExpiresAt, new Date(now.getTime() - UNCONFIRMED_SIGNUP_RETENTION_MS))))
+    .returning({ id: signups.id });
+  return { attemptsDeleted: attempts.length, unconfirmedDeleted: unconfirmed.length };
 }

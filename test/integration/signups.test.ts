@@ -68,6 +68,13 @@ describe.each(backends)('sign-up, verification and approval on %s', (backend) =>
     expect(await k.verify(token)).toMatchObject({ status: 400, body: { error: { details: { reason: 'expired' } } } });
     expect(await k.find(late)).toMatchObject({ status: 'pending_verification', emailVerified: false });
     expect((await k.verify('not-a-real-token-at-all')).status).toBe(400);
+
+    // A week after its link expired, the unconfirmed request is deleted by the retention job; a confirmed one stays.
+    p.clock.advance(7 * 24 * 3600_000);
+    const run = await p.jobs.runNow('retention');
+    expect(run.result).toMatchObject({ signupsPruned: { unconfirmedDeleted: expect.any(Number) } });
+    expect(await k.find(late)).toBeUndefined();
+    expect(await k.find(signup.email)).toMatchObject({ status: 'pending_approval' });
   });
 
   it('a duplicate sign-up answers the same and e-mails the address instead, writing nothing else', async () => {
