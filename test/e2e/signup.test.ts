@@ -81,4 +81,42 @@ describe('sign-up in Chromium against a real server (issue 21)', () => {
     expect(user.problems).toMatchObject({ errors: [], csp: [], failedRequests: [] });
     await user.close();
   });
+
+  it("an admin marks a customer user as customer admin; they approve their company's applicant from their profile", async () => {
+    const customer = await api.customer('basic');
+    const { appliance } = await api.appliance(customer.id);
+    const boss = await api.user('customer', { customerId: customer.id, password: PASSWORD });
+    const email = `${api.unique('colleague')}@example.com`.toLowerCase();
+    // The colleague signs up and confirms through the API (the form is covered above).
+    const sent = await fetch(`${server.url}/api/v1/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, name: 'Carla Colleague', company: 'Same Co', serial: appliance.serial, password: PASSWORD }),
+    });
+    expect(sent.status).toBe(202);
+    const outbox = await api.ok<{ items: { kind: string; text: string }[] }>('GET', `/outbox?to=${encodeURIComponent(email)}`);
+    const token = /#\/verify\/([A-Za-z0-9_-]+)/.exec(outbox.items[0]!.text)![1]!;
+    expect((await api.call('POST', '/signup/verify', { token })).status).toBe(200);
+
+    const admin = await openPage(browser, server.url);
+    await loginWithKey(admin.page, server.adminKey);
+    await admin.page.goto('/#/admin/users');
+    const toggle = admin.page.getByTestId(`customer-admin-${boss.user.email}`);
+    await Promise.all([admin.page.waitForResponse((r) => r.url().includes(`/api/v1/users/${boss.user.id}`) && r.request().method() === 'PATCH'), toggle.check()]);
+    expect(await toggle.isChecked()).toBe(true);
+    expect(admin.problems).toMatchObject({ errors: [], csp: [], failedRequests: [] });
+    await admin.close();
+
+    const page = await openPage(browser, server.url);
+    await loginWithPassword(page.page, boss.user.email, PASSWORD);
+    await page.page.goto('/#/settings');
+    await page.page.getByRole('link', { name: 'Review sign-ups' }).click();
+    const row = page.page.locator(`[data-testid="signup-row"][data-email="${email}"]`);
+    await row.getByTestId('signup-approve').click();
+    await row.getByTestId('signup-decided').waitFor();
+    expect(page.problems).toMatchObject({ errors: [], csp: [], failedRequests: [] });
+    await page.close();
+    const users = await api.ok<{ items: { email: string; customerId: string }[] }>('GET', '/users?limit=500');
+    expect(users.items.find((u) => u.email === email)?.customerId).toBe(customer.id);
+  });
 });

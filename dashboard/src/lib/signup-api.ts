@@ -52,6 +52,7 @@ export const signupApi = {
   list: (q: { status?: SignupStatus | undefined; cursor?: string | undefined }) => request<Page<Signup>>('GET', '/signups', { query: { limit: 50, ...q } }),
   approve: (id: string, customerId?: string) => request<Signup>('POST', `/signups/${enc(id)}/approve`, { body: customerId ? { customerId } : {} }),
   reject: (id: string, reason?: string) => request<Signup>('POST', `/signups/${enc(id)}/reject`, { body: reason ? { reason } : {} }),
+  setCustomerAdmin: (userId: string, customerAdmin: boolean) => request<{ id: string; customerAdmin: boolean }>('PATCH', `/users/${enc(userId)}`, { body: { customerAdmin } }),
   profile: () => request<Profile>('GET', '/users/me'),
   updateProfile: (body: { name?: string; phone?: string | null; timeZone?: string | null }) => request<Profile>('PATCH', '/users/me', { body }),
 };

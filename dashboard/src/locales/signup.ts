@@ -58,6 +58,8 @@ export default {
     'signup.profile.saved': 'Profile saved.',
     'signup.profile.customerAdmin': 'You may approve sign-ups for your company.',
     'signup.profile.reviewSignups': 'Review sign-ups',
+    'signup.customerAdmin.label': 'Customer admin',
+    'signup.customerAdmin.help': 'May approve sign-ups for this customer’s appliances',
   },
   it: {
     'signup.login.link': 'Non hai un account? Registrati',
@@ -115,5 +117,7 @@ export default {
     'signup.profile.saved': 'Profilo salvato.',
     'signup.profile.customerAdmin': 'Puoi approvare le registrazioni della tua azienda.',
     'signup.profile.reviewSignups': 'Esamina le registrazioni',
+    'signup.customerAdmin.label': 'Amministratore cliente',
+    'signup.customerAdmin.help': 'Può approvare le registrazioni per le appliance di questo cliente',
   },
 } satisfies Catalogue;
