@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, count, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../drizzle/client.ts';
 import { appliances, customers, signupAttempts, signups, users, type Language, type SignupStatus } from '../../drizzle/schema/index.ts';
 import { hashPassword, hashSecret } from '../auth/credentials.ts';
@@ -116,7 +116,7 @@ export async function requestSignup(db: Db, at: Date, input: SignupRequest, ip: 
  * Confirms the e-mail address of a sign-up from the link's token: single use (the stored hash
  * is cleared), 400 when unknown, used or expired (`details.reason`: `invalid` | `expired`);
  * 409 when the address got an account meanwhile (the token holder owns the mailbox, so this
- * reveals nothing). The sign-up then waits for an approver.
+ * reveals nothing). The sign-up then waits for an approver, who is told by e-mail.
  */
 export async function verifySignup(db: Db, at: Date, token: string): Promise<{ status: 'pending_approval' }> {
   return db.transaction(async (tx) => {
@@ -126,8 +126,34 @@ export async function verifySignup(db: Db, at: Date, token: string): Promise<{ s
     const [existing] = await tx.select({ id: users.id }).from(users).where(eq(users.email, row.email)).limit(1);
     if (existing) throw conflict('an account with this e-mail address already exists; log in instead');
     await tx.update(signups).set({ status: 'pending_approval', emailVerifiedAt: at, verifyTokenHash: null, verifyExpiresAt: null }).where(eq(signups.id, row.id));
+    await tellApprovers(tx, at, row);
     return { status: 'pending_approval' as const };
   });
+}
+
+/**
+ * Tells whoever decides that a confirmed sign-up waits: the customer admins of the serial's
+ * customer when it has any, else the admins. Disabled users and users who turned e-mail off
+ * are skipped.
+ */
+async function tellApprovers(tx: Tx, at: Date, s: typeof signups.$inferSelect): Promise<void> {
+  const person = { id: users.id, email: users.email, name: users.name, language: users.language, preferences: users.notificationPreferences };
+  const [owner] = await tx.select({ customerId: appliances.customerId }).from(appliances).where(sql`lower(${appliances.serial}) = lower(${s.serial})`).limit(1);
+  const active = isNull(users.disabledAt);
+  let approvers = owner
+    ? await tx.select(person).from(users).where(and(active, eq(users.role, 'customer'), eq(users.customerId, owner.customerId), eq(users.customerAdmin, true)))
+    : [];
+  const route = approvers.length > 0 ? 'signups' : 'admin/signups';
+  if (approvers.length === 0) approvers = await tx.select(person).from(users).where(and(active, eq(users.role, 'admin')));
+  for (const a of approvers.filter((p) => p.preferences.email !== false)) {
+    await enqueueAccountMail(tx, at, {
+      kind: 'signup.awaiting_approval',
+      to: a.email,
+      language: a.language,
+      recipientId: a.id,
+      data: { name: a.name, url: dashboardLink(route), applicant: { name: s.name, email: s.email, company: s.company } },
+    });
+  }
 }
 
 /**

@@ -162,6 +162,15 @@ describe.each(backends)('sign-up, verification and approval on %s', (backend) =>
     const foreign = await k.confirmed(theirs.appliance.serial);
     const unknown = await k.confirmed('UNKNOWN-SERIAL-42');
 
+    // The confirmed sign-up proving their appliance is announced to them (only that one); an unknown serial to the admins.
+    const told = (await k.mailTo(boss.user.email)).filter((m) => m.kind === 'signup.awaiting_approval');
+    expect(told).toHaveLength(1);
+    expect(told[0]!.text).toContain(own.email);
+    expect(told[0]!.text).toContain('https://vigil.example/#/signups');
+    const adminEmail = (await p.json('GET', '/api/v1/auth/me')).body.user.email as string;
+    expect((await k.mailTo(adminEmail)).some((m) => m.kind === 'signup.awaiting_approval' && m.text.includes(unknown.email))).toBe(true);
+    expect((await k.mailTo(adminEmail)).some((m) => m.text.includes(own.email))).toBe(false);
+
     const list = await p.json('GET', '/api/v1/signups?limit=500', { key: boss.apiKey });
     expect(list.status).toBe(200);
     const ids = list.body.items.map((s: { id: string }) => s.id);

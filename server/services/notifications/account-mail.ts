@@ -10,7 +10,7 @@ import { layoutMessage, type Copy } from './templates.ts';
  * approval decision. Every kind exists in English and Italian (the guide: "local language
  * support in English and Italian").
  */
-export const accountMailKinds = ['signup.verify', 'signup.exists', 'signup.already_pending', 'signup.approved', 'signup.rejected'] as const;
+export const accountMailKinds = ['signup.verify', 'signup.exists', 'signup.already_pending', 'signup.approved', 'signup.rejected', 'signup.awaiting_approval'] as const;
 export type AccountMailKind = (typeof accountMailKinds)[number];
 
 export interface AccountMailData {
@@ -20,6 +20,8 @@ export interface AccountMailData {
   /** Hours the verification link stays valid. */
   validHours?: number;
   reason?: string | null;
+  /** `signup.awaiting_approval`: who asked. */
+  applicant?: { name: string; email: string; company: string };
 }
 
 type Strings = Record<AccountMailKind, (d: AccountMailData) => Copy>;
@@ -57,6 +59,11 @@ const en: Strings = {
     subject: 'Your sign-up request',
     lines: [`Hello ${d.name},`, 'your sign-up request was not approved.', d.reason ? `Reason: ${d.reason}` : '', 'If you think this is a mistake, contact your Vigil representative.'],
   }),
+  'signup.awaiting_approval': (d) => ({
+    subject: 'A sign-up awaits your approval',
+    lines: [`Hello ${d.name},`, `${d.applicant?.name} <${d.applicant?.email}> of ${d.applicant?.company} signed up and confirmed their address. Approve or reject the request.`],
+    link: { label: 'Review sign-ups', url: d.url },
+  }),
 };
 
 const it: Strings = {
@@ -91,6 +98,11 @@ const it: Strings = {
   'signup.rejected': (d) => ({
     subject: 'La tua richiesta di registrazione',
     lines: [`Gentile ${d.name},`, 'la tua richiesta di registrazione non è stata approvata.', d.reason ? `Motivo: ${d.reason}` : '', 'Se pensi che sia un errore, contatta il tuo referente Vigil.'],
+  }),
+  'signup.awaiting_approval': (d) => ({
+    subject: 'Una registrazione attende la tua approvazione',
+    lines: [`Gentile ${d.name},`, `${d.applicant?.name} <${d.applicant?.email}> di ${d.applicant?.company} si è registrato e ha confermato l'indirizzo. Approva o rifiuta la richiesta.`],
+    link: { label: 'Esamina le registrazioni', url: d.url },
   }),
 };
 
