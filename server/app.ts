@@ -38,6 +38,7 @@ import { inboundRoutes } from './routes/inbound.ts';
 import { meRoutes } from './routes/me.ts';
 import { outboxRoutes } from './routes/outbox.ts';
 import { chatRoutes } from './routes/chats.ts';
+import { signupRoutes } from './routes/signups.ts';
 import { MAX_INBOUND_MESSAGE_BYTES } from './services/notifications/inbound.ts';
 import { scopeGuard } from './http/scope-guard.ts';
 import { authorize } from './auth/policy.ts';
@@ -148,6 +149,7 @@ export function newApp(deps: AppDeps) {
     app.route('/api/v1/outbox', outboxRoutes(deps));
     app.route('/api/v1/inbound', inboundRoutes(deps));
     app.route('/api/v1/chats', chatRoutes(deps));
+    app.route('/api/v1', signupRoutes(deps));
     app.route('/api/v1', alertRoutes(deps));
   }
 

@@ -68,6 +68,10 @@ export const configSchema = z.object({
   METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   LOGIN_FAILURES_BEFORE_BACKOFF: positiveInt.default(5),
   LOGIN_ATTEMPTS_PER_CLIENT_MINUTE: positiveInt.default(30),
+  // Public sign-up (issue 21): requests per client address and per e-mail address in an hour; how long a verification link lives.
+  SIGNUP_ATTEMPTS_PER_CLIENT_HOUR: positiveInt.default(10),
+  SIGNUP_ATTEMPTS_PER_EMAIL_HOUR: positiveInt.default(3),
+  SIGNUP_VERIFY_HOURS: positiveInt.max(720).default(24),
 });
 
 export type Config = z.infer<typeof configSchema>;

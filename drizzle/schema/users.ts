@@ -1,4 +1,5 @@
-import { boolean, index, jsonb, pgTable, text, timestamp, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import { languages, roles } from './enums.ts';
 
 /**
@@ -23,6 +24,11 @@ export const users = pgTable(
     // Set for role `customer` only: the customer whose fleet the user sees.
     customerId: uuid('customer_id').references((): AnyPgColumn => customers.id, { onDelete: 'cascade' }),
     senior: boolean('senior').notNull().default(false),
+    // A customer user who may approve sign-ups proving an appliance of their own customer (issue 21); set by admins.
+    customerAdmin: boolean('customer_admin').notNull().default(false),
+    // Profile (the guide: "keep your profile and location up to date"): phone as typed, IANA time zone.
+    phone: text('phone'),
+    timeZone: text('time_zone'),
     language: text('language', { enum: languages }).notNull().default('en'),
     notificationPreferences: jsonb('notification_preferences').$type<NotificationPreferences>().notNull().default({}),
     passwordHash: text('password_hash'),
@@ -95,3 +101,55 @@ export const liveTickets = pgTable('live_tickets', {
   credential: text('credential').notNull(),
   expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
 });
+
+export const signupStatuses = ['pending_verification', 'pending_approval', 'approved', 'rejected'] as const;
+export type SignupStatus = (typeof signupStatuses)[number];
+
+/**
+ * A public sign-up (the guide: "click 'Sign Up' … create a Customer Profile"): the pending
+ * user. It cannot log in — no `users` row exists until an approver accepts it into a customer.
+ * The verification token is stored as its SHA-256 and cleared when used. The serial is the
+ * applicant's proof; its owner is looked up when an approver reads the list, never shown to
+ * the applicant. One open sign-up per email (a newer unverified one supersedes an older).
+ */
+export const signups = pgTable(
+  'signups',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    company: text('company').notNull(),
+    serial: text('serial').notNull(),
+    language: text('language', { enum: languages }).notNull().default('en'),
+    passwordHash: text('password_hash').notNull(),
+    status: text('status', { enum: signupStatuses }).notNull(),
+    verifyTokenHash: text('verify_token_hash').unique(),
+    verifyExpiresAt: timestamp('verify_expires_at', { withTimezone: true, precision: 3 }),
+    emailVerifiedAt: timestamp('email_verified_at', { withTimezone: true, precision: 3 }),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull(),
+    decidedAt: timestamp('decided_at', { withTimezone: true, precision: 3 }),
+    decidedBy: uuid('decided_by').references(() => users.id, { onDelete: 'set null' }),
+    decisionReason: text('decision_reason'),
+    // The user an approval created, and the customer it joined.
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
+    customerId: uuid('customer_id').references((): AnyPgColumn => customers.id, { onDelete: 'set null' }),
+  },
+  (t) => [
+    index('signups_status_idx').on(t.status, t.createdAt),
+    uniqueIndex('signups_open_email_idx')
+      .on(t.email)
+      .where(sql`status in ('pending_verification', 'pending_approval')`),
+  ],
+);
+
+/** Sign-up requests per client address and per email, for the rate limit (like `login_attempts`). */
+export const signupAttempts = pgTable(
+  'signup_attempts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    email: text('email').notNull(),
+    ip: text('ip').notNull(),
+    at: timestamp('at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [index('signup_attempts_email_at_idx').on(t.email, t.at), index('signup_attempts_ip_at_idx').on(t.ip, t.at)],
+);

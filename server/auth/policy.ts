@@ -49,6 +49,12 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('POST', '/api/v1/auth/logout', ALL),
   r('GET', '/api/v1/auth/me', ALL),
   r('POST', '/api/v1/auth/live-ticket', ALL),
+  // Public sign-up (issue 21); approvals by admins and by customer users flagged customerAdmin (checked in the service).
+  r('POST', '/api/v1/signup', 'public'),
+  r('POST', '/api/v1/signup/verify', 'public'),
+  r('GET', '/api/v1/signups', CUSTOMER_AND_ADMIN),
+  r('POST', '/api/v1/signups/{id}/approve', CUSTOMER_AND_ADMIN),
+  r('POST', '/api/v1/signups/{id}/reject', CUSTOMER_AND_ADMIN),
 
   r('POST', '/api/v1/customers', ADMIN),
   r('GET', '/api/v1/customers', ALL),

@@ -1,3 +1,4 @@
+import { pruneSignups } from '../services/signups.ts';
 import type { Job } from './runner.ts';
 
 /** Series visited per statement: bounds each transaction. */
@@ -28,7 +29,8 @@ select (select max(id) from ids)::text as last_id,
 
 /**
  * Hourly: deletes sample chunks whose points are all older than RETENTION_DAYS and
- * remembered batch ids older than two days, in bounded statements. Idempotent; the advisory
+ * remembered batch ids older than two days, in bounded statements; and old sign-up attempts
+ * and long-expired unconfirmed sign-ups (`pruneSignups`). Idempotent; the advisory
  * lock keeps it to one process at a time.
  */
 export const retentionJob: Job = {
@@ -53,6 +55,7 @@ export const retentionJob: Job = {
       `with gone as (delete from ingest_batches where received_at < $1::text::timestamptz returning 1) select count(*)::int4 as n from gone`,
       [batchCutoff],
     );
-    return { samplesDeleted, chunksDeleted, batchIdsDeleted: Number(batches[0]?.n ?? 0), sampleCutoff };
+    const signupsPruned = await pruneSignups(database.db, now);
+    return { samplesDeleted, chunksDeleted, batchIdsDeleted: Number(batches[0]?.n ?? 0), sampleCutoff, signupsPruned };
   },
 };

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { deleteCookie, setCookie } from 'hono/cookie';
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { issueLiveTicket } from '../auth/live-access.ts';
 import { SESSION_COOKIE } from '../auth/principal.ts';
 import type { AppDeps } from '../composition.ts';
+import { clientAddress } from '../http/client-address.ts';
 import { newRouter } from '../http/context.ts';
 import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, jsonBody, jsonResponse } from '../schemas/common.ts';
@@ -38,12 +38,7 @@ export function authRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      let ip: string | null = null;
-      try {
-        ip = getConnInfo(c).remote.address ?? null;
-      } catch {
-        ip = null;
-      }
+      const ip = clientAddress(c);
       const result = await login(db, deps.clock.now(), { ...body, ip }, deps.config.SESSION_TTL_HOURS, {
         freeFailures: deps.config.LOGIN_FAILURES_BEFORE_BACKOFF,
         attemptsPerClientMinute: deps.config.LOGIN_ATTEMPTS_PER_CLIENT_MINUTE,

@@ -61,14 +61,19 @@ export function userRoutes(deps: AppDeps) {
       method: 'patch',
       path: '/{id}',
       tags: ['admin'],
-      summary: 'Edit a user (name, senior) or disable / re-enable it; disabling revokes its keys and sessions at once',
+      summary: 'Edit a user (name, senior, customerAdmin) or disable / re-enable it; disabling revokes its keys and sessions at once',
       request: {
         params: IdParam,
         body: jsonBody(
           z
-            .object({ disabled: z.boolean().optional(), name: z.string().trim().min(1).max(200).optional(), senior: z.boolean().optional() })
+            .object({
+              disabled: z.boolean().optional(),
+              name: z.string().trim().min(1).max(200).optional(),
+              senior: z.boolean().optional(),
+              customerAdmin: z.boolean().optional().describe("customer users: may approve sign-ups for their customer's appliances"),
+            })
             .strict()
-            .refine((b) => Object.keys(b).length > 0, 'name at least one of disabled, name, senior'),
+            .refine((b) => Object.keys(b).length > 0, 'name at least one of disabled, name, senior, customerAdmin'),
         ),
       },
       responses: { 200: jsonResponse(User, 'The user'), ...errorResponses },

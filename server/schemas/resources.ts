@@ -79,6 +79,7 @@ export const User = z
     role: Role,
     customerId: z.string().nullable(),
     senior: z.boolean(),
+    customerAdmin: z.boolean(),
     createdAt: z.string(),
     disabledAt: z.string().nullable(),
   })

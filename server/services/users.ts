@@ -20,6 +20,7 @@ export function userView(row: UserRow) {
     role: row.role,
     customerId: row.customerId,
     senior: row.senior,
+    customerAdmin: row.customerAdmin,
     createdAt: row.createdAt.toISOString(),
     disabledAt: row.disabledAt?.toISOString() ?? null,
   };
@@ -88,7 +89,8 @@ export async function rotateApiKey(db: Db, actor: UserPrincipal, at: Date, userI
 }
 
 /**
- * Edits a user (admin): name, the senior flag (engineers; Mission Critical routing) and
+ * Edits a user (admin): name, the senior flag (engineers; Mission Critical routing), the
+ * customerAdmin flag (customer users who may approve their customer's sign-ups, issue 21) and
  * whether the account is disabled — disabling revokes its API keys and sessions at once, and
  * an admin cannot disable their own account. One audit entry per kind of change.
  */
@@ -97,7 +99,7 @@ export async function updateUser(
   actor: UserPrincipal,
   at: Date,
   userId: string,
-  patch: { disabled?: boolean | undefined; name?: string | undefined; senior?: boolean | undefined },
+  patch: { disabled?: boolean | undefined; name?: string | undefined; senior?: boolean | undefined; customerAdmin?: boolean | undefined },
 ) {
   if (patch.disabled && actor.id === userId) throw invalid('an admin cannot disable their own account');
   return db.transaction(async (tx) => {
@@ -106,7 +108,12 @@ export async function updateUser(
     if (patch.senior !== undefined && patch.senior && current.role !== 'engineer' && current.role !== 'admin') {
       throw invalid('only engineers and admins can be senior', { field: 'senior' });
     }
-    const details = { ...(patch.name !== undefined ? { name: patch.name } : {}), ...(patch.senior !== undefined ? { senior: patch.senior } : {}) };
+    if (patch.customerAdmin && current.role !== 'customer') throw invalid('only customer users can be customer admins', { field: 'customerAdmin' });
+    const details = {
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.senior !== undefined ? { senior: patch.senior } : {}),
+      ...(patch.customerAdmin !== undefined ? { customerAdmin: patch.customerAdmin } : {}),
+    };
     const [row] = await tx
       .update(users)
       .set({ ...details, ...(patch.disabled !== undefined ? { disabledAt: patch.disabled ? (current.disabledAt ?? at) : null } : {}) })

@@ -12,6 +12,10 @@ interface RouteDef {
 const ROUTES: RouteDef[] = [
   ['login', '/login'],
   ['survey', '/survey/:token'],
+  ['signup', '/signup'],
+  ['verify', '/verify/:token'],
+  ['signups', '/signups'],
+  ['admin-signups', '/admin/signups'],
   ['fleet', '/fleet'],
   ['queue', '/queue'],
   ['ticket', '/tickets/:id'],

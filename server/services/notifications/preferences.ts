@@ -17,6 +17,8 @@ async function view(db: Db, id: string) {
   if (!row) throw notFound('user');
   return {
     ...userView(row),
+    phone: row.phone,
+    timeZone: row.timeZone,
     language: row.language,
     preferences: {
       email: row.notificationPreferences.email !== false,
@@ -33,13 +35,18 @@ export function getMe(db: Db, user: UserPrincipal) {
 }
 
 export interface MeUpdate {
+  name?: string | undefined;
+  /** null clears it. */
+  phone?: string | null | undefined;
+  /** An IANA zone (validated at the edge); null clears it. */
+  timeZone?: string | null | undefined;
   language?: Language | undefined;
   preferences?: NotificationPreferences | undefined;
 }
 
 /**
- * Changes the caller's language and notification preferences; preference fields not given
- * are kept. `allTickets` applies to customer users (engineers are told per assignment).
+ * Changes the caller's profile (name, phone, time zone), language and notification
+ * preferences; fields not given are kept. `allTickets` applies to customer users (engineers are told per assignment).
  */
 export async function updateMe(db: Db, user: UserPrincipal, input: MeUpdate) {
   const current = await view(db, user.id);
@@ -47,7 +54,13 @@ export async function updateMe(db: Db, user: UserPrincipal, input: MeUpdate) {
   if (user.role !== 'customer') delete preferences.allTickets;
   await db
     .update(users)
-    .set({ ...(input.language ? { language: input.language } : {}), notificationPreferences: preferences })
+    .set({
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.phone !== undefined ? { phone: input.phone } : {}),
+      ...(input.timeZone !== undefined ? { timeZone: input.timeZone } : {}),
+      ...(input.language ? { language: input.language } : {}),
+      notificationPreferences: preferences,
+    })
     .where(eq(users.id, user.id));
   return view(db, user.id);
 }

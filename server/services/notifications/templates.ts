@@ -91,7 +91,8 @@ function when(iso: string, lang: Language): string {
   return `${text} (${lang === 'it' ? 'ora di Roma' : 'Rome time'})`;
 }
 
-interface Copy {
+/** A message before layout: subject, paragraphs, an optional link. */
+export interface Copy {
   subject: string;
   lines: string[];
   link?: { label: string; url: string };
@@ -327,6 +328,15 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCode
 export function renderNotification(kind: NotificationKind, lang: Language, data: TemplateData): RenderedMessage {
   const copy = strings[lang][kind](data, lang);
   const replyable = customerKinds.includes(kind) && kind !== 'ticket.closed';
+  const { text, html } = layoutMessage(copy, lang, replyable);
+  return { subject: `[Vigil #${data.number}] ${copy.subject}`, text, html };
+}
+
+/**
+ * The body of every Vigil e-mail: paragraphs, the link (a button in HTML), the signature; the
+ * reply marker first when a reply is read back into a ticket. The HTML is escaped.
+ */
+export function layoutMessage(copy: Copy, lang: Language, replyable: boolean): { text: string; html: string } {
   const paragraphs = copy.lines.filter((l) => l !== '');
   const textParts = [
     ...(replyable ? [REPLY_MARKER[lang], ''] : []),
@@ -344,5 +354,5 @@ export function renderNotification(kind: NotificationKind, lang: Language, data:
       : []),
     '<p style="color:#888">— Vigil</p></body></html>',
   ].join('\n');
-  return { subject: `[Vigil #${data.number}] ${copy.subject}`, text: textParts.join('\n'), html };
+  return { text: textParts.join('\n'), html };
 }
