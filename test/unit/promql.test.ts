@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeMatcher, matches, MatcherRegexError, parseMatcher } from '../../server/engine/promql/matchers.ts';
+import { parseMatcher as makeMatcher, matches, MatcherError as MatcherRegexError, parseMatcherExpr as parseMatcher } from '../../server/engine/matchers.ts';
 import { evaluate, evaluateAlert, extrapolatedRate, memorySource, PromqlEvalError, type SeriesData } from '../../server/engine/promql/eval.ts';
 import { parsePromql, PromqlError } from '../../server/engine/promql/parse.ts';
 import { readRuleFile } from '../../server/engine/promql/rule-file.ts';
