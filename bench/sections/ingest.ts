@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
@@ -159,9 +159,9 @@ function remoteWriteRows(backend: string, native: { rate: number }, rw: { rate: 
       name: `Vigil remote-write ingest (${backend})`,
       value: Math.round(rw.rate),
       unit: 'samples/s',
-      notes: `${rw.samples} samples in ${rw.seconds.toFixed(1)} s, ${CLIENTS} clients, 10 000/request, ${Math.round(rw.bytesPerBatch / 1024)} KiB snappy per request`,
+      notes: `${rw.samples} samples in ${rw.seconds.toFixed(1)} s, ${CLIENTS} clients, 10 000/request, ${Math.round(rw.bytesPerBatch / 1024)} KiB per request: the native batches' samples as a remote-write 1.0 WriteRequest (protobufjs) in snappy block format (snappyjs), as Prometheus sends, encoded before timing; same appliance count, separate appliances (remote write has no batch id)`,
     },
-    { section: 'ingest', name: `remote write / native JSON (${backend}, same run)`, value: Math.round((rw.rate / native.rate) * 100) / 100, unit: '×' },
+    { section: 'ingest', name: `remote write / native JSON (${backend}, same run)`, value: Math.round((rw.rate / native.rate) * 100) / 100, unit: '×', notes: `native JSON ${Math.round(native.rate)} samples/s in the same run; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs` },
   ];
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { makeMatcher, matches, MatcherRegexError, parseMatcher } from '../../server/engine/promql/matchers.ts';
+import { parseMatcher as makeMatcher, matches, MatcherError as MatcherRegexError, parseMatcherExpr as parseMatcher } from '../../server/engine/matchers.ts';
+import { metricFilters } from '../../server/engine/promql/store.ts';
 import { evaluate, evaluateAlert, extrapolatedRate, memorySource, PromqlEvalError, type SeriesData } from '../../server/engine/promql/eval.ts';
 import { parsePromql, PromqlError } from '../../server/engine/promql/parse.ts';
 import { readRuleFile } from '../../server/engine/promql/rule-file.ts';
@@ -286,4 +287,17 @@ describe('PromQL parser never fails other than with PromqlError', () => {
     fc.assert(fc.property(fc.array(fc.constantFrom(...tokens), { maxLength: 25 }).map((t) => t.join(' ')), check), { numRuns: 1000 });
     fc.assert(fc.property(fc.string({ maxLength: 80 }), check), { numRuns: 1000 });
   }, 60_000);
+});
+
+describe('fleet query filters (equality matchers pushed into SQL)', () => {
+  it('pushes only the equality matchers every selector of a metric shares; regex and negative matchers stay in the evaluator', () => {
+    const f = (expr: string) => metricFilters(parsePromql(expr));
+    expect(f('1 - avg without (cpu, mode) (rate(node_cpu_seconds_total{mode="idle"}[5m])) > 0.95')).toEqual([{ metric: 'node_cpu_seconds_total', labels: { mode: 'idle' } }]);
+    // Two selectors of one metric with different modes: neither mode may be pushed.
+    expect(f('node_cpu_seconds_total{mode="idle",cpu="0"} + on(cpu) node_cpu_seconds_total{mode="user",cpu="0"}')).toEqual([{ metric: 'node_cpu_seconds_total', labels: { cpu: '0' } }]);
+    expect(f('node_filesystem_avail_bytes{fstype!~"tmpfs|overlay",device!="x",mountpoint=""} / node_filesystem_size_bytes < 0.1')).toEqual([
+      { metric: 'node_filesystem_avail_bytes', labels: {} },
+      { metric: 'node_filesystem_size_bytes', labels: {} },
+    ]);
+  });
 });

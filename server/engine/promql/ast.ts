@@ -1,6 +1,6 @@
 // The typed syntax tree of the PromQL subset Vigil evaluates (SPEC §9). Built from the
 // Prometheus project's own grammar (@prometheus-io/lezer-promql) by parse.ts.
-import type { Matcher } from './matchers.ts';
+import type { LabelMatcher } from '../matchers.ts';
 
 export const supportedFunctions = [
   'rate',
@@ -34,7 +34,7 @@ export interface VectorSelector {
   /** The metric name, when the selector names one (`foo{…}` or `{__name__="foo"}`). */
   name: string | null;
   /** Every matcher, including the one on `__name__`. */
-  matchers: Matcher[];
+  matchers: LabelMatcher[];
   offsetMs: number;
 }
 

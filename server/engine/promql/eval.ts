@@ -3,7 +3,7 @@
 // Semantics follow Prometheus 2.x (promql/engine.go, promql/functions.go): a 5-minute lookback
 // for instant selectors, closed range windows, rate/increase extrapolated as in
 // extrapolatedRate, counter resets, one-to-one vector matching with on/ignoring.
-import { matchesAll, type Matcher } from './matchers.ts';
+import { matchesAll, type LabelMatcher } from '../matchers.ts';
 import type { Aggregation, Binary, BinaryOp, Call, Expr, MatrixSelector, VectorSelector } from './ast.ts';
 import { LOOKBACK_MS, type ParsedExpr } from './parse.ts';
 
@@ -23,7 +23,7 @@ export interface SeriesData {
 
 /** Where the evaluator reads series: those of one metric name that satisfy the matchers. */
 export interface SeriesSource {
-  select(metric: string, matchers: readonly Matcher[]): readonly SeriesData[];
+  select(metric: string, matchers: readonly LabelMatcher[]): readonly SeriesData[];
 }
 
 export interface Sample {

@@ -3,7 +3,7 @@
 // position. Constructs the grammar accepts but Vigil does not evaluate are refused by name.
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
-import { makeMatcher, MatcherRegexError, type Matcher, type MatchOp } from './matchers.ts';
+import { MatcherError, matchesEmpty, parseMatcher, type LabelMatcher, type MatchOp } from '../matchers.ts';
 import {
   aggregationOps,
   supportedFunctions,
@@ -148,27 +148,27 @@ export function parsePromql(text: string): ParsedExpr {
     return s!;
   };
 
-  function matcherOf(node: SyntaxNode): Matcher {
+  function matcherOf(node: SyntaxNode): LabelMatcher {
     const nameNode = node.firstChild!;
     const name = nameNode.name === 'QuotedLabelName' ? stringOf(nameNode.firstChild!) : src(nameNode);
     const opNode = child(node, 'MatchOp')!.firstChild!;
     const valueNode = child(node, 'StringLiteral') ?? node.lastChild!;
     const value = stringOf(valueNode);
     try {
-      return makeMatcher(name, matchOpNodes[opNode.name]!, value);
+      return parseMatcher(name, matchOpNodes[opNode.name]!, value);
     } catch (err) {
-      if (err instanceof MatcherRegexError) fail('regex', err.message, valueNode.from);
+      if (err instanceof MatcherError) fail('regex', err.message, valueNode.from);
       throw err;
     }
   }
 
   function vectorSelector(node: SyntaxNode): VectorSelector {
-    const matchers: Matcher[] = [];
+    const matchers: LabelMatcher[] = [];
     let name: string | null = null;
     const id = child(node, 'Identifier');
     if (id) {
       name = src(id);
-      matchers.push(makeMatcher('__name__', '=', name));
+      matchers.push(parseMatcher('__name__', '=', name));
     }
     const list = child(node, 'LabelMatchers');
     if (list) {
@@ -177,7 +177,7 @@ export function parsePromql(text: string): ParsedExpr {
           // `{"metric.name"}`: a quoted metric name (Prometheus 3 UTF-8 names).
           if (name !== null) fail('syntax', 'metric name must not be set twice', m.from);
           name = stringOf(m.firstChild!);
-          matchers.push(makeMatcher('__name__', '=', name));
+          matchers.push(parseMatcher('__name__', '=', name));
           continue;
         }
         if (m.name !== 'UnquotedLabelMatcher' && m.name !== 'QuotedLabelMatcher') continue;
@@ -189,7 +189,7 @@ export function parsePromql(text: string): ParsedExpr {
         matchers.push(matcher);
       }
     }
-    if (!matchers.some((m) => !matches0(m))) fail('syntax', 'vector selector must contain at least one non-empty matcher', node.from);
+    if (!matchers.some((m) => !matchesEmpty(m))) fail('syntax', 'vector selector must contain at least one non-empty matcher', node.from);
     // The series source looks series up by metric name, as Vigil stores them.
     if (name === null) fail('unsupported', 'a selector without a metric name (name it, e.g. node_load1{…})', node.from);
     metrics.add(name!);
@@ -368,18 +368,4 @@ export function parsePromql(text: string): ParsedExpr {
   const type = typeOf(expr);
   if (type === 'matrix') fail('type', 'an alerting expression must be an instant vector or a scalar, not a range vector', top.from);
   return { expr, type, metrics: [...metrics].sort(), lookbackMs, latestOnly };
-}
-
-/** Whether the matcher matches the empty value (Prometheus needs one matcher that does not). */
-function matches0(m: Matcher): boolean {
-  switch (m.op) {
-    case '=':
-      return m.value === '';
-    case '!=':
-      return m.value !== '';
-    case '=~':
-      return m.re!.matches('');
-    case '!~':
-      return !m.re!.matches('');
-  }
 }
