@@ -44,10 +44,10 @@ describe('label matchers (RE2, fully anchored)', () => {
   });
 
   it('is linear on a pattern that backtracks exponentially in a backtracking engine', () => {
+    // A backtracking engine takes 2^5000 steps here and would never return; RE2 answers at once.
     const m = makeMatcher('a', '=~', '(a+)+$');
-    const started = performance.now();
     expect(matches(m, { a: `${'a'.repeat(5000)}!` })).toBe(false);
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(matches(m, { a: 'a'.repeat(5000) })).toBe(true);
   });
 });
 
