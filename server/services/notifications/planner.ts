@@ -37,6 +37,8 @@ export interface NotificationEvent {
   body?: string | null;
   reason?: string | null;
   surveyUrl?: string | null;
+  /** For `offhours.question`: when the question lapses. */
+  expiresAt?: string | null;
   /** For `assigned`: the new assignee. */
   assigneeId?: string | null;
   /** Makes a once-only message (escalation, reminder) idempotent: one message per key and recipient. */
@@ -128,6 +130,7 @@ export function planNotifications(event: NotificationEvent, ticket: TicketFacts,
         reason: event.reason ?? null,
         actorName: event.actorName ?? null,
         surveyUrl: event.surveyUrl ?? null,
+        expiresAt: event.expiresAt ?? null,
       });
       return {
         kind: event.kind,

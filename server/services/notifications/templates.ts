@@ -17,6 +17,7 @@ export const notificationKinds = [
   'at_risk',
   'breached',
   'unacknowledged',
+  'offhours.question',
 ] as const;
 export type NotificationKind = (typeof notificationKinds)[number];
 
@@ -29,6 +30,7 @@ export const customerKinds: readonly NotificationKind[] = [
   'waiting.reminder',
   'ticket.closed',
   'remote_access.requested',
+  'offhours.question',
 ];
 
 /** What a template may show. Times are ISO strings; they are written in Europe/Rome, the support calendar's zone. */
@@ -43,6 +45,8 @@ export interface TemplateData {
   reason?: string | null;
   actorName?: string | null;
   surveyUrl?: string | null;
+  /** `offhours.question`: when the question lapses (ISO). */
+  expiresAt?: string | null;
 }
 
 export interface RenderedMessage {
@@ -159,6 +163,16 @@ const en: Strings = {
     lines: [`Mission Critical ${d.priority} ticket #${d.number} has not been acknowledged for 10 minutes.`, `Response target: ${when(d.responseDueAt, l)}`],
     link: { label: 'Open the ticket', url: d.ticketUrl },
   }),
+  'offhours.question': (d, l) => ({
+    subject: `Off-hours handling? ${d.summary}`,
+    lines: [
+      `Ticket #${d.number} (${d.priority}) arrived outside business hours (09:00–17:00 CET, Monday–Friday). Your ${tierName[l][d.tier]} support handles it when business hours begin; response target ${when(d.responseDueAt, l)}.`,
+      'Do you want us to work on it now, outside business hours? Off-hours support is billed separately:',
+      d.body ?? '',
+      ...(d.expiresAt ? [`Answer on the ticket page before ${when(d.expiresAt, l)}; after that normal handling starts anyway.`] : []),
+    ],
+    link: { label: 'Answer on the ticket', url: d.ticketUrl },
+  }),
 };
 
 const it: Strings = {
@@ -236,6 +250,15 @@ const it: Strings = {
     subject: `Non preso in carico: ${d.summary}`,
     lines: [`Il ticket Mission Critical ${d.priority} #${d.number} non è stato preso in carico da 10 minuti.`, `Risposta entro: ${when(d.responseDueAt, l)}`],
     link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  'offhours.question': (d, l) => ({
+    subject: `Gestione fuori orario? ${d.summary}`,
+    lines: [
+      `Il ticket #${d.number} (${d.priority}) è arrivato fuori dall'orario lavorativo (09:00–17:00 CET, lunedì–venerdì). Il supporto ${tierName[l][d.tier]} lo gestisce all'apertura; tempo di risposta previsto entro: ${when(d.responseDueAt, l)}.`,
+      "Vuole che ce ne occupiamo subito, fuori orario? Il supporto fuori orario è fatturato separatamente (tariffa fuori orario del suo contratto di supporto, per ogni ora iniziata di lavoro del tecnico fuori dall'orario 09:00–17:00 CET nei giorni lavorativi).",
+      ...(d.expiresAt ? [`Risponda dalla pagina del ticket entro ${when(d.expiresAt, l)}; dopo tale ora la gestione normale inizia comunque.`] : []),
+    ],
+    link: { label: 'Rispondi sul ticket', url: d.ticketUrl },
   }),
 };
 

@@ -28,6 +28,7 @@ export const notificationKinds = [
   'assigned',
   'customer.replied',
   'close.proposed',
+  'offhours.question',
 ] as const;
 export type NotificationKind = (typeof notificationKinds)[number];
 
@@ -49,6 +50,8 @@ export interface NotificationEffect {
   body?: string | null;
   /** Only on `ticket.closed` to the requester: the survey link (SPEC §2.4 survey integrity). */
   surveyUrl?: string;
+  /** Only on `offhours.question`: when the question lapses (the next opening of business hours). */
+  expiresAt?: string;
 }
 
 export type TicketEffect =
@@ -90,6 +93,7 @@ export async function applyNotification(tx: Db | Tx, ticket: TicketRow, effect: 
     actorName: actor?.name ?? null,
     body: effect.body ?? null,
     surveyUrl: effect.surveyUrl ?? null,
+    expiresAt: effect.expiresAt ?? null,
     ...(kind === 'assigned' ? { assigneeId: ticket.assigneeId } : {}),
     ...(kind === 'waiting.reminder' && ticket.waitingSince ? { onceKey: `waiting.reminder:${ticket.id}:${ticket.waitingSince.toISOString()}` } : {}),
   });
