@@ -123,7 +123,7 @@ const WorkLogBody = z
   .object({
     minutes: z.number().int().min(1).max(1440).openapi({ description: 'Minutes worked, 1–1440' }),
     note: z.string().trim().max(2_000).optional(),
-    at: isoTime.optional().openapi({ description: 'When the work started; default: `minutes` before now. The work must lie between the opening and now' }),
+    at: isoTime.optional().openapi({ description: 'When the work started; default: `minutes` before now. The work must end after the opening and by now' }),
   })
   .strict()
   .openapi('WorkLogEntry');

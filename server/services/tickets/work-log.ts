@@ -30,14 +30,16 @@ export async function billableMinutesOf(db: Db | Tx, ticketId: string): Promise<
 
 /**
  * Plans one work-log entry: the row to insert (with its billable off-hours minutes, fixed now)
- * and the ticket's effects — an internal timeline entry and a live update. The work must lie
- * between the ticket's opening and now: `at ≥ openedAt` and `at + minutes ≤ now`, else
+ * and the ticket's effects — an internal timeline entry and a live update. The work must end
+ * after the ticket's opening and by now (`openedAt < at + minutes ≤ now`), else
  * `invalid_request` naming the field.
  */
 export function planWorkLog(ticket: TicketRow, input: WorkLogInput, engineerId: string, now: Date, calendar: SlaCalendar) {
   const at = input.at ? new Date(input.at) : new Date(now.getTime() - input.minutes * 60_000);
-  if (at < ticket.openedAt) throw invalid('the work cannot start before the ticket opened', { field: 'at', openedAt: ticket.openedAt.toISOString() });
-  if (at.getTime() + input.minutes * 60_000 > now.getTime()) throw invalid('the work must have ended by now (at + minutes ≤ now)', { field: 'at' });
+  const endMs = at.getTime() + input.minutes * 60_000;
+  // Work may begin before the ticket exists (the phone call that opened it), not end before it.
+  if (endMs <= ticket.openedAt.getTime()) throw invalid('the work must end after the ticket opened', { field: 'at', openedAt: ticket.openedAt.toISOString() });
+  if (endMs > now.getTime()) throw invalid('the work must have ended by now (at + minutes ≤ now)', { field: 'at' });
   const billable = billableOffHoursMinutes(at, input.minutes, offHoursConsentAt(ticket), calendar);
   const row = { ticketId: ticket.id, engineerId, at, minutes: input.minutes, note: input.note ?? '', billableOffHoursMinutes: billable, createdAt: now };
   const outcome: TicketOutcome = {
