@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createTestPlatform, type TestPlatform } from './harness.ts';
 import { factories } from './factories.ts';
+import { box, simulateDiskFailure, ticketsOf, timelineOf } from './engine-helpers.ts';
 
 // Off-hours handling (support guide: Basic and Pro are handled 9–17 CET on business days,
 // "Off-hours support will be billed separately"; Mission Critical is 24/7). Results are read
@@ -152,6 +153,21 @@ describe.each(backends)('off-hours handling on %s', (backend) => {
     expect((await p.json('POST', `/api/v1/tickets/${ticket.id}/work-log`, { key: engineer.apiKey, body: { minutes: 0 } })).status).toBe(400);
     expect((await p.json('POST', `/api/v1/tickets/${ticket.id}/work-log`, { key: engineer.apiKey, body: { minutes: 30, at: '2026-03-06T09:00:00Z' } })).status).toBe(400);
     expect((await p.json('GET', `/api/v1/tickets/${ticket.id}/work-log`, { key: engineer.apiKey })).body.items).toEqual([]);
+  });
+
+  it('an automatic Saturday ticket raised from P3 to P2 by a joining alert asks the question then (SERENITY Pro)', async () => {
+    p.clock.set(SATURDAY_10_ROME);
+    const b = await box(p, 'pro', true);
+    await simulateDiskFailure(p, b, 150);
+    const [ticket, ...others] = await ticketsOf(p, b.applianceId);
+    expect(others).toEqual([]);
+    expect(ticket!.priority).toBe('P2');
+    const types = (await timelineOf(p, ticket!.id)).map((e) => e.type);
+    // Opened at P3 (not asked), raised to P2 by the pool alert (asked then).
+    expect(types.indexOf('priority_raised')).toBeGreaterThan(-1);
+    expect(types.indexOf('off_hours_asked')).toBeGreaterThan(types.indexOf('priority_raised'));
+    const view = (await p.json('GET', `/api/v1/tickets/${ticket!.id}`)).body;
+    expect(view.offHours).toMatchObject({ state: 'asked', expiresAt: MONDAY_OPENING });
   });
 
   it('raising a Saturday P3 to P1 asks the question then', async () => {
