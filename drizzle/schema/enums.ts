@@ -129,3 +129,14 @@ export type Language = (typeof languages)[number];
 /** Outbound webhook body formats (SPEC §8). */
 export const webhookFormats = ['vigil', 'slack', 'teams', 'pagerduty'] as const;
 export type WebhookFormat = (typeof webhookFormats)[number];
+
+/**
+ * The customer's answer to the off-hours question (support guide: "Off-hours support will be
+ * billed separately"): billed 24/7 handling accepted, or declined (business hours only).
+ */
+export const offHoursAnswers = ['accepted', 'declined'] as const;
+export type OffHoursAnswer = (typeof offHoursAnswers)[number];
+
+/** How an off-hours answer reached Vigil: the customer in the portal, or staff recording it. */
+export const offHoursChannels = ['portal', 'phone', 'email', 'chat', 'other'] as const;
+export type OffHoursChannel = (typeof offHoursChannels)[number];

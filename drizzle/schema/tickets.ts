@@ -12,7 +12,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
-import { candidateKinds, closeReasons, dispatchKinds, priorities, responseOutcomes, ticketSources, ticketStatuses, tiers, verdicts } from './enums.ts';
+import { candidateKinds, closeReasons, dispatchKinds, offHoursAnswers, offHoursChannels, priorities, responseOutcomes, ticketSources, ticketStatuses, tiers, verdicts } from './enums.ts';
 import { appliances } from './appliances.ts';
 import { customers, sites } from './customers.ts';
 import { users } from './users.ts';
@@ -87,6 +87,19 @@ export const tickets = pgTable(
     closedAt: timestamp('closed_at', { withTimezone: true, precision: 3 }),
     closeReason: text('close_reason', { enum: closeReasons }),
     remoteAccessRequestedAt: timestamp('remote_access_requested_at', { withTimezone: true, precision: 3 }),
+    // The off-hours question (Basic/Pro P1–P2 opened outside business hours; support guide
+    // "Off-hours support will be billed separately"): when it was asked, when it lapses (the next
+    // opening), the rate text shown, and the answer — who gave it, when, how. An accepted answer
+    // runs the response clock 24/7 from `offHoursAnsweredAt` (server/sla/off-hours.ts).
+    offHoursAskedAt: timestamp('off_hours_asked_at', { withTimezone: true, precision: 3 }),
+    offHoursExpiresAt: timestamp('off_hours_expires_at', { withTimezone: true, precision: 3 }),
+    offHoursRate: text('off_hours_rate'),
+    offHoursAnswer: text('off_hours_answer', { enum: offHoursAnswers }),
+    offHoursAnsweredAt: timestamp('off_hours_answered_at', { withTimezone: true, precision: 3 }),
+    offHoursRecordedBy: uuid('off_hours_recorded_by').references(() => users.id, { onDelete: 'set null' }),
+    offHoursChannel: text('off_hours_channel', { enum: offHoursChannels }),
+    // Who on the customer's side gave the answer, as staff recorded it (phone); null from the portal.
+    offHoursGivenBy: text('off_hours_given_by'),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
@@ -221,4 +234,25 @@ export const replacementDispatches = pgTable(
     dispatchedBy: uuid('dispatched_by').references(() => users.id, { onDelete: 'set null' }),
   },
   (t) => [index('replacement_dispatches_customer_idx').on(t.customerId)],
+);
+
+// Work time engineers log on a ticket. `billableOffHoursMinutes` is the part of [at, at + minutes]
+// outside business hours after the customer accepted off-hours handling: billed separately
+// (support guide), fixed when logged so a later holiday edit does not rewrite a bill.
+export const workLogs = pgTable(
+  'work_logs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ticketId: uuid('ticket_id')
+      .notNull()
+      .references(() => tickets.id, { onDelete: 'cascade' }),
+    engineerId: uuid('engineer_id').references(() => users.id, { onDelete: 'set null' }),
+    // When the work started; it lasted `minutes`.
+    at: timestamp('at', { withTimezone: true, precision: 3 }).notNull(),
+    minutes: integer('minutes').notNull(),
+    note: text('note').notNull().default(''),
+    billableOffHoursMinutes: integer('billable_off_hours_minutes').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [index('work_logs_ticket_idx').on(t.ticketId, t.at)],
 );

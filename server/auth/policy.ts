@@ -94,6 +94,8 @@ export const routePolicies: readonly RoutePolicy[] = [
   r('GET', '/api/v1/tickets/{id}', ALL),
   r('PATCH', '/api/v1/tickets/{id}', STAFF_AND_CUSTOMER),
   r('GET', '/api/v1/tickets/{id}/assignees', STAFF),
+  r('GET', '/api/v1/tickets/{id}/work-log', STAFF),
+  r('POST', '/api/v1/tickets/{id}/work-log', STAFF),
   r('GET', '/api/v1/tickets/{id}/attachments/{attachmentId}', ALL),
   ...ticketActionPolicies,
   r('POST', '/api/v1/tickets/{id}/root-cause/{candidateId}/verdict', STAFF),

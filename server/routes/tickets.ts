@@ -14,6 +14,8 @@ import {
   listTickets,
   performAction,
   updateCaseInfo,
+  addWorkLog,
+  listWorkLog,
   type ActionBody,
   type TicketContext,
 } from '../services/tickets/service.ts';
@@ -138,7 +140,48 @@ const Ticket = TicketSummary.extend({
     .object({ url: z.string().nullable(), expiresAt: z.string(), answeredAt: z.string().nullable(), rating: z.number().nullable() })
     .optional()
     .openapi({ description: 'Only on the customer’s own view: the survey link while unanswered' }),
+  offHours: z
+    .object({
+      state: z.enum(['asked', 'accepted', 'declined', 'expired']),
+      askedAt: z.string(),
+      expiresAt: z.string().nullable(),
+      rate: z.string().nullable(),
+      answeredAt: z.string().nullable(),
+      channel: z.string().nullable(),
+      givenBy: z.string().nullable(),
+      billableMinutes: z.number().int(),
+    })
+    .nullable()
+    .optional()
+    .openapi({ description: 'The off-hours question (Basic/Pro P1–P2 opened outside business hours) and its answer; null when never asked' }),
 }).openapi('Ticket');
+
+const WorkLogBody = z
+  .object({
+    minutes: z.number().int().min(1).max(1440).openapi({ description: 'Minutes worked, 1–1440' }),
+    note: z.string().trim().max(2_000).optional(),
+    at: isoTime.optional().openapi({ description: 'When the work started; default: `minutes` before now. The work must end after the opening and by now' }),
+  })
+  .strict()
+  .openapi('WorkLogEntry');
+
+const WorkLog = z
+  .object({
+    items: z.array(
+      z.object({
+        id: z.string(),
+        engineerId: z.string().nullable(),
+        engineerName: z.string().nullable(),
+        at: z.string(),
+        minutes: z.number().int(),
+        note: z.string(),
+        billableOffHoursMinutes: z.number().int(),
+      }),
+    ),
+    totalMinutes: z.number().int(),
+    billableOffHoursMinutes: z.number().int().openapi({ description: 'Minutes outside business hours after an accepted off-hours request: billed separately' }),
+  })
+  .openapi('WorkLog');
 
 const CaseInfoPatch = z.object({ caseInfo: CaseInfo }).strict().openapi('CaseInfoPatch');
 
@@ -217,6 +260,14 @@ const actionBodies = {
     .strict(),
   reopen: z.object({ reason: text(2_000) }).strict(),
   'request-remote-access': z.object({ reason: text(2_000) }).strict(),
+  'off-hours': z
+    .object({
+      accept: z.boolean().openapi({ description: 'true: off-hours handling at the billed rate (24/7 response clock from now); false: business hours' }),
+      channel: z.enum(['phone', 'email', 'chat', 'other']).optional().openapi({ description: 'Staff only: how the customer gave the answer' }),
+      givenBy: text(200).optional().openapi({ description: 'Staff only: who on the customer’s side gave it' }),
+      givenAt: isoTime.optional().openapi({ description: 'Staff only: when it was given (between the question and now); default now' }),
+    })
+    .strict(),
 } satisfies Record<TicketAction, z.ZodType>;
 
 const actionSummaries: Record<TicketAction, string> = {
@@ -239,6 +290,8 @@ const actionSummaries: Record<TicketAction, string> = {
   close: 'Close without resolution, quoting the customer’s agreement',
   reopen: 'Reopen a closed ticket',
   'request-remote-access': 'Ask the customer to enable the remote tunnel',
+  'off-hours':
+    'Answer the off-hours question (Basic/Pro P1–P2 opened outside business hours): accept billed off-hours handling, or decline; staff record an answer given by phone. Open until business hours begin, then 403 forbidden_action',
 };
 
 const TicketParam = IdParam;
@@ -372,6 +425,32 @@ export function ticketRoutes(deps: AppDeps) {
         'X-Content-Type-Options': 'nosniff',
       });
     },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/{id}/work-log',
+      tags: ['tickets'],
+      summary: 'Engineer work time logged on the ticket, with billable off-hours minutes',
+      middleware: [requireUser('engineer', 'admin')] as const,
+      request: { params: TicketParam },
+      responses: { 200: jsonResponse(WorkLog, 'The work log'), ...errorResponses },
+    }),
+    async (c) => c.json(await listWorkLog(db, currentUser(c), c.req.valid('param').id), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/{id}/work-log',
+      tags: ['tickets'],
+      summary: 'Log engineer work time; outside business hours on a ticket with accepted off-hours handling it is billable',
+      middleware: [requireUser('engineer', 'admin')] as const,
+      request: { params: TicketParam, body: jsonBody(WorkLogBody) },
+      responses: { 201: jsonResponse(WorkLog, 'The work log after the entry'), ...errorResponses },
+    }),
+    async (c) => c.json(await addWorkLog(db, currentUser(c), context(), c.req.valid('param').id, c.req.valid('json')), 201),
   );
 
   for (const action of Object.keys(actionBodies) as TicketAction[]) {

@@ -16,6 +16,8 @@ import { recomputeCandidates } from './rca/index.ts';
 import { recomputeHealth } from './health.ts';
 import { addTimelineEvent, liveTicket, raisePriority, type TicketRow } from './tickets/core.ts';
 import { openTicket } from './tickets/open.ts';
+import { applyTicketOutcome } from './tickets/effects.ts';
+import { offHoursAsk } from './tickets/off-hours.ts';
 import { enqueueWebhooks } from './webhooks.ts';
 
 export type AlertRow = typeof alerts.$inferSelect;
@@ -412,6 +414,9 @@ async function applyRoute(tx: Tx, deps: CoreDeps, subject: AlertSubject, row: Al
       await recomputeCandidates(tx, correlated.id, at, { alertId: row.id, rows: false });
       const current = reopened ?? correlated;
       const raised = await raisePriority(tx, supportCalendar(tx, deps), current, row.priority, at, `alert ${subject.title} (${row.priority}) joined the ticket`);
+      // Raised to P1/P2 outside business hours: the customer is asked about off-hours handling now, once.
+      const ask = raised ? offHoursAsk(raised, raised.priority, at, await supportCalendar(tx, deps)()) : null;
+      if (raised && ask && ask.effects.length > 0) await applyTicketOutcome(tx, raised, ask, at, null, deps.config.PUBLIC_URL);
       await publishLiveMany(tx, [
         ...(raised ? [] : [{ type: 'ticket.updated', customerId: current.customerId, data: liveTicket(current, 'alert_attached') } as const]),
         { type: 'alert.firing', customerId: updated.customerId, data: liveAlert(updated) },

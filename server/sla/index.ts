@@ -13,3 +13,14 @@ export {
   localDateOf,
   nextBusinessDayClose,
 } from './business-hours.ts';
+export {
+  offHoursTiers,
+  offHoursPriorities,
+  offHoursQuestion,
+  ticketResponseClock,
+  ticketResponseDueAt,
+  ticketRemainingSeconds,
+  ticketIsAtRisk,
+  billableOffHoursMinutes,
+} from './off-hours.ts';
+export type { OffHoursQuestion, ResponseClockFacts } from './off-hours.ts';

@@ -126,12 +126,13 @@ export function replacementDueAt(tier: Tier, diagnosedAt: Date, cal: SlaCalendar
  * due time, for every tier: a target missed at 17:00 on Friday is overdue all
  * weekend even though no business time passes, so the sign always agrees with
  * `now > dueAt` and overdue tickets sort by how long customers have waited.
+ * `clockOverride` replaces the tier's clock (an accepted off-hours request runs 24/7).
  */
-export function remainingSeconds(tier: Tier, priority: Priority, dueAt: Date, now: Date, cal: SlaCalendar): number {
+export function remainingSeconds(tier: Tier, priority: Priority, dueAt: Date, now: Date, cal: SlaCalendar, clockOverride?: SlaClock): number {
   assertValidCalendar(cal);
   const dueMs = instantMs(dueAt, 'dueAt');
   const nowMs = instantMs(now, 'now');
-  const clock = responseClock(tier, priority);
+  const clock = clockOverride ?? responseClock(tier, priority);
   if (nowMs > dueMs || clock === 'elapsed') return (dueMs - nowMs) / 1000;
   return businessSecondsBetween(now, dueAt, cal);
 }
@@ -139,6 +140,8 @@ export function remainingSeconds(tier: Tier, priority: Priority, dueAt: Date, no
 /**
  * True when the target is not yet breached (`now <= dueAt`) and less than 25 % of
  * its total — measured on the target's own clock from `openedAt` to `dueAt` — is left.
+ * `clockOverride` replaces the tier's clock (an accepted off-hours request runs 24/7, with
+ * `openedAt` then the consent instant: server/sla/off-hours.ts).
  */
 export function isAtRisk(
   tier: Tier,
@@ -147,15 +150,14 @@ export function isAtRisk(
   dueAt: Date,
   now: Date,
   cal: SlaCalendar,
+  clockOverride?: SlaClock,
 ): boolean {
   assertValidCalendar(cal);
   const openedMs = instantMs(openedAt, 'openedAt');
   const dueMs = instantMs(dueAt, 'dueAt');
   const nowMs = instantMs(now, 'now');
   if (nowMs > dueMs) return false;
-  const total =
-    responseClock(tier, priority) === 'elapsed'
-      ? (dueMs - openedMs) / 1000
-      : businessSecondsBetween(openedAt, dueAt, cal);
-  return remainingSeconds(tier, priority, dueAt, now, cal) < total * 0.25;
+  const clock = clockOverride ?? responseClock(tier, priority);
+  const total = clock === 'elapsed' ? (dueMs - openedMs) / 1000 : businessSecondsBetween(openedAt, dueAt, cal);
+  return remainingSeconds(tier, priority, dueAt, now, cal, clock) < total * 0.25;
 }

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -201,6 +202,25 @@ export function apiClient(server: RunningServer) {
         ...input,
       }),
   };
+}
+
+/**
+ * A real server, a Chromium and an admin API client for one describe block: started in
+ * `beforeAll` (then `setup` runs with the client), stopped in `afterAll`. Read the fields
+ * inside tests, once they are started.
+ */
+export function serverAndBrowser(setup?: (api: ReturnType<typeof apiClient>) => Promise<unknown>) {
+  const running = {} as { server: RunningServer; browser: Browser; api: ReturnType<typeof apiClient> };
+  beforeAll(async () => {
+    [running.server, running.browser] = await Promise.all([startServer(), launchBrowser()]);
+    running.api = apiClient(running.server);
+    await setup?.(running.api);
+  });
+  afterAll(async () => {
+    await running.browser?.close();
+    await running.server?.stop();
+  });
+  return running;
 }
 
 export interface FirstRenderTiming {

@@ -1,20 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTick } from '../../collector/simulator/scenarios.ts';
 import { rules } from '../../drizzle/schema/index.ts';
 import type { Sample } from '../../telemetry/parsers/types.ts';
 import { backends, createTestPlatform, type TestPlatform } from './harness.ts';
-import { alertsOf, box, findingsOf, heartbeat, pushEvents, pushSamples, ticketsOf, timelineOf, type Box } from './engine-helpers.ts';
-
-async function simulateDiskFailure(p: TestPlatform, b: Box, seconds: number) {
-  const startedAtMs = p.clock.now().getTime();
-  for (let t = 0; t <= seconds; t += 5) {
-    p.clock.set(new Date(startedAtMs + t * 1000));
-    const tick = generateTick({ scenario: 'disk-failure', applianceIndex: 0, elapsedSeconds: t, seed: 7, startedAtMs, faultAfterSeconds: 30, intervalSeconds: 5 });
-    if (tick.heartbeat && t === 0) await heartbeat(p, b, tick.heartbeat.components);
-    await pushSamples(p, b, tick.samples.map((s) => ({ metric: s.metric, labels: s.labels ?? {}, value: s.value, ts: Number(s.ts) })));
-    if (tick.events.length) await pushEvents(p, b, tick.events as unknown as Record<string, unknown>[]);
-  }
-}
+import { alertsOf, box, findingsOf, heartbeat, pushSamples, simulateDiskFailure, ticketsOf, timelineOf } from './engine-helpers.ts';
 
 describe.each(backends)('correlation and suppression on %s', (backend) => {
   let p: TestPlatform;

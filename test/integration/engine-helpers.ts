@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { alerts, findings, ticketEvents, tickets } from '../../drizzle/schema/index.ts';
 import type { Tier } from '../../drizzle/schema/index.ts';
+import { generateTick } from '../../collector/simulator/scenarios.ts';
 import type { TestPlatform } from './harness.ts';
 import { factories } from './factories.ts';
 
@@ -65,4 +66,16 @@ export async function findingsOf(p: TestPlatform, applianceId: string) {
 export async function timelineOf(p: TestPlatform, ticketId: string) {
   const rows = await p.deps.database.db.select().from(ticketEvents).where(eq(ticketEvents.ticketId, ticketId));
   return rows.sort((a, b) => a.at.getTime() - b.at.getTime());
+}
+
+/** The simulator's disk-failure scenario on one appliance, 5 s ticks for `seconds` (SMART → pool degraded → VM latency). */
+export async function simulateDiskFailure(p: TestPlatform, b: Box, seconds: number) {
+  const startedAtMs = p.clock.now().getTime();
+  for (let t = 0; t <= seconds; t += 5) {
+    p.clock.set(new Date(startedAtMs + t * 1000));
+    const tick = generateTick({ scenario: 'disk-failure', applianceIndex: 0, elapsedSeconds: t, seed: 7, startedAtMs, faultAfterSeconds: 30, intervalSeconds: 5 });
+    if (tick.heartbeat && t === 0) await heartbeat(p, b, tick.heartbeat.components);
+    await pushSamples(p, b, tick.samples.map((s) => ({ metric: s.metric, labels: s.labels ?? {}, value: s.value, ts: Number(s.ts) })));
+    if (tick.events.length) await pushEvents(p, b, tick.events as unknown as Record<string, unknown>[]);
+  }
 }

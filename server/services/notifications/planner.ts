@@ -39,6 +39,8 @@ export interface NotificationEvent {
   body?: string | null;
   reason?: string | null;
   surveyUrl?: string | null;
+  /** For `offhours.question`: when the question lapses. */
+  expiresAt?: string | null;
   /** For `assigned`: the new assignee. */
   assigneeId?: string | null;
   /** For `replacement.dispatched`: how the part comes, where and when. */
@@ -137,6 +139,7 @@ export function planNotifications(event: NotificationEvent, ticket: TicketFacts,
         surveyUrl: event.surveyUrl ?? null,
         replacementDueAt: ticket.replacementDueAt?.toISOString() ?? null,
         dispatch: event.dispatch ?? null,
+        expiresAt: event.expiresAt ?? null,
       });
       return {
         kind: event.kind,

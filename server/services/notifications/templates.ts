@@ -20,6 +20,7 @@ export const notificationKinds = [
   'replacement.dispatched',
   'replacement.at_risk',
   'replacement.breached',
+  'offhours.question',
 ] as const;
 export type NotificationKind = (typeof notificationKinds)[number];
 
@@ -33,6 +34,7 @@ export const customerKinds: readonly NotificationKind[] = [
   'ticket.closed',
   'remote_access.requested',
   'replacement.dispatched',
+  'offhours.question',
 ];
 
 /** What a template may show. Times are ISO strings; they are written in Europe/Rome, the support calendar's zone. */
@@ -51,6 +53,8 @@ export interface TemplateData {
   replacementDueAt?: string | null;
   /** For `replacement.dispatched`: how the part comes, where and when. */
   dispatch?: DispatchNotice | null;
+  /** `offhours.question`: when the question lapses (ISO). */
+  expiresAt?: string | null;
 }
 
 /** A replacement's dispatch as a message shows it (times ISO 8601). */
@@ -208,6 +212,16 @@ const en: Strings = {
     ],
     link: { label: 'Open the ticket', url: d.ticketUrl },
   }),
+  'offhours.question': (d, l) => ({
+    subject: `Off-hours handling? ${d.summary}`,
+    lines: [
+      `Ticket #${d.number} (${d.priority}) arrived outside business hours (09:00–17:00 CET, Monday–Friday). Your ${tierName[l][d.tier]} support handles it when business hours begin; response target ${when(d.responseDueAt, l)}.`,
+      'Do you want us to work on it now, outside business hours? Off-hours support is billed separately:',
+      d.body ?? '',
+      ...(d.expiresAt ? [`Answer on the ticket page before ${when(d.expiresAt, l)}; after that normal handling starts anyway.`] : []),
+    ],
+    link: { label: 'Answer on the ticket', url: d.ticketUrl },
+  }),
 };
 
 const it: Strings = {
@@ -313,6 +327,15 @@ const it: Strings = {
       `Scadenza: ${when(d.replacementDueAt ?? d.responseDueAt, l)}`,
     ],
     link: { label: 'Apri il ticket', url: d.ticketUrl },
+  }),
+  'offhours.question': (d, l) => ({
+    subject: `Gestione fuori orario? ${d.summary}`,
+    lines: [
+      `Il ticket #${d.number} (${d.priority}) è arrivato fuori dall'orario lavorativo (09:00–17:00 CET, lunedì–venerdì). Il supporto ${tierName[l][d.tier]} lo gestisce all'apertura; tempo di risposta previsto entro: ${when(d.responseDueAt, l)}.`,
+      "Vuole che ce ne occupiamo subito, fuori orario? Il supporto fuori orario è fatturato separatamente (tariffa fuori orario del suo contratto di supporto, per ogni ora iniziata di lavoro del tecnico fuori dall'orario 09:00–17:00 CET nei giorni lavorativi).",
+      ...(d.expiresAt ? [`Risponda dalla pagina del ticket entro ${when(d.expiresAt, l)}; dopo tale ora la gestione normale inizia comunque.`] : []),
+    ],
+    link: { label: 'Rispondi sul ticket', url: d.ticketUrl },
   }),
 };
 

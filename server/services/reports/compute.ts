@@ -5,6 +5,7 @@ import { hasForecastEvidence } from '../../lib/forecast-evidence.ts';
 import { daysToThreshold, DAY_SECONDS, within } from './forecast.ts';
 import type { HealthReport } from './schema.ts';
 import { compareVersions } from '../../lib/versions.ts';
+import { offHoursRequestsOf } from './off-hours.ts';
 
 export interface ReportPeriod {
   from: Date;
@@ -57,6 +58,7 @@ export async function computeHealthReports(
   const inCustomers = `= any(string_to_array($1, ',')::uuid[])`;
   const q = <T extends Row>(text: string, params: unknown[] = [ids, from, to]) => database.query<T>(text, params);
 
+  const offHoursByCustomer = offHoursRequestsOf(database, customerIds, period.from, period.to, reference);
   const [customerRows, applianceRows, trendRows, alertRows, ticketRows, responseRows, surveyRows, poolRows, recurringRows, versionRows, verdictRows, findingRows, replacementRows] =
     await Promise.all([
       q(`select id, name, tier, serenity from customers where id ${inCustomers}`, [ids]),
@@ -186,6 +188,7 @@ export async function computeHealthReports(
 
   const latestOs = (versionRows.find((r) => r.kind === 'os')?.v as string | undefined) ?? null;
   const latestHv = (versionRows.find((r) => r.kind === 'hv')?.v as string | undefined) ?? null;
+  const offHours = await offHoursByCustomer;
   const byCustomer = {
     appliances: groupBy(applianceRows),
     trend: groupBy(trendRows),
@@ -374,6 +377,7 @@ export async function computeHealthReports(
               resolved: Boolean(f.resolved),
             })),
           },
+      offHours: offHours.get(id),
     });
   }
   return reports;

@@ -87,5 +87,11 @@ export function renderHealthReportCsv(report: HealthReport): string {
     add('not_covered', 'all', 'open', report.notCovered.open);
     for (const f of report.notCovered.findings) add('not_covered', f.serial, `${f.priority} ${f.summary}`, f.resolved ? 'resolved' : 'open');
   }
+  if (report.offHours) {
+    const oh = report.offHours;
+    for (const k of ['asked', 'accepted', 'declined', 'expired', 'pending'] as const) add('off_hours', 'all', k, oh[k]);
+    add('off_hours', 'all', 'billable_minutes', oh.billableMinutes);
+    for (const r of oh.requests) add('off_hours', `#${r.number}`, `${r.priority} ${r.state}`, r.billableMinutes);
+  }
   return rows.map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }

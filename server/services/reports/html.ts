@@ -184,6 +184,17 @@ ${table(
 )}</section>`);
   }
 
+  if (report.offHours && report.offHours.asked > 0) {
+    const oh = report.offHours;
+    sections.push(`<section><h2>Off-hours requests</h2>
+<p>Asked ${oh.asked} time(s) whether to handle a ticket outside business hours at the billed off-hours rate: ${oh.accepted} accepted, ${oh.declined} declined, ${oh.expired} unanswered before business hours began. Billable off-hours time logged in the period: ${oh.billableMinutes} minute(s).</p>
+${table(
+  ['Ticket', 'Priority', 'Asked', 'Answer', 'Billable minutes'],
+  oh.requests.map((r) => [`#${r.number}`, r.priority, dateTime(r.askedAt), r.state, String(r.billableMinutes)]),
+  'No requests.',
+)}</section>`);
+  }
+
   return `<!doctype html>
 <html lang="en">
 <head>

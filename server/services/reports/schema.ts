@@ -73,6 +73,33 @@ export const NotCoveredFinding = z.object({
   resolved: z.boolean(),
 });
 
+/** Off-hours requests of the period (support guide: Basic and Pro off-hours support is billed separately). */
+export const OffHoursRequests = z.object({
+  asked: z.number().int(),
+  accepted: z.number().int(),
+  declined: z.number().int(),
+  /** Unanswered when business hours began. */
+  expired: z.number().int(),
+  /** Still open at the report's reference instant. */
+  pending: z.number().int(),
+  /** Billable off-hours minutes engineers logged in the period (work started in it). */
+  billableMinutes: z.number().int(),
+  requests: z.array(
+    z.object({
+      ticketId: z.string(),
+      number: z.number().int(),
+      priority: Priority,
+      askedAt: z.string(),
+      state: z.enum(['asked', 'accepted', 'declined', 'expired']),
+      answeredAt: z.string().nullable(),
+      channel: z.string().nullable(),
+      /** Billable minutes logged on this ticket, whenever logged. */
+      billableMinutes: z.number().int(),
+    }),
+  ),
+});
+export type OffHoursRequests = z.infer<typeof OffHoursRequests>;
+
 export const HealthReport = z
   .object({
     customer: z.object({ id: z.string(), name: z.string(), tier: z.enum(tiers), serenity: z.boolean(), entitled: z.boolean() }),
@@ -130,6 +157,8 @@ export const HealthReport = z
     notCovered: z
       .object({ total: z.number().int(), open: z.number().int(), byPriority: ByPriority, findings: z.array(NotCoveredFinding) })
       .nullable(),
+    /** Absent from reports stored before off-hours handling existed. */
+    offHours: OffHoursRequests.optional(),
   })
   .openapi('HealthReport');
 export type HealthReport = z.infer<typeof HealthReport>;

@@ -4,9 +4,10 @@ import { dispatchSiteOf, isDeliverable } from '../sites.ts';
 import { arrivalChanges, dispatchKindFor } from './replacement.ts';
 import type { DispatchNotice } from '../notifications/templates.ts';
 import { invalid } from '../../lib/errors.ts';
-import { isAtRisk, replacementDueAt, responseDueAt, type SlaCalendar } from '../../sla/index.ts';
+import { replacementDueAt, ticketIsAtRisk, ticketResponseDueAt, type SlaCalendar } from '../../sla/index.ts';
 import type { TicketRow, TimelineEntry } from './core.ts';
 import type { DispatchRecord, NotificationEffect, TicketChanges, TicketEffect, TicketOutcome } from './effects.ts';
+import { clockFacts, offHoursAsk, planOffHoursAnswer, type OffHoursAnswerBody } from './off-hours.ts';
 
 /** How the customer's side was reached or answered outside the portal. */
 export const contactChannels = ['email', 'phone', 'chat', 'other'] as const;
@@ -31,7 +32,8 @@ export type ActionBody =
   | { action: 'agree-close'; note?: string | undefined }
   | { action: 'close'; reason: 'closed_without_resolution'; customerAgreement: string; channel: ContactChannel; note?: string | undefined }
   | { action: 'reopen'; reason: string }
-  | { action: 'request-remote-access'; reason: string };
+  | { action: 'request-remote-access'; reason: string }
+  | ({ action: 'off-hours' } & OffHoursAnswerBody);
 
 /**
  * A replacement's dispatch (support guide): by courier — carrier, tracking number, when it was
@@ -186,13 +188,15 @@ export function planAction(ticket: TicketRow, to: TicketStatus, input: ActionBod
       break;
     case 'priority': {
       if (input.priority !== ticket.priority && !input.reason) throw invalid('changing the priority needs a reason', { field: 'reason' });
-      const due = responseDueAt(ticket.tier, input.priority, ticket.openedAt, facts.calendar);
+      // On the ticket's clock: 24/7 from the consent once off-hours handling was accepted.
+      const clock = clockFacts(ticket, input.priority);
+      const due = ticketResponseDueAt(clock, facts.calendar);
       const responded = ticket.firstResponseAt !== null;
       Object.assign(changes, { priority: input.priority, priorityConfirmedAt: now, responseDueAt: due });
       // Before the response the marks follow the new target; a recorded outcome never moves.
       if (!responded && ticket.responseOutcome === null) {
         const breached = now > due;
-        const atRisk = !breached && isAtRisk(ticket.tier, input.priority, ticket.openedAt, due, now, facts.calendar);
+        const atRisk = !breached && ticketIsAtRisk(clock, due, now, facts.calendar);
         changes.breachedAt = breached ? (ticket.breachedAt ?? now) : null;
         changes.atRiskAt = atRisk || breached ? (ticket.atRiskAt ?? now) : null;
       }
@@ -205,6 +209,17 @@ export function planAction(ticket: TicketRow, to: TicketStatus, input: ActionBod
         action: 'ticket.priority',
         details: { from: ticket.priority, to: input.priority, proposed: ticket.proposedPriority, reason: input.reason ?? null, responseDueAt: due.toISOString() },
       });
+      // Raised to P1/P2 outside business hours: the off-hours question is asked now, if never before.
+      const ask = offHoursAsk(ticket, input.priority, now, facts.calendar);
+      Object.assign(changes, ask.changes);
+      effects.push(...ask.effects);
+      break;
+    }
+    case 'off-hours': {
+      const planned = planOffHoursAnswer(ticket, input, actor, now, facts.calendar, entry);
+      Object.assign(changes, planned.changes);
+      effects.push(...planned.effects);
+      change = 'off_hours';
       break;
     }
     case 'diagnosis-complete': {

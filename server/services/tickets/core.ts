@@ -4,13 +4,14 @@ import { tickets, type Priority } from '../../../drizzle/schema/index.ts';
 import { publishLive, type LiveTicket } from '../../live/events.ts';
 import { enqueueWebhooks } from '../webhooks.ts';
 import {
-  isAtRisk,
   isBusinessTime,
-  remainingSeconds,
-  responseClock,
-  responseDueAt,
+  ticketIsAtRisk,
+  ticketRemainingSeconds,
+  ticketResponseClock,
+  ticketResponseDueAt,
   type SlaCalendar,
 } from '../../sla/index.ts';
+import { clockFacts } from './off-hours.ts';
 
 export type TicketRow = typeof tickets.$inferSelect;
 
@@ -69,9 +70,11 @@ export function liveTicket(row: TicketRow, change?: string): LiveTicket {
 export function slaView(row: TicketRow, calendar: SlaCalendar, now: Date) {
   const responded = row.firstResponseAt !== null;
   const until = row.firstResponseAt ?? now;
-  const remaining = remainingSeconds(row.tier, row.priority, row.responseDueAt, until, calendar);
+  // The ticket's own clock: 24/7 from the consent once off-hours handling was accepted.
+  const facts = clockFacts(row);
+  const remaining = ticketRemainingSeconds(facts, row.responseDueAt, until, calendar);
   const open = row.status !== 'resolved' && row.status !== 'closed';
-  const clock = responseClock(row.tier, row.priority);
+  const { clock } = ticketResponseClock(facts);
   return {
     responseDueAt: row.responseDueAt.toISOString(),
     firstResponseAt: row.firstResponseAt?.toISOString() ?? null,
@@ -82,7 +85,7 @@ export function slaView(row: TicketRow, calendar: SlaCalendar, now: Date) {
       : null,
     remainingSeconds: Math.round(remaining),
     replacementDueAt: row.replacementDueAt?.toISOString() ?? null,
-    atRisk: !responded && open && isAtRisk(row.tier, row.priority, row.openedAt, row.responseDueAt, now, calendar),
+    atRisk: !responded && open && ticketIsAtRisk(facts, row.responseDueAt, now, calendar),
     // Whether the response clock is ticking right now (business-hours clocks pause when closed).
     clockRunning: !responded && open && (clock === 'elapsed' || isBusinessTime(now, calendar)),
   };
@@ -133,7 +136,7 @@ export async function raisePriority(
     .set({
       priority,
       proposedPriority: priority,
-      responseDueAt: responseDueAt(ticket.tier, priority, ticket.openedAt, support),
+      responseDueAt: ticketResponseDueAt(clockFacts(ticket, priority), support),
       updatedAt: at,
     })
     .where(eq(tickets.id, ticket.id))

@@ -30,6 +30,7 @@ export const notificationKinds = [
   'customer.replied',
   'close.proposed',
   'replacement.dispatched',
+  'offhours.question',
 ] as const;
 export type NotificationKind = (typeof notificationKinds)[number];
 
@@ -53,6 +54,8 @@ export interface NotificationEffect {
   surveyUrl?: string;
   /** Only on `replacement.dispatched`: how the part comes, where and when. */
   dispatch?: DispatchNotice;
+  /** Only on `offhours.question`: when the question lapses (the next opening of business hours). */
+  expiresAt?: string;
 }
 
 /** A replacement's dispatch as stored (the ticket and customer come from the ticket). */
@@ -100,6 +103,7 @@ export async function applyNotification(tx: Db | Tx, ticket: TicketRow, effect: 
     body: effect.body ?? null,
     surveyUrl: effect.surveyUrl ?? null,
     ...(effect.dispatch ? { dispatch: effect.dispatch } : {}),
+    expiresAt: effect.expiresAt ?? null,
     ...(kind === 'assigned' ? { assigneeId: ticket.assigneeId } : {}),
     ...(kind === 'waiting.reminder' && ticket.waitingSince ? { onceKey: `waiting.reminder:${ticket.id}:${ticket.waitingSince.toISOString()}` } : {}),
   });

@@ -24,6 +24,7 @@ export const ticketActions = [
   'close',
   'reopen',
   'request-remote-access',
+  'off-hours',
 ] as const;
 export type TicketAction = (typeof ticketActions)[number];
 
@@ -43,6 +44,11 @@ export interface TicketFacts {
   closeProposedAt?: Date | null;
   replacementDispatchedAt?: Date | null;
   replacementArrivedAt?: Date | null;
+  offHoursAskedAt?: Date | null;
+  offHoursExpiresAt?: Date | null;
+  offHoursAnswer?: string | null;
+  /** The instant the guards judge time-bound facts at (the off-hours question lapses); absent means none of those is open. */
+  now?: Date;
 }
 
 interface Transition {
@@ -71,6 +77,9 @@ const readyToDispatch = (t: TicketFacts) => Boolean(t.diagnosedAt) && !t.replace
 const awaitingArrival = (t: TicketFacts) => Boolean(t.replacementDispatchedAt) && !t.replacementArrivedAt;
 const closeProposed = (t: TicketFacts) => Boolean(t.closeProposedAt);
 const noCloseProposal = (t: TicketFacts) => !t.closeProposedAt;
+// Asked, unanswered, and business hours not yet begun (server/services/tickets/off-hours.ts).
+export const offHoursQuestionOpen = (t: TicketFacts): boolean =>
+  Boolean(t.offHoursAskedAt && !t.offHoursAnswer && t.offHoursExpiresAt && t.now && t.now < t.offHoursExpiresAt);
 
 /** action × from-status × actor (× guard) → to-status. A missing row is a forbidden action. */
 export const transitions: readonly Transition[] = [
@@ -124,6 +133,10 @@ export const transitions: readonly Transition[] = [
   row('reopen', ANYONE, 'closed', 'in_progress'),
 
   ...stays('request-remote-access', STAFF, working),
+
+  // The off-hours question (support guide: off-hours support billed separately): the customer
+  // answers in the portal, or staff record the answer given by phone; open until business hours begin.
+  ...stays('off-hours', ANYONE, working, offHoursQuestionOpen),
 ];
 
 export type TransitionCheck =

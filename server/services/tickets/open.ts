@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { Db, Tx } from '../../../drizzle/client.ts';
 import { appliances, customers, tickets, type Priority, type Tier, type TicketSource } from '../../../drizzle/schema/index.ts';
@@ -6,6 +7,7 @@ import { invalid, notFound } from '../../lib/errors.ts';
 import { responseDueAt, type SlaCalendar } from '../../sla/index.ts';
 import type { TicketRow } from './core.ts';
 import { applyTicketOutcome, type NotificationEffect, type TicketEffect } from './effects.ts';
+import { offHoursAsk } from './off-hours.ts';
 
 /**
  * Everything one source knows about a ticket it opens. Automatic, portal, appliance, e-mail,
@@ -68,7 +70,8 @@ export function buildCaseInfo(
  * minutes in the future); an alert's start is kept as case information "time the system
  * became unavailable", clamped to the receipt time. The response target follows the customer's
  * tier at opening (SPEC §2.1–2.2); the effects are the `opened` timeline entry, the live
- * `ticket.opened` event, the `ticket.opened` webhook and the `ticket.received` notification.
+ * `ticket.opened` event, the `ticket.opened` webhook and the `ticket.received` notification;
+ * for Basic/Pro P1–P2 opened outside business hours also the off-hours question (timeline and e-mail).
  * Throws 404 for an unknown appliance or customer.
  */
 export async function openTicket(tx: Db | Tx, ports: OpenTicketPorts, ctx: OpenTicketContext): Promise<{ row: TicketRow; notifications: NotificationEffect[] }> {
@@ -96,9 +99,13 @@ export async function openTicket(tx: Db | Tx, ports: OpenTicketPorts, ctx: OpenT
   if (ctx.summary.trim() === '') throw invalid('summary must not be empty', { field: 'summary' });
   const since = ctx.unavailableSince && ctx.unavailableSince > openedAt ? openedAt : (ctx.unavailableSince ?? null);
   const calendar = typeof ports.calendar === 'function' ? await ports.calendar() : ports.calendar;
+  // Basic/Pro P1–P2 outside business hours: the customer is asked about billed off-hours handling.
+  const id = randomUUID();
+  const ask = offHoursAsk({ id, tier, offHoursAskedAt: null }, ctx.priority, openedAt, calendar);
   const [inserted] = await tx
     .insert(tickets)
     .values({
+      id,
       customerId,
       applianceId: appliance?.id ?? null,
       tier,
@@ -113,6 +120,7 @@ export async function openTicket(tx: Db | Tx, ports: OpenTicketPorts, ctx: OpenT
       openedBy: ctx.openedBy ?? null,
       responseDueAt: responseDueAt(tier, ctx.priority, openedAt, calendar),
       updatedAt: openedAt,
+      ...ask.changes,
     })
     .returning();
   const row = inserted!;
@@ -132,6 +140,7 @@ export async function openTicket(tx: Db | Tx, ports: OpenTicketPorts, ctx: OpenT
     { kind: 'live', event: 'ticket.opened' },
     { kind: 'webhook', event: 'ticket.opened' },
     { kind: 'notification', ticketId: row.id, message: 'ticket.received', recipients: 'requester', actorId: null, body: ctx.summary },
+    ...ask.effects,
   ];
   const applied = await applyTicketOutcome(tx, row, { changes: {}, effects }, openedAt, null, ports.publicUrl);
   ports.ticketsOpened?.inc({ source: ctx.source, priority: ctx.priority });

@@ -9,6 +9,7 @@ import {
   ticketEvents,
   tickets,
   users,
+  workLogs,
   type Priority,
   type TicketSource,
   type TicketStatus,
@@ -29,6 +30,8 @@ import { allowedActions, checkTransition, type TicketAction } from './lifecycle.
 import { openTicket, type OpenTicketPorts } from './open.ts';
 import { surveyForViewer } from './surveys.ts';
 import { replacementView } from './replacement.ts';
+import { offHoursView } from './off-hours.ts';
+import { billableMinutesOf, planWorkLog, workLogView, type WorkLogInput } from './work-log.ts';
 
 /** What ticket operations need besides the database: the instant and two settings. */
 export interface TicketContext {
@@ -46,7 +49,8 @@ export function missingCaseInfo(info: CaseInfo): string[] {
   return caseInfoKeys.filter((k) => info[k] === undefined || info[k] === null || info[k] === '');
 }
 
-async function ticketInScope(db: Db | Tx, user: UserPrincipal, id: string, lock = false): Promise<TicketRow> {
+/** The ticket if the user's scope holds it (locked for update when asked), else 404. */
+export async function ticketInScope(db: Db | Tx, user: UserPrincipal, id: string, lock = false): Promise<TicketRow> {
   const query = db
     .select()
     .from(tickets)
@@ -164,6 +168,7 @@ async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalenda
     surveyForViewer(db, row.id, user.role, publicUrl),
     row.replacementDispatchedAt ? db.select().from(replacementDispatches).where(eq(replacementDispatches.ticketId, row.id)).limit(1) : Promise.resolve([]),
   ]);
+  const billable = row.offHoursAskedAt ? await billableMinutesOf(db, row.id) : 0;
   return {
     ...ticketSummaryView(row, calendar, now),
     resolution: row.resolution,
@@ -176,7 +181,9 @@ async function detailView(db: Db | Tx, user: UserPrincipal, calendar: SlaCalenda
     closeProposedAt: row.closeProposedAt?.toISOString() ?? null,
     replacement: replacementView(row, dispatches[0] ?? null, now, calendar),
     missingCaseInfo: missingCaseInfo(row.caseInfo),
-    allowedActions: allowedActions(row, user.role),
+    allowedActions: allowedActions({ ...row, now }, user.role),
+    // The off-hours question and its answer (null when never asked), with billable minutes logged.
+    offHours: offHoursView(row, billable, now),
     // Only on the customer's own view: the link while unanswered (SPEC §2.4 survey integrity).
     ...(survey ? { survey } : {}),
     alerts: alertRows.map(alertView),
@@ -303,7 +310,11 @@ export interface ActionResult {
 
 /** 403 `forbidden_action`: the caller sees the ticket but may not take this action now (SPEC §2.4). */
 function forbiddenAction(action: TicketAction, ticket: TicketRow, allowed: TicketAction[]): DomainError {
-  return new DomainError('forbidden_action', `you cannot ${action} this ticket while it is ${ticket.status}`, {
+  const message =
+    action === 'off-hours'
+      ? 'the off-hours question is not open on this ticket: never asked, already answered, or business hours have begun'
+      : `you cannot ${action} this ticket while it is ${ticket.status}`;
+  return new DomainError('forbidden_action', message, {
     status: ticket.status,
     action,
     allowedActions: allowed,
@@ -332,7 +343,7 @@ export async function performAction(db: Db, user: UserPrincipal, ctx: TicketCont
 export async function applyActionIn(tx: Tx, user: UserPrincipal, ctx: TicketContext, ticketId: string, input: ActionBody) {
   const { now } = ctx;
   const ticket = await ticketInScope(tx, user, ticketId, true);
-  const check = checkTransition(input.action, ticket, user.role);
+  const check = checkTransition(input.action, { ...ticket, now }, user.role);
   if (!check.ok) throw forbiddenAction(input.action, ticket, check.allowedActions);
   const calendar = await loadCalendar(tx, ctx.replacementCutoff);
   const assignee =
@@ -401,4 +412,32 @@ export async function updateCaseInfo(db: Db, user: UserPrincipal, ctx: TicketCon
 
 function pick(info: CaseInfo, keys: readonly (keyof CaseInfo)[]): Record<string, unknown> {
   return Object.fromEntries(keys.map((k) => [k, info[k] ?? null]));
+}
+
+// ---------------------------------------------------------------------------------------
+// Work log (billable off-hours time)
+
+/**
+ * Logs engineer work time on a ticket (staff only; customers and others get 404 as for any
+ * staff route): the entry, its billable off-hours minutes (outside business hours after an
+ * accepted off-hours request), an internal timeline entry — in one transaction. Returns the
+ * ticket's whole work log with totals. 400 when the work does not lie between opening and now.
+ */
+export async function addWorkLog(db: Db, user: UserPrincipal, ctx: TicketContext, ticketId: string, input: WorkLogInput) {
+  if (!isStaff(user)) throw notFound('route');
+  return db.transaction(async (tx) => {
+    const ticket = await ticketInScope(tx, user, ticketId, true);
+    const calendar = await loadCalendar(tx, ctx.replacementCutoff);
+    const planned = planWorkLog(ticket, input, user.id, ctx.now, calendar);
+    await tx.insert(workLogs).values(planned.row);
+    await applyTicketOutcome(tx, ticket, planned.outcome, ctx.now, user, ctx.publicUrl);
+    return workLogView(tx, ticket.id);
+  });
+}
+
+/** A ticket's work log with totals, for staff (404 for anyone else, as for a staff-only route). */
+export async function listWorkLog(db: Db, user: UserPrincipal, ticketId: string) {
+  if (!isStaff(user)) throw notFound('route');
+  const ticket = await ticketInScope(db, user, ticketId);
+  return workLogView(db, ticket.id);
 }

@@ -2,10 +2,11 @@ import { and, inArray, isNotNull, isNull, lt, notInArray, sql } from 'drizzle-or
 import type { Db, Tx } from '../../../drizzle/client.ts';
 import { tickets } from '../../../drizzle/schema/index.ts';
 import { LIVE_CHANNEL } from '../../live/events.ts';
-import { isAtRisk, type SlaCalendar } from '../../sla/index.ts';
+import { ticketIsAtRisk, type SlaCalendar } from '../../sla/index.ts';
 import { enqueueWebhooks } from '../webhooks.ts';
 import { addTimelineEvent, liveTicket, type TicketRow } from './core.ts';
 import { isReplacementAtRisk } from './replacement.ts';
+import { clockFacts } from './off-hours.ts';
 import { notifyTicket, ticketFacts } from '../notifications/outbox.ts';
 
 const closed: ('resolved' | 'closed')[] = ['resolved', 'closed'];
@@ -54,10 +55,19 @@ export async function markSlaRisks(db: Db, calendar: SlaCalendar, now: Date): Pr
       .returning();
 
     const candidates = await tx
-      .select({ id: tickets.id, tier: tickets.tier, priority: tickets.priority, openedAt: tickets.openedAt, responseDueAt: tickets.responseDueAt })
+      .select({
+        id: tickets.id,
+        tier: tickets.tier,
+        priority: tickets.priority,
+        openedAt: tickets.openedAt,
+        responseDueAt: tickets.responseDueAt,
+        offHoursAnswer: tickets.offHoursAnswer,
+        offHoursAnsweredAt: tickets.offHoursAnsweredAt,
+      })
       .from(tickets)
       .where(and(waiting, isNull(tickets.atRiskAt), isNull(tickets.breachedAt)));
-    const risky = candidates.filter((t) => isAtRisk(t.tier, t.priority, t.openedAt, t.responseDueAt, now, calendar)).map((t) => t.id);
+    // On each ticket's own clock: 24/7 from the consent after an accepted off-hours request.
+    const risky = candidates.filter((t) => ticketIsAtRisk(clockFacts(t), t.responseDueAt, now, calendar)).map((t) => t.id);
     const atRisk = risky.length
       ? await tx
           .update(tickets)
