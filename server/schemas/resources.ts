@@ -77,6 +77,8 @@ export const User = z
     role: Role,
     customerId: z.string().nullable(),
     senior: z.boolean(),
+    /** The user's language for the dashboard, e-mails and reports. */
+    language: z.enum(['en', 'it']),
     createdAt: z.string(),
     disabledAt: z.string().nullable(),
   })

@@ -20,6 +20,7 @@ export function userView(row: UserRow) {
     role: row.role,
     customerId: row.customerId,
     senior: row.senior,
+    language: row.language,
     createdAt: row.createdAt.toISOString(),
     disabledAt: row.disabledAt?.toISOString() ?? null,
   };
