@@ -71,6 +71,11 @@ export default {
     'value.engineer': 'Engineer',
     'value.account_manager': 'Account manager',
     'value.customer': 'Customer',
+    'value.auto': 'automatic',
+    'value.appliance': 'appliance',
+    'value.portal': 'portal',
+    'value.email': 'e-mail',
+    'value.phone': 'phone',
   },
   it: {
     'value.opened': 'Aperto',
@@ -138,5 +143,10 @@ export default {
     'value.engineer': 'Tecnico',
     'value.account_manager': 'Account manager',
     'value.customer': 'Cliente',
+    'value.auto': 'automatico',
+    'value.appliance': 'appliance',
+    'value.portal': 'portale',
+    'value.email': 'e-mail',
+    'value.phone': 'telefono',
   },
 } satisfies Catalogue;
