@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import type { Db } from '../../drizzle/client.ts';
-import { apiKeys, applianceTokens, appliances, integrations, sessions, users, type IntegrationKind, type Role } from '../../drizzle/schema/index.ts';
+import { apiKeys, applianceTokens, appliances, integrations, sessions, users, type IntegrationKind, type Language, type Role } from '../../drizzle/schema/index.ts';
 import type { Clock } from '../lib/clock.ts';
 import { APPLIANCE_TOKEN_PREFIX, hashSecret, INTEGRATION_TOKEN_PREFIX } from './credentials.ts';
 
@@ -12,6 +12,8 @@ export interface UserPrincipal {
   role: Role;
   customerId: string | null;
   senior: boolean;
+  /** The language the user reads the dashboard, e-mails and reports in (SPEC §8). */
+  language: Language;
   via: 'api_key' | 'session';
   sessionId?: string;
   /** The API key's hash (via `api_key`): what a live socket re-validates against. */
@@ -49,6 +51,7 @@ const userColumns = {
   role: users.role,
   customerId: users.customerId,
   senior: users.senior,
+  language: users.language,
 };
 
 /** Resolves a bearer secret: appliance and integration tokens carry their prefix, everything else is a user key. */

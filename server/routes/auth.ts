@@ -19,6 +19,7 @@ const Me = z
       role: Role,
       customerId: z.string().nullable(),
       senior: z.boolean(),
+      language: z.enum(['en', 'it']),
     }),
   })
   .openapi('Me');
@@ -88,8 +89,8 @@ export function authRoutes(deps: AppDeps) {
       responses: { 200: jsonResponse(Me, 'The caller'), ...errorResponses },
     }),
     (c) => {
-      const { id, email, name, role, customerId, senior } = currentUser(c);
-      return c.json({ user: { id, email, name, role, customerId, senior } }, 200);
+      const { id, email, name, role, customerId, senior, language } = currentUser(c);
+      return c.json({ user: { id, email, name, role, customerId, senior, language } }, 200);
     },
   );
   return app;

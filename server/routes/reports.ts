@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { reportKinds } from '../../drizzle/schema/index.ts';
+import { languages, reportKinds, type Language } from '../../drizzle/schema/index.ts';
 import { DOCUMENT_CSP } from '../http/security-headers.ts';
 import type { AppDeps } from '../composition.ts';
 import { newRouter, type AppEnv } from '../http/context.ts';
@@ -25,7 +25,10 @@ const PeriodQuery = z.object({
   from: isoTime.optional().openapi({ description: 'Period start (inclusive); default 30 days before `to`' }),
   to: isoTime.optional().openapi({ description: 'Period end (exclusive); default now' }),
 });
-const FormatQuery = z.object({ format: ReportFormat.default('json') });
+const FormatQuery = z.object({
+  format: ReportFormat.default('json'),
+  lang: z.enum(languages).optional().openapi({ description: "Language of the HTML report (`en`, `it`); default the reader's own (PATCH /users/me)" }),
+});
 
 const reportResponse = (description: string) => ({
   description,
@@ -43,11 +46,12 @@ function fileName(report: HealthReport, ext: string): string {
   return `health-report-${slug}-${report.period.from.slice(0, 10)}-${report.period.to.slice(0, 10)}.${ext}`;
 }
 
-function renderReport(c: Context<AppEnv>, report: HealthReport, format: ReportFormat) {
+/** The report in the asked format; HTML in `lang`, else in the reader's language (the guide: English and Italian). */
+function renderReport(c: Context<AppEnv>, report: HealthReport, format: ReportFormat, lang?: Language) {
   if (format === 'html') {
     c.header('Content-Security-Policy', DOCUMENT_CSP);
     c.header('Content-Disposition', `inline; filename="${fileName(report, 'html')}"`);
-    return c.html(renderHealthReportHtml(report), 200);
+    return c.html(renderHealthReportHtml(report, lang ?? currentUser(c).language), 200);
   }
   if (format === 'csv') {
     c.header('Content-Type', 'text/csv; charset=utf-8');
@@ -80,7 +84,7 @@ export function reportRoutes(deps: AppDeps) {
       if (!customerId) throw invalid('customerId is required', [{ path: 'customerId', message: 'Required' }]);
       const now = deps.clock.now();
       const report = await healthReport(database, user, customerId, resolvePeriod(query.from, query.to, now), now);
-      return renderReport(c, report, query.format) as never;
+      return renderReport(c, report, query.format, query.lang) as never;
     },
   );
 
@@ -128,7 +132,7 @@ export function reportRoutes(deps: AppDeps) {
     }),
     async (c) => {
       const { report } = await getStoredReport(database.db, currentUser(c), c.req.valid('param').id);
-      return renderReport(c, report, c.req.valid('query').format) as never;
+      return renderReport(c, report, c.req.valid('query').format, c.req.valid('query').lang) as never;
     },
   );
   return app;

@@ -80,6 +80,8 @@ export const User = z
     customerId: z.string().nullable(),
     senior: z.boolean(),
     customerAdmin: z.boolean(),
+    /** The user's language for the dashboard, e-mails and reports. */
+    language: z.enum(['en', 'it']),
     createdAt: z.string(),
     disabledAt: z.string().nullable(),
   })

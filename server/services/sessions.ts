@@ -77,7 +77,7 @@ export async function login(
   const cookie = randomBytes(32).toString('base64url');
   const expiresAt = new Date(at.getTime() + ttlHours * 3600_000);
   await db.insert(sessions).values({ id: hashSecret(cookie), userId: user.id, createdAt: at, lastSeenAt: at, expiresAt });
-  const principal: UserPrincipal = { kind: 'user', id: user.id, email: user.email, name: user.name, role: user.role, customerId: user.customerId, senior: user.senior, via: 'session' };
+  const principal: UserPrincipal = { kind: 'user', id: user.id, email: user.email, name: user.name, role: user.role, customerId: user.customerId, senior: user.senior, language: user.language, via: 'session' };
   await recordAudit(db, principal, at, { action: 'auth.login', targetType: 'user', targetId: user.id, customerId: user.customerId, ip: input.ip });
   return { cookie, expiresAt, user: userView(user) };
 }

@@ -21,6 +21,7 @@ export function userView(row: UserRow) {
     customerId: row.customerId,
     senior: row.senior,
     customerAdmin: row.customerAdmin,
+    language: row.language,
     createdAt: row.createdAt.toISOString(),
     disabledAt: row.disabledAt?.toISOString() ?? null,
   };

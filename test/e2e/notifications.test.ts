@@ -26,9 +26,10 @@ describe('settings and the outbox in Chromium against a real server', () => {
     const watched = await openPage(browser, server.url);
     await loginWithPassword(watched.page, user.user.email, PASSWORD);
     await watched.page.getByRole('link', { name: 'Settings' }).click();
-    await watched.page.getByLabel('Language of e-mails').selectOption('it');
+    await watched.page.getByLabel('Language (dashboard, e-mails and reports)').selectOption('it');
     await watched.page.getByRole('button', { name: 'Save' }).click();
-    await watched.page.getByRole('status').getByText('Saved.').waitFor();
+    // The choice applies at once: the confirmation is already in Italian.
+    await watched.page.getByRole('status').getByText('Salvato.').waitFor();
     expect(watched.problems).toMatchObject({ errors: [], csp: [], failedRequests: [] });
     await watched.close();
 

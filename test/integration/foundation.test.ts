@@ -210,7 +210,19 @@ describe.each(backends)('foundation on %s', (backend) => {
       const created = await f.user('customer', { customerId: c.id });
       expect(created.apiKey).toMatch(/^vk_/);
       const me = await p.json('GET', '/api/v1/auth/me', { key: created.apiKey });
-      expect(me.body.user).toMatchObject({ role: 'customer', customerId: c.id });
+      expect(me.body.user).toMatchObject({ role: 'customer', customerId: c.id, language: 'en' });
+    });
+
+    it('GET /auth/me reports the language the user chose, so the dashboard opens in it', async () => {
+      const c = await f.customer();
+      const created = await f.user('customer', { customerId: c.id });
+      expect((await p.json('PATCH', '/api/v1/users/me', { key: created.apiKey, body: { language: 'it' } })).status).toBe(200);
+      const me = await p.json('GET', '/api/v1/auth/me', { key: created.apiKey });
+      expect(me.body.user.language).toBe('it');
+      // Another user's choice is their own.
+      const other = await f.user('customer', { customerId: c.id });
+      expect((await p.json('GET', '/api/v1/auth/me', { key: other.apiKey })).body.user.language).toBe('en');
+      expect((await p.json('PATCH', '/api/v1/users/me', { key: created.apiKey, body: { language: 'fr' } })).status).toBe(400);
     });
 
     it('requires customerId exactly for customer users', async () => {

@@ -159,6 +159,35 @@ describe.each(backends)('health report on %s', (backend) => {
       expect(html).toContain(customer.name);
     });
 
+    it('renders the HTML report in Italian for ?lang=it: Italian words, dates and numbers (1.234,5)', async () => {
+      const res = await p.call('GET', `/api/v1/reports/health?${qs({ customerId: customer.id, ...MARCH, format: 'html', lang: 'it' })}`, { key: am.apiKey });
+      expect(res.status).toBe(200);
+      const html = await res.text();
+      expect(html).toContain('<html lang="it">');
+      expect(html).toContain('Report sullo stato di salute');
+      expect(html).toContain('Disponibilità');
+      expect(html).toContain('Tempi di risposta');
+      // Decimal comma, and Italian month names in the period.
+      expect(html).toContain('99,630 %');
+      expect(html).toContain('75,0 %');
+      expect(html).toMatch(/1 mar 2026/);
+      expect(html).not.toContain('Response targets');
+      expect(html).not.toContain('99.630 %');
+    });
+
+    it("renders the HTML report in the reader's own language when no lang is given", async () => {
+      const reader = await f.user('account_manager');
+      await p.deps.database.db.update(customers).set({ accountManagerId: reader.user.id }).where(eq(customers.id, other.id));
+      expect((await p.json('PATCH', '/api/v1/users/me', { key: reader.apiKey, body: { language: 'it' } })).status).toBe(200);
+      const html = await (await p.call('GET', `/api/v1/reports/health?${qs({ customerId: other.id, ...MARCH, format: 'html' })}`, { key: reader.apiKey })).text();
+      expect(html).toContain('<html lang="it">');
+      expect(html).toContain('Disponibilità');
+      // ?lang wins over the reader's setting; an unknown language is a 400, not a fallback.
+      const english = await (await p.call('GET', `/api/v1/reports/health?${qs({ customerId: other.id, ...MARCH, format: 'html', lang: 'en' })}`, { key: reader.apiKey })).text();
+      expect(english).toContain('Availability');
+      expect((await p.json('GET', `/api/v1/reports/health?${qs({ customerId: other.id, ...MARCH, format: 'html', lang: 'fr' })}`, { key: reader.apiKey })).status).toBe(400);
+    });
+
     it('escapes customer-controlled text in the HTML', async () => {
       const c = await f.customer({ tier: 'basic' });
       await p.deps.database.db.update(customers).set({ name: `<script>alert(1)</script>${p.unique('x')}` }).where(eq(customers.id, c.id));

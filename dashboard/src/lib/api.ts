@@ -1,6 +1,7 @@
 // Typed client for the Vigil HTTP API. Every call goes through `request`, which
 // adds the API key (if the user logged in with one), decodes the error body and
 // hands 401s to the session so the app falls back to the login page.
+import { t } from './i18n.svelte.ts';
 import type {
   Alert,
   Appliance,
@@ -66,12 +67,12 @@ function fieldProblems(details: unknown): string {
 
 export function errorMessage(err: unknown): string {
   if (err instanceof ApiError) {
-    const wait = err.retryAfter !== null ? ` Try again in ${err.retryAfter} s.` : '';
-    if (err.status === 404) return `Not found (${err.message}).`;
+    const wait = err.retryAfter !== null ? ` ${t('ui.tryAgainIn', { seconds: err.retryAfter })}` : '';
+    if (err.status === 404) return t('ui.notFound', { message: err.message });
     return `${err.message}${fieldProblems(err.details)}${wait}`;
   }
-  if (err instanceof DOMException && err.name === 'AbortError') return 'Request cancelled.';
-  if (err instanceof TypeError) return 'The server cannot be reached. Check your connection.';
+  if (err instanceof DOMException && err.name === 'AbortError') return t('ui.cancelled');
+  if (err instanceof TypeError) return t('ui.unreachable');
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -64,6 +64,11 @@ export function t(key: string, params?: Record<string, unknown>): string {
   return instance.t(key, { lng: i18n.current, ...params }) as string;
 }
 
+/** Whether the catalogue has `key` (for codes from the server that may have no label yet). */
+export function hasMessage(key: string): boolean {
+  return instance.exists(key, { lng: i18n.current });
+}
+
 /** Switches the dashboard's language (kept in this browser; the user's setting wins at sign-in). */
 export function setLocale(locale: Locale): void {
   i18n.current = locale;

@@ -1,4 +1,5 @@
 import { api, getApiKey, onUnauthorized, setApiKey, ApiError } from './api.ts';
+import { setLocale, t } from './i18n.svelte.ts';
 import type { Role, User } from './types.ts';
 
 export type SessionState = 'checking' | 'anonymous' | 'authenticated';
@@ -17,9 +18,16 @@ export class Session {
 
   constructor() {
     onUnauthorized(() => {
-      if (this.state === 'authenticated') this.notice = 'Your session has expired. Please sign in again.';
+      if (this.state === 'authenticated') this.notice = t('nav.sessionExpired');
       this.clear();
     });
+  }
+
+  /** Signs `user` in and shows the dashboard in the language they chose (SPEC §8: `language`). */
+  private signedIn(user: User): void {
+    this.user = user;
+    if (user.language) setLocale(user.language);
+    this.state = 'authenticated';
   }
 
   /** Restores a session from the cookie or the stored API key. */
@@ -27,8 +35,7 @@ export class Session {
     this.state = 'checking';
     try {
       const { user } = await api.me();
-      this.user = user;
-      this.state = 'authenticated';
+      this.signedIn(user);
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) {
         setApiKey(null);
@@ -44,9 +51,8 @@ export class Session {
     setApiKey(null);
     this.usesApiKey = false;
     const { user } = await api.login(email, password);
-    this.user = user;
     this.notice = null;
-    this.state = 'authenticated';
+    this.signedIn(user);
   }
 
   async loginWithKey(key: string): Promise<void> {
@@ -54,9 +60,8 @@ export class Session {
     this.usesApiKey = true;
     try {
       const { user } = await api.me();
-      this.user = user;
       this.notice = null;
-      this.state = 'authenticated';
+      this.signedIn(user);
     } catch (err) {
       setApiKey(null);
       this.usesApiKey = false;
@@ -86,15 +91,7 @@ export class Session {
 
 export const session = new Session();
 
+/** The role's name in the reader's language ("Administrator", "Amministratore"). */
 export function roleLabel(role: Role): string {
-  switch (role) {
-    case 'admin':
-      return 'Administrator';
-    case 'engineer':
-      return 'Support engineer';
-    case 'account_manager':
-      return 'Account manager';
-    case 'customer':
-      return 'Customer';
-  }
+  return t(`nav.role.${role}`);
 }

@@ -186,7 +186,7 @@ export async function receiveEmail(db: Db, ctx: InboundContext, raw: Buffer): Pr
   if (!fromAddress) return ignore('missing_from');
 
   const [sender] = await db
-    .select({ id: users.id, email: users.email, name: users.name, role: users.role, customerId: users.customerId, senior: users.senior })
+    .select({ id: users.id, email: users.email, name: users.name, role: users.role, customerId: users.customerId, senior: users.senior, language: users.language })
     .from(users)
     .where(and(eq(users.email, fromAddress), isNull(users.disabledAt)))
     .limit(1);
@@ -201,7 +201,7 @@ export async function receiveEmail(db: Db, ctx: InboundContext, raw: Buffer): Pr
     : referenced
       ? await db.select().from(tickets).where(eq(tickets.id, referenced)).limit(1)
       : [];
-  const principal: UserPrincipal = { kind: 'user', id: sender.id, email: sender.email, name: sender.name, role: sender.role, customerId: sender.customerId, senior: sender.senior, via: 'api_key' };
+  const principal: UserPrincipal = { kind: 'user', id: sender.id, email: sender.email, name: sender.name, role: sender.role, customerId: sender.customerId, senior: sender.senior, language: sender.language, via: 'api_key' };
   const ticketCtx: TicketContext = { now: ctx.now, replacementCutoff: ctx.replacementCutoff, publicUrl: ctx.publicUrl };
   const files = mail.attachments.filter((a) => a.contentDisposition !== 'inline' || !a.related);
   const body = stripQuotedHistory(text).slice(0, MAX_BODY_CHARS);

@@ -1,5 +1,7 @@
 import { DateTime } from 'luxon';
 import { priorities } from '../../../drizzle/schema/index.ts';
+import type { Language } from '../../../drizzle/schema/enums.ts';
+import { reportTranslator } from './messages.ts';
 import type { HealthReport } from './schema.ts';
 import { barChart, escapeXml as esc, lineChart } from './svg.ts';
 
@@ -8,21 +10,39 @@ const ZONE = 'Europe/Rome';
 const PRIORITY_COLOR = { P1: '#b71c1c', P2: '#e65100', P3: '#c79100', P4: '#546e7a' } as const;
 const TIER_LABEL = { basic: 'Basic', pro: 'Pro', mission_critical: 'Mission Critical' } as const;
 
-const day = (isoTime: string) => DateTime.fromISO(isoTime, { zone: ZONE }).toFormat('d LLL yyyy');
-const dateTime = (isoTime: string) => DateTime.fromISO(isoTime, { zone: ZONE }).toFormat('d LLL yyyy HH:mm');
-const pct = (v: number | null, digits = 2) => (v === null ? '—' : `${v.toFixed(digits)} %`);
-
-export function formatDuration(seconds: number | null): string {
-  if (seconds === null) return '—';
-  const m = Math.round(seconds / 60);
-  if (m < 60) return `${m} min`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h ${m % 60} min`;
-  return `${Math.floor(h / 24)} d ${h % 24} h`;
+/**
+ * Dates, numbers and durations in the reader's language: "30 nov 2026", "99,950 %" for Italian,
+ * "30 Nov 2026", "99.950 %" for English; times in the support calendar's zone.
+ */
+function formatters(lang: Language) {
+  const tr = reportTranslator(lang);
+  const locale = lang === 'it' ? 'it-IT' : 'en-GB';
+  const luxonLocale = lang === 'it' ? 'it' : 'en-GB';
+  const day = (isoTime: string) => DateTime.fromISO(isoTime, { zone: ZONE }).setLocale(luxonLocale).toFormat('d LLL yyyy');
+  const number = (v: number, digits: number) => new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v);
+  return {
+    tr,
+    day,
+    shortDay: (isoTime: string) => DateTime.fromISO(isoTime, { zone: ZONE }).setLocale(luxonLocale).toFormat('d LLL'),
+    dateTime: (isoTime: string) => DateTime.fromISO(isoTime, { zone: ZONE }).setLocale(luxonLocale).toFormat('d LLL yyyy HH:mm'),
+    /** The last day of the period, for display: the period end is exclusive. */
+    lastDay: (to: string) => day(new Date(new Date(to).getTime() - 1).toISOString()),
+    number,
+    pct: (v: number | null, digits = 2) => (v === null ? '—' : `${number(v, digits)} %`),
+    duration: (seconds: number | null) => formatDuration(seconds, lang),
+  };
 }
 
-/** The last day of the period, for display: the period end is exclusive. */
-const lastDay = (to: string) => day(new Date(new Date(to).getTime() - 1).toISOString());
+/** A duration for the report: "42 min", "3 h 5 min", "2 d 4 h" (Italian "2 g 4 h"); `seconds` may be null ("—"). */
+export function formatDuration(seconds: number | null, lang: Language = 'en'): string {
+  if (seconds === null) return '—';
+  const tr = reportTranslator(lang);
+  const m = Math.round(seconds / 60);
+  if (m < 60) return tr('duration.min', { m });
+  const h = Math.floor(m / 60);
+  if (h < 48) return tr('duration.hMin', { h, m: m % 60 });
+  return tr('duration.dH', { d: Math.floor(h / 24), h: h % 24 });
+}
 
 function table(headers: string[], rows: string[][], empty: string): string {
   if (rows.length === 0) return `<p class="empty">${esc(empty)}</p>`;
@@ -65,157 +85,162 @@ footer { margin-top: 18px; color: #777; font-size: 8.5pt; border-top: 1px solid 
 }
 `;
 
-/** A self-contained, printable HTML document: inline CSS and SVG, no scripts, A4 pages. */
-export function renderHealthReportHtml(report: HealthReport): string {
+/**
+ * A self-contained, printable HTML document: inline CSS and SVG, no scripts, A4 pages, in the
+ * reader's language (`lang`, English or Italian).
+ */
+export function renderHealthReportHtml(report: HealthReport, lang: Language = 'en'): string {
+  const { tr, day, shortDay, dateTime, lastDay, number, pct, duration } = formatters(lang);
   const { customer, period, availability: av, responseTargets: rt, satisfaction: sat } = report;
   const priorityBars = (counts: Record<(typeof priorities)[number], number>) =>
     priorities.map((p) => ({ label: p, value: counts[p], color: PRIORITY_COLOR[p] }));
 
   const sections: string[] = [];
 
-  sections.push(`<section><h2>Availability</h2>
-<p>Share of minutes in which each appliance sent a heartbeat, counted from its first heartbeat.</p>
+  sections.push(`<section><h2>${tr('availability.title')}</h2>
+<p>${tr('availability.help')}</p>
 <div class="chart">${barChart(
     av.appliances.map((a) => ({ label: a.serial, value: a.uptimePercent ?? 0, text: pct(a.uptimePercent, 3), color: (a.uptimePercent ?? 0) < 99.9 ? '#e65100' : '#1f8a4c' })),
     // Uptimes sit close to 100 %: start the scale low enough to show the differences.
-    { title: 'Uptime per appliance (%)', max: 100, min: Math.max(0, Math.min(95, Math.floor(Math.min(100, ...av.appliances.map((a) => a.uptimePercent ?? 100))) - 1)) },
+    { title: tr('availability.chart'), max: 100, min: Math.max(0, Math.min(95, Math.floor(Math.min(100, ...av.appliances.map((a) => a.uptimePercent ?? 100))) - 1)) },
   )}</div>
 ${table(
-  ['Appliance', 'Model', 'Uptime', 'Down'],
-  av.appliances.map((a) => [esc(a.serial), esc(a.model), pct(a.uptimePercent, 3), formatDuration(a.downMinutes * 60)]),
-  'No appliances.',
+  [tr('col.appliance'), tr('col.model'), tr('col.uptime'), tr('col.down')],
+  av.appliances.map((a) => [esc(a.serial), esc(a.model), pct(a.uptimePercent, 3), duration(a.downMinutes * 60)]),
+  tr('noAppliances'),
 )}</section>`);
 
-  sections.push(`<section><h2>Health score trend</h2>
-<p>Mean health score (0–100) of the customer’s appliances at the end of each day.</p>
+  sections.push(`<section><h2>${tr('trend.title')}</h2>
+<p>${tr('trend.help')}</p>
 <div class="chart">${lineChart(
-    report.healthTrend.days.map((d) => ({ label: DateTime.fromISO(d.day, { zone: ZONE }).toFormat('d LLL'), value: d.average })),
-    { title: 'Mean health score per day' },
+    report.healthTrend.days.map((d) => ({ label: shortDay(d.day), value: d.average })),
+    { title: tr('trend.chart') },
   )}</div></section>`);
 
-  sections.push(`<section><h2>Alerts and tickets by priority</h2>
-<div class="figures">${figure('Alerts', String(report.alerts.total))}${figure('Tickets opened', String(report.tickets.opened))}</div>
-<h3>Alerts by priority</h3><div class="chart">${barChart(priorityBars(report.alerts.byPriority), { title: 'Alerts by priority' })}</div>
-<h3>Tickets opened by priority</h3><div class="chart">${barChart(priorityBars(report.tickets.byPriority), { title: 'Tickets opened by priority' })}</div></section>`);
+  sections.push(`<section><h2>${tr('priority.title')}</h2>
+<div class="figures">${figure(tr('alerts'), number(report.alerts.total, 0))}${figure(tr('ticketsOpened'), number(report.tickets.opened, 0))}</div>
+<h3>${tr('alertsByPriority')}</h3><div class="chart">${barChart(priorityBars(report.alerts.byPriority), { title: tr('alertsByPriority') })}</div>
+<h3>${tr('ticketsByPriority')}</h3><div class="chart">${barChart(priorityBars(report.tickets.byPriority), { title: tr('ticketsByPriority') })}</div></section>`);
 
-  sections.push(`<section><h2>Response targets</h2>
-<p>Tickets whose initial-response target fell in the period: met when the first public response came by the target; unanswered past it counts as missed.</p>
-<div class="figures">${figure('Compliance', pct(rt.compliancePercent, 1))}${figure('Met', `${rt.met} / ${rt.due}`)}${figure('Missed', String(rt.missed))}${figure('Mean first response', formatDuration(rt.meanFirstResponseSeconds))}</div>
+  sections.push(`<section><h2>${tr('response.title')}</h2>
+<p>${tr('response.help')}</p>
+<div class="figures">${figure(tr('compliance'), pct(rt.compliancePercent, 1))}${figure(tr('met'), `${rt.met} / ${rt.due}`)}${figure(tr('missed'), String(rt.missed))}${figure(tr('meanFirstResponse'), duration(rt.meanFirstResponseSeconds))}</div>
 ${table(
-  ['Priority', 'Due', 'Met', 'Compliance'],
+  [tr('col.priority'), tr('col.due'), tr('met'), tr('compliance')],
   rt.byPriority.filter((p) => p.due > 0).map((p) => [p.priority, String(p.due), String(p.met), pct(p.due ? (p.met / p.due) * 100 : null, 1)]),
-  'No response targets fell in this period.',
-)}${rt.pending ? `<p class="meta">${rt.pending} ticket(s) still within their target.</p>` : ''}</section>`);
+  tr('response.none'),
+)}${rt.pending ? `<p class="meta">${tr('response.pending', { count: rt.pending })}</p>` : ''}</section>`);
 
   const rp = report.replacementTargets;
   if (rp && rp.due + rp.pending > 0) {
-    sections.push(`<section><h2>Hardware replacement targets</h2>
-<p>Replacement parts due in the period, counted from diagnosis complete: met when the part arrived on site by the target; a target passed with no arrival recorded counts as missed.</p>
-<div class="figures">${figure('Compliance', pct(rp.compliancePercent, 1))}${figure('Met', `${rp.met} / ${rp.due}`)}${figure('Missed', String(rp.missed))}</div>
-${table(['Tier', 'Due', 'Met', 'Missed'], rp.byTier.filter((t) => t.due > 0).map((t) => [t.tier, String(t.due), String(t.met), String(t.missed)]), 'No replacement targets fell due in this period.')}${rp.pending ? `<p class="meta">${rp.pending} replacement(s) still within their target.</p>` : ''}</section>`);
+    sections.push(`<section><h2>${tr('replacement.title')}</h2>
+<p>${tr('replacement.help')}</p>
+<div class="figures">${figure(tr('compliance'), pct(rp.compliancePercent, 1))}${figure(tr('met'), `${rp.met} / ${rp.due}`)}${figure(tr('missed'), String(rp.missed))}</div>
+${table([tr('col.tier'), tr('col.due'), tr('met'), tr('missed')], rp.byTier.filter((t) => t.due > 0).map((t) => [TIER_LABEL[t.tier], String(t.due), String(t.met), String(t.missed)]), tr('replacement.none'))}${rp.pending ? `<p class="meta">${tr('replacement.pending', { count: rp.pending })}</p>` : ''}</section>`);
   }
 
-  sections.push(`<section><h2>Satisfaction</h2>
-<div class="figures">${figure('Average rating', sat.average === null ? '—' : `${sat.average.toFixed(2)} / 5`)}${figure('Responses', String(sat.responses))}</div>
+  sections.push(`<section><h2>${tr('satisfaction.title')}</h2>
+<div class="figures">${figure(tr('averageRating'), sat.average === null ? '—' : `${number(sat.average, 2)} / 5`)}${figure(tr('responses'), String(sat.responses))}</div>
 <div class="chart">${barChart(
     ([5, 4, 3, 2, 1] as const).map((r) => ({ label: `${r} ★`, value: sat.distribution[r], color: r >= 4 ? '#1f8a4c' : r === 3 ? '#c79100' : '#b71c1c' })),
-    { title: 'Survey ratings' },
+    { title: tr('surveyRatings') },
   )}</div></section>`);
 
   const pools = report.capacity.pools;
-  const days = (d: number | null, reliable: boolean) => (d === null ? (reliable ? 'not filling' : 'too little evidence') : d === 0 ? 'already' : `${d.toFixed(1)} days`);
-  sections.push(`<section><h2>Capacity forecast</h2>
-<p>Linear fit of each pool’s fill over the period; days counted from the end of the period. A forecast needs at least a day of samples and a fit with R² ≥ 0.7.</p>
+  const days = (d: number | null, reliable: boolean) =>
+    d === null ? (reliable ? tr('capacity.notFilling') : tr('capacity.tooLittle')) : d === 0 ? tr('capacity.already') : tr('capacity.days', { days: number(d, 1) });
+  sections.push(`<section><h2>${tr('capacity.title')}</h2>
+<p>${tr('capacity.help')}</p>
 ${table(
-  ['Appliance', 'Pool', 'Now', 'Trend / day', 'To 80 %', 'To 90 %', 'Outlook'],
+  [tr('col.appliance'), tr('col.pool'), tr('col.now'), tr('col.trend'), tr('col.to80'), tr('col.to90'), tr('col.outlook')],
   pools.map((p) => [
     esc(p.serial),
     esc(p.pool),
     pct(p.currentRatio * 100, 1),
-    `${(p.slopePerDay * 100).toFixed(2)} pt`,
+    tr('capacity.points', { points: number(p.slopePerDay * 100, 2) }),
     days(p.daysTo80, p.forecastReliable ?? true),
     days(p.daysTo90, p.forecastReliable ?? true),
     p.reaches90Within30
-      ? '<span class="bad">90 % within 30 days</span>'
+      ? `<span class="bad">${tr('capacity.90in30')}</span>`
       : p.reaches80Within30
-        ? '<span class="bad">80 % within 30 days</span>'
+        ? `<span class="bad">${tr('capacity.80in30')}</span>`
         : p.reaches90Within90
-          ? '90 % within 90 days'
+          ? tr('capacity.90in90')
           : p.reaches80Within90
-            ? '80 % within 90 days'
-            : 'OK',
+            ? tr('capacity.80in90')
+            : tr('capacity.ok'),
   ]),
-  'No pool capacity data in this period.',
+  tr('capacity.none'),
 )}</section>`);
 
-  sections.push(`<section><h2>Recurring problems</h2>
-<p>The same detection on the same appliance three or more times in the period.</p>
+  sections.push(`<section><h2>${tr('recurring.title')}</h2>
+<p>${tr('recurring.help')}</p>
 ${table(
-  ['Appliance', 'Problem', 'Priority', 'Times', 'First', 'Last'],
+  [tr('col.appliance'), tr('col.problem'), tr('col.priority'), tr('col.times'), tr('col.first'), tr('col.last')],
   report.recurringProblems.map((r) => [esc(r.serial), esc(r.name), r.priority, String(r.occurrences), dateTime(r.firstAt), dateTime(r.lastAt)]),
-  'No recurring problems.',
+  tr('recurring.none'),
 )}</section>`);
 
   const sw = report.oldSoftware;
-  sections.push(`<section><h2>Software currency</h2>
-<p>Newest versions in the fleet: SynetoOS ${esc(sw.latestOsVersion ?? '—')}, hypervisor ${esc(sw.latestHypervisorVersion ?? '—')}.</p>
+  sections.push(`<section><h2>${tr('software.title')}</h2>
+<p>${tr('software.help', { os: esc(sw.latestOsVersion ?? '—'), hypervisor: esc(sw.latestHypervisorVersion ?? '—') })}</p>
 ${table(
-  ['Appliance', 'SynetoOS', 'Hypervisor'],
+  [tr('col.appliance'), 'SynetoOS', tr('col.hypervisor')],
   sw.appliances.map((a) => [
     esc(a.serial),
     a.osBehind ? `<span class="bad">${esc(a.osVersion)}</span>` : esc(a.osVersion ?? '—'),
     a.hypervisorBehind ? `<span class="bad">${esc(a.hypervisorVersion)}</span>` : esc(a.hypervisorVersion ?? '—'),
   ]),
-  'Every appliance runs the newest software.',
+  tr('software.allCurrent'),
 )}</section>`);
 
   const rc = report.rootCause;
-  sections.push(`<section><h2>Root-cause analysis</h2>
-<p>${rc.ticketsWithVerdicts === 0 ? 'No root-cause candidates were rated in this period.' : `The top-ranked candidate was confirmed by the engineer on ${rc.topCandidateAccepted} of ${rc.ticketsWithVerdicts} rated tickets (${pct(rc.accuracyPercent, 1)}).`}</p></section>`);
+  sections.push(`<section><h2>${tr('rca.title')}</h2>
+<p>${rc.ticketsWithVerdicts === 0 ? tr('rca.none') : tr('rca.accuracy', { accepted: rc.topCandidateAccepted, rated: rc.ticketsWithVerdicts, percent: pct(rc.accuracyPercent, 1) })}</p></section>`);
 
   if (report.notCovered) {
     const nc = report.notCovered;
-    sections.push(`<section><h2>Detections without SERENITY coverage</h2>
-<div class="upsell"><p>${nc.total === 0 ? 'No problems were detected on these appliances in this period.' : `Vigil detected ${nc.total} problem(s) (${nc.open} still open) on appliances without SERENITY pro-active monitoring. With SERENITY each of them would have opened a support ticket automatically, with a response target.`}</p></div>
+    sections.push(`<section><h2>${tr('notCovered.title')}</h2>
+<div class="upsell"><p>${nc.total === 0 ? tr('notCovered.none') : tr('notCovered.some', { total: nc.total, open: nc.open })}</p></div>
 ${table(
-  ['Appliance', 'Priority', 'Detection', 'First seen', 'State'],
-  nc.findings.map((f) => [esc(f.serial), f.priority, esc(f.summary), dateTime(f.firstSeenAt), f.resolved ? 'resolved' : 'open']),
-  'No detections.',
+  [tr('col.appliance'), tr('col.priority'), tr('col.detection'), tr('col.firstSeen'), tr('col.state')],
+  nc.findings.map((f) => [esc(f.serial), f.priority, esc(f.summary), dateTime(f.firstSeenAt), f.resolved ? tr('state.resolved') : tr('state.open')]),
+  tr('notCovered.empty'),
 )}</section>`);
   }
 
   if (report.offHours && report.offHours.asked > 0) {
     const oh = report.offHours;
-    sections.push(`<section><h2>Off-hours requests</h2>
-<p>Asked ${oh.asked} time(s) whether to handle a ticket outside business hours at the billed off-hours rate: ${oh.accepted} accepted, ${oh.declined} declined, ${oh.expired} unanswered before business hours began. Billable off-hours time logged in the period: ${oh.billableMinutes} minute(s).</p>
+    sections.push(`<section><h2>${tr('offHours.title')}</h2>
+<p>${tr('offHours.help', { asked: oh.asked, accepted: oh.accepted, declined: oh.declined, expired: oh.expired, minutes: oh.billableMinutes })}</p>
 ${table(
-  ['Ticket', 'Priority', 'Asked', 'Answer', 'Billable minutes'],
-  oh.requests.map((r) => [`#${r.number}`, r.priority, dateTime(r.askedAt), r.state, String(r.billableMinutes)]),
-  'No requests.',
+  [tr('col.ticket'), tr('col.priority'), tr('col.asked'), tr('col.answer'), tr('col.billableMinutes')],
+  oh.requests.map((r) => [`#${r.number}`, r.priority, dateTime(r.askedAt), tr(`offHours.state.${r.state}`), String(r.billableMinutes)]),
+  tr('offHours.none'),
 )}</section>`);
   }
 
   return `<!doctype html>
-<html lang="en">
+<html lang="${lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Health report — ${esc(customer.name)} — ${day(period.from)} to ${lastDay(period.to)}</title>
+<title>${tr('doc.title', { customer: esc(customer.name), from: day(period.from), to: lastDay(period.to) })}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 <header>
-<h1>Health report: ${esc(customer.name)}</h1>
-<div class="meta">${day(period.from)} – ${lastDay(period.to)} · ${TIER_LABEL[customer.tier]}${customer.entitled ? ' · SERENITY' : ''} · ${av.appliances.length} appliance(s)</div>
+<h1>${tr('doc.heading', { customer: esc(customer.name) })}</h1>
+<div class="meta">${day(period.from)} – ${lastDay(period.to)} · ${TIER_LABEL[customer.tier]}${customer.entitled ? ' · SERENITY' : ''} · ${tr('doc.appliances', { count: av.appliances.length })}</div>
 </header>
 <div class="figures">
-${figure('Availability', pct(av.uptimePercent, 3))}
-${figure('Response compliance', pct(rt.compliancePercent, 1), `${rt.met} of ${rt.due} targets met`)}
-${figure('Satisfaction', sat.average === null ? '—' : `${sat.average.toFixed(2)} / 5`, `${sat.responses} response(s)`)}
-${figure('Tickets opened', String(report.tickets.opened), `${report.alerts.total} alert(s)`)}
+${figure(tr('availability.title'), pct(av.uptimePercent, 3))}
+${figure(tr('responseCompliance'), pct(rt.compliancePercent, 1), tr('targetsMet', { met: rt.met, due: rt.due }))}
+${figure(tr('satisfaction.title'), sat.average === null ? '—' : `${number(sat.average, 2)} / 5`, tr('responsesCount', { count: sat.responses }))}
+${figure(tr('ticketsOpened'), String(report.tickets.opened), tr('alertsCount', { count: report.alerts.total }))}
 </div>
 ${sections.join('\n')}
-<footer>Generated by Vigil on ${dateTime(report.generatedAt)} (${ZONE}). Period ${esc(period.from)} – ${esc(period.to)} (UTC, end exclusive).</footer>
+<footer>${tr('footer', { at: dateTime(report.generatedAt), zone: ZONE, from: esc(period.from), to: esc(period.to) })}</footer>
 </body>
 </html>
 `;
