@@ -32,6 +32,12 @@ export function createMetrics() {
       labelNames: ['format', 'reason'] as const,
       registers: [registry],
     }),
+    ingestThrottled: new Counter({
+      name: 'vigil_ingest_throttled_total',
+      help: 'Ingest requests refused with 429 before their body was read (SPEC §10 per-token fairness), by reason: bytes (the token is over its byte budget) or in_flight (too many of its requests at once)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     ingestRejected: new Counter({
       name: 'vigil_ingest_rejected_total',
       help: 'Ingest requests refused, by reason',
