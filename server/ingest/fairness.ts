@@ -23,8 +23,12 @@ export interface FairnessLimits {
  * judged on its declared Content-Length before a byte of its body is read: it is admitted when
  * its bucket holds the whole body (then charged) and it is within the in-flight limit; else it
  * is refused with 429 `rate_limited` and Retry-After — the seconds until the bucket holds the
- * body, or 1 s for the in-flight limit — so a flood costs the server no parsing. Buckets live
- * in this process (each collector replica judges the traffic it receives).
+ * body, or 1 s for the in-flight limit — so a flood costs the server no parsing.
+ *
+ * A bucket refills only while none of its token's requests is in progress: the time the server
+ * spends on a token's batches is not earned back by that token, so on a slow or busy machine a
+ * flood gets no more of it than on a fast one. An agent idle between pushes refills fully.
+ * Buckets live in this process (each collector replica judges the traffic it receives).
  */
 export class IngestFairness {
   private readonly buckets = new Map<string, { bytes: number; at: number }>();
@@ -45,16 +49,7 @@ export class IngestFairness {
     if (running >= inFlight) {
       throw new DomainError('rate_limited', `this token already has ${running} ingest requests in progress (at most ${inFlight}); send one at a time`, { reason: 'in_flight' satisfies ThrottleReason, limit: inFlight }, 1);
     }
-    const now = this.now();
-    let bucket = this.buckets.get(key);
-    if (bucket === undefined) {
-      if (this.buckets.size > 100_000) this.buckets.clear();
-      bucket = { bytes: burstBytes, at: now };
-      this.buckets.set(key, bucket);
-    } else {
-      bucket.bytes = Math.min(burstBytes, bucket.bytes + (Math.max(0, now - bucket.at) / 1000) * bytesPerSecond);
-      bucket.at = now;
-    }
+    const bucket = this.settle(key, running);
     // A body larger than the whole bucket is charged as the bucket (it passes after a quiet spell).
     const cost = Math.min(bytes, burstBytes);
     if (bucket.bytes < cost) {
@@ -70,8 +65,25 @@ export class IngestFairness {
     this.running.set(key, running + 1);
   }
 
+  /** The key's bucket brought to now: refilled for the time since it was last settled if nothing of the token ran meanwhile. */
+  private settle(key: string, running: number): { bytes: number; at: number } {
+    const { bytesPerSecond, burstBytes } = this.limits;
+    const now = this.now();
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      if (this.buckets.size > 100_000) this.buckets.clear();
+      bucket = { bytes: burstBytes, at: now };
+      this.buckets.set(key, bucket);
+    } else {
+      if (running === 0) bucket.bytes = Math.min(burstBytes, bucket.bytes + (Math.max(0, now - bucket.at) / 1000) * bytesPerSecond);
+      bucket.at = now;
+    }
+    return bucket;
+  }
+
   /** Ends a request admitted by `admit` (whatever its outcome). */
   release(key: string): void {
+    this.settle(key, this.running.get(key) ?? 1);
     const running = (this.running.get(key) ?? 1) - 1;
     if (running <= 0) this.running.delete(key);
     else this.running.set(key, running);

@@ -51,9 +51,27 @@ describe('per-token ingest fairness (SPEC §10)', () => {
     let now = 0;
     const fair = new IngestFairness({ bytesPerSecond: MiB, burstBytes: 6 * MiB, inFlight: 10 }, () => now);
     fair.admit('a', 6 * MiB);
+    fair.release('a');
     now = 60_000; // a minute idle refills to the burst, not to 60 MiB
     fair.admit('a', 6 * MiB);
+    fair.release('a');
     expect(refusal(() => fair.admit('a', MiB))?.retryAfterSeconds).toBe(1);
+  });
+
+  it('does not refill while the token’s own request is in progress: the server’s time on it is not earned back', () => {
+    let now = 0;
+    const fair = new IngestFairness({ bytesPerSecond: MiB, burstBytes: 6 * MiB, inFlight: 10 }, () => now);
+    fair.admit('a', 6 * MiB);
+    now = 5_000; // five seconds of work on it
+    fair.release('a');
+    expect(refusal(() => fair.admit('a', MiB))?.retryAfterSeconds).toBe(1);
+    now = 6_000; // one idle second after it ended
+    expect(refusal(() => fair.admit('a', MiB))).toBeNull();
+    fair.release('a');
+    // Another token's work does not pause this one's refill.
+    fair.admit('b', 6 * MiB);
+    now = 9_000;
+    expect(refusal(() => fair.admit('a', 3 * MiB))).toBeNull();
   });
 
   it('charges a body larger than the bucket as the whole bucket, so it passes after a quiet spell', () => {
