@@ -10,6 +10,7 @@ import { errorResponse, toDomainError } from './http/errors.ts';
 import { authenticate, requestContext, requireJsonBody } from './http/middleware.ts';
 import { DomainError } from './lib/errors.ts';
 import { collectorRoutes } from './ingest/routes.ts';
+import { MAX_INGEST_BODY_BYTES } from './ingest/fairness.ts';
 import { applianceRoutes } from './routes/appliances.ts';
 import { rejectUnstorableText } from './http/text-hygiene.ts';
 import { metricsAllowed } from './http/metrics-access.ts';
@@ -103,7 +104,7 @@ export function newApp(deps: AppDeps) {
       await next();
     };
   };
-  const ingestLimit = limitBody(5 * MB);
+  const ingestLimit = limitBody(MAX_INGEST_BODY_BYTES);
   const apiLimit = limitBody(MB);
   app.use('/api/v1/ingest/*', ingestLimit);
   app.use('/v1/metrics', ingestLimit);

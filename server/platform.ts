@@ -11,6 +11,7 @@ import { startJobs, type JobRunner } from './jobs/runner.ts';
 import type { Engine } from './engine/engine.ts';
 import { seedDefaultRules } from './engine/default-pack.ts';
 import { configureMail } from './services/notifications/outbox.ts';
+import { offThreadParser } from './ingest/off-thread-parse.ts';
 
 export interface Platform {
   deps: AppDeps;
@@ -59,6 +60,7 @@ export async function startPlatform(
       await runner.stop();
       await engine.stop();
       await database.close();
+      await offThreadParser.close();
     },
   };
 }

@@ -60,7 +60,7 @@ export type FindingState = (typeof findingStates)[number];
  * What a finding reports: a detection on an appliance without entitlement (`not_covered`), or
  * an abuse limit of SPEC §10 that the appliance hit (the others), shown to admins.
  */
-export const findingKinds = ['not_covered', 'cardinality_limit', 'topology_limit', 'event_alert_limit', 'support_request_limit'] as const;
+export const findingKinds = ['not_covered', 'cardinality_limit', 'topology_limit', 'event_alert_limit', 'support_request_limit', 'ingest_rate_limit'] as const;
 export type FindingKind = (typeof findingKinds)[number];
 
 export const ticketStatuses = [

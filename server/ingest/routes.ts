@@ -15,6 +15,8 @@ import { parsePrometheusText } from '../../telemetry/parsers/prometheus-text.ts'
 import { skipReasons, type IngestReport } from '../../telemetry/parsers/types.ts';
 import { parseRemoteWrite } from '../../telemetry/parsers/remote-write.ts';
 import { HeartbeatAck, HeartbeatBody } from './heartbeat.ts';
+import { offThreadParser } from './off-thread-parse.ts';
+import { MAX_INGEST_BODY_BYTES } from './fairness.ts';
 import { IngestService, type IngestSender } from './service.ts';
 import { SupportRequestAck, SupportRequestBody } from './support-request.ts';
 
@@ -26,7 +28,7 @@ const ingestErrors = {
   401: errorJson('Missing, invalid or revoked token (an appliance token; on the foreign formats also an integration token of the matching kind)'),
   413: errorJson('More than 10 000 samples or 5 MB'),
   415: errorJson('Wrong content type'),
-  429: errorJson('Over the token’s ingest rate; retry after `Retry-After` seconds'),
+  429: errorJson('Over the token’s ingest rate, byte budget or in-flight limit (SPEC §10; refused before the body is read); retry after `Retry-After` seconds'),
   503: errorJson('Storage unavailable; retry after `Retry-After` seconds'),
 } as const;
 
@@ -100,14 +102,18 @@ function otlpPartialSuccess(report: IngestReport): { rejectedDataPoints: number;
 
 const utf8 = new TextDecoder();
 
-async function readJson(c: Context<AppEnv>): Promise<unknown> {
+/** The raw bytes of a JSON body (415 for another content type). */
+async function readJsonBytes(c: Context<AppEnv>): Promise<Buffer> {
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(c.req.header('content-type') ?? '')) {
     throw new DomainError('unsupported_media_type', 'the request body must be application/json');
   }
   // From the raw request, not `c.req.text()`: Hono would keep the text for the rest of the
-  // request, and a 5 MB batch would then stay in memory while it is written. An ASCII body
-  // (the usual case) becomes a string in one copy; anything else goes through TextDecoder.
-  const bytes = Buffer.from(await c.req.raw.arrayBuffer());
+  // request, and a 5 MB batch would then stay in memory while it is written.
+  return Buffer.from(await c.req.raw.arrayBuffer());
+}
+
+/** JSON from body bytes: an ASCII body (the usual case) becomes a string in one copy; anything else goes through TextDecoder. */
+function decodeJson(bytes: Buffer): unknown {
   const text = isAscii(bytes) ? bytes.toString('latin1') : utf8.decode(bytes);
   if (text.length === 0) throw invalid('the request body is empty');
   try {
@@ -115,6 +121,10 @@ async function readJson(c: Context<AppEnv>): Promise<unknown> {
   } catch {
     throw invalid('request body is not valid JSON');
   }
+}
+
+async function readJson(c: Context<AppEnv>): Promise<unknown> {
+  return decodeJson(await readJsonBytes(c));
 }
 
 /** For the scrape-style formats, an optional `?batchId=` makes a retry idempotent too. */
@@ -142,6 +152,27 @@ function requireSender(kind: IntegrationPrincipal['integrationKind']): Middlewar
   };
 }
 
+/**
+ * Per-token fairness in front of parsing (SPEC §10): the request's declared body size is
+ * judged against its token's byte budget and in-flight limit before the body is read. A body
+ * of unknown length (chunked) is charged as the largest one allowed; a request with neither
+ * Content-Length nor Transfer-Encoding has no body (RFC 9112 §6.3) and costs nothing.
+ */
+function fairShare(service: IngestService): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = c.get('principal');
+    if (principal?.kind !== 'appliance' && principal?.kind !== 'integration') return next();
+    const declared = Number.parseInt(c.req.header('content-length') ?? '0', 10);
+    const bytes = c.req.header('transfer-encoding') !== undefined || !Number.isFinite(declared) ? MAX_INGEST_BODY_BYTES : declared;
+    const key = service.admitBody(principal, bytes);
+    try {
+      await next();
+    } finally {
+      service.fairness.release(key);
+    }
+  };
+}
+
 function samplesCount(body: unknown): number {
   const samples = (body as { samples?: unknown } | null)?.samples;
   return Array.isArray(samples) ? samples.length : 1;
@@ -158,6 +189,7 @@ export function collectorRoutes(deps: AppDeps) {
   for (const path of ['/metrics', '/events', '/heartbeat', '/support-request']) ingest.use(path, requireAppliance());
   ingest.use('/prometheus', requireSender('prometheus'));
   ingest.use('/alertmanager', requireSender('alertmanager'));
+  ingest.use('*', fairShare(service));
   const doc = ingest.openAPIRegistry;
   const security = [{ bearer: [] }];
 
@@ -171,8 +203,18 @@ export function collectorRoutes(deps: AppDeps) {
     responses: { 200: jsonResponse(WriteAck, 'Committed (or a duplicate)'), ...ingestErrors },
   });
   // Reading and parsing end before the write starts, so the JSON tree is garbage by then.
+  // With INGEST_PARSE_WORKER_BYTES set, a large body is parsed on the worker thread (SPEC §10: its
+  // JSON.parse would otherwise hold the event loop other tokens' requests wait on); its samples
+  // are charged once counted.
   const readNativeMetrics = async (c: Context<AppEnv>, appliance: AppliancePrincipal) => {
-    const body = await readJson(c);
+    const bytes = await readJsonBytes(c);
+    const offThreadFrom = deps.config.INGEST_PARSE_WORKER_BYTES;
+    if (offThreadFrom > 0 && bytes.length >= offThreadFrom) {
+      const batch = await service.parseAsync('native', () => offThreadParser.parseNativeMetrics(bytes, service.parseContext()));
+      service.charge(appliance, batch.samples.length);
+      return batch;
+    }
+    const body = decodeJson(bytes);
     service.charge(appliance, samplesCount(body));
     return service.parse('native', () => parseNativeMetrics(body, service.parseContext()));
   };
@@ -277,6 +319,7 @@ export function collectorRoutes(deps: AppDeps) {
 
   const otlp = newRouter();
   otlp.use('*', requireSender('prometheus'));
+  otlp.use('*', fairShare(service));
   otlp.openAPIRegistry.registerPath({
     method: 'post',
     path: '/metrics',
@@ -303,6 +346,7 @@ export function collectorRoutes(deps: AppDeps) {
 
   const remoteWrite = newRouter();
   remoteWrite.use('/write', requireSender('prometheus'));
+  remoteWrite.use('/write', fairShare(service));
   remoteWrite.openAPIRegistry.registerPath({
     method: 'post',
     path: '/write',

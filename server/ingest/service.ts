@@ -10,6 +10,7 @@ import { openSupportRequest, SupportRequestFlood, type SupportRequestInput } fro
 import { SlidingWindowBudget } from './flood.ts';
 import { recordHeartbeat, type HeartbeatInput } from './heartbeat.ts';
 import { IngestRateLimiter } from './rate-limit.ts';
+import { IngestFairness, type ThrottleReason } from './fairness.ts';
 import { ApplianceDirectory, recordUnknownAppliances, splitByLabel, type RouteTarget } from './routing.ts';
 import { SampleWriter, type WriteResult } from './writer.ts';
 
@@ -43,6 +44,8 @@ export class IngestService {
   readonly eventAlerts: SlidingWindowBudget;
   readonly limits: LimitReporter;
   readonly directory: ApplianceDirectory;
+  /** Per-token byte budget and in-flight limit, judged before a body is read (SPEC §10). */
+  readonly fairness: IngestFairness;
 
   constructor(private readonly deps: AppDeps) {
     this.writer = new SampleWriter(deps.database, deps.config.SERIES_LIMIT_PER_APPLIANCE);
@@ -53,6 +56,10 @@ export class IngestService {
       maxFutureSkewMs: deps.config.INGEST_MAX_FUTURE_SKEW_SECONDS * 1000,
       maxPastAgeMs: deps.config.RETENTION_DAYS * 86_400_000,
     };
+    this.fairness = new IngestFairness(
+      { bytesPerSecond: deps.config.INGEST_BYTES_PER_TOKEN_SECOND, burstBytes: deps.config.INGEST_BURST_BYTES_PER_TOKEN, inFlight: deps.config.INGEST_IN_FLIGHT_PER_TOKEN },
+      () => deps.clock.now().getTime(),
+    );
     this.eventAlerts = new SlidingWindowBudget(deps.config.EVENT_ALERTS_PER_APPLIANCE_HOUR, 3600_000);
     this.limits = new LimitReporter({ database: deps.database, logger: deps.logger, metrics: deps.metrics, now: () => deps.clock.now() });
   }
@@ -77,6 +84,39 @@ export class IngestService {
       }
       this.deps.logger.error({ err, format }, 'parser failed unexpectedly');
       throw new DomainError('invalid_request', 'the body could not be parsed');
+    }
+  }
+
+  /** `parse` for a parser that runs off the main thread: its errors map the same way, a DomainError passes as it is. */
+  async parseAsync<T>(format: IngestFormat, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof DomainError) throw err;
+      return this.parse(format, () => {
+        throw err;
+      });
+    }
+  }
+
+  /**
+   * Admits an ingest request of `bytes` body bytes before its body is read, or throws 429 with
+   * Retry-After (SPEC §10 per-token fairness). A refusal counts in `vigil_ingest_throttled_total`
+   * and, for an appliance, in its open `ingest_rate_limit` finding. Returns the fairness key,
+   * to `release` when the request ends.
+   */
+  admitBody(sender: IngestSender, bytes: number): string {
+    const key = sender.kind === 'appliance' ? `appliance:${sender.tokenId}` : `integration:${sender.integrationId}`;
+    try {
+      this.fairness.admit(key, bytes);
+      return key;
+    } catch (err) {
+      const reason = ((err as DomainError).details as { reason?: ThrottleReason } | undefined)?.reason ?? 'bytes';
+      this.deps.metrics.ingestThrottled.inc({ reason });
+      if (sender.kind === 'appliance') {
+        void this.limits.hit(sender.applianceId, 'ingest_rate_limit', `ingest requests refused with 429 (${reason === 'bytes' ? 'over the token’s byte budget' : 'too many at once'}; INGEST_BYTES_PER_TOKEN_SECOND, INGEST_IN_FLIGHT_PER_TOKEN)`);
+      }
+      throw err;
     }
   }
 

@@ -26,6 +26,12 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
+    ingestThrottled: new Counter({
+      name: 'vigil_ingest_throttled_total',
+      help: 'Ingest requests refused with 429 before their body was read (SPEC §10 per-token fairness), by reason: bytes (the token is over its byte budget) or in_flight (too many of its requests at once)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     ingestRejected: new Counter({
       name: 'vigil_ingest_rejected_total',
       help: 'Ingest requests refused, by reason',
