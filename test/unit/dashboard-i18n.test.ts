@@ -35,3 +35,16 @@ describe('dashboard message catalogues', () => {
     }
   });
 });
+
+describe('labels for what the server can send', () => {
+  const all: Catalogue = { en: {}, it: {} };
+  for (const cat of Object.values(modules)) {
+    Object.assign(all.en, cat.en);
+    Object.assign(all.it, cat.it);
+  }
+  it('every e-mail kind a user can mute in Settings has a label in both languages', async () => {
+    const { notificationKinds } = await import('../../server/services/notifications/templates.ts');
+    const missing = notificationKinds.filter((k) => !all.en[`settings.kind.${k}`] || !all.it[`settings.kind.${k}`]);
+    expect(missing).toEqual([]);
+  });
+});

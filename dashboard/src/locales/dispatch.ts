@@ -63,9 +63,6 @@ export default {
     'dispatch.sites.saved': 'Site saved.',
     'dispatch.sites.link': 'Sites',
     // Names of the replacement e-mails for the notification settings (kinds from GET /users/me).
-    'dispatch.kind.replacement.dispatched': 'A replacement part is dispatched',
-    'dispatch.kind.replacement.at_risk': 'A hardware-replacement target is at risk',
-    'dispatch.kind.replacement.breached': 'A hardware-replacement target is missed',
   },
   it: {
     'dispatch.title': 'Sostituzione hardware',
@@ -127,8 +124,5 @@ export default {
     'dispatch.sites.confirmDelete': 'Rimuovere la sede {{name}}?',
     'dispatch.sites.saved': 'Sede salvata.',
     'dispatch.sites.link': 'Sedi',
-    'dispatch.kind.replacement.dispatched': 'Un ricambio è in spedizione',
-    'dispatch.kind.replacement.at_risk': 'Un tempo di sostituzione hardware è a rischio',
-    'dispatch.kind.replacement.breached': 'Un tempo di sostituzione hardware è superato',
   },
 } satisfies Catalogue;

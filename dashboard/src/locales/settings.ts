@@ -21,6 +21,10 @@ export default {
     'settings.kind.at_risk': 'A response target is at risk',
     'settings.kind.breached': 'A response target is breached',
     'settings.kind.unacknowledged': 'A Mission Critical P1 is not acknowledged in 10 minutes',
+    'settings.kind.replacement.dispatched': 'A replacement part is dispatched',
+    'settings.kind.replacement.at_risk': 'A hardware-replacement target is at risk',
+    'settings.kind.replacement.breached': 'A hardware-replacement target is missed',
+    'settings.kind.offhours.question': 'We ask whether to handle a ticket outside business hours',
   },
   it: {
     'settings.title': 'Impostazioni',
@@ -41,5 +45,9 @@ export default {
     'settings.kind.at_risk': 'Un tempo di risposta è a rischio',
     'settings.kind.breached': 'Un tempo di risposta è stato superato',
     'settings.kind.unacknowledged': 'Un P1 Mission Critical non è preso in carico entro 10 minuti',
+    'settings.kind.replacement.dispatched': 'Un ricambio è in spedizione',
+    'settings.kind.replacement.at_risk': 'Un tempo di sostituzione hardware è a rischio',
+    'settings.kind.replacement.breached': 'Un tempo di sostituzione hardware è superato',
+    'settings.kind.offhours.question': 'Chiediamo se gestire un ticket fuori dall’orario lavorativo',
   },
 } satisfies Catalogue;
