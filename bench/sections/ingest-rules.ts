@@ -130,7 +130,11 @@ async function runWorkload(server: ServerProcess, workload: Workload, total: num
   const deadline = started + MAX_SECONDS * 1000;
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
-      while (next < timed.length && performance.now() < deadline) samples += await post(timed[next++]!);
+      while (next < timed.length && performance.now() < deadline) {
+        // Not `samples += await …`: that reads `samples` before the await and loses the other clients' counts.
+        const accepted = await post(timed[next++]!);
+        samples += accepted;
+      }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
