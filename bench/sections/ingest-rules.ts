@@ -20,8 +20,8 @@ const POINTS_PER_SERIES = 10;
 const APPLIANCES = 8;
 const CLIENTS = Number(process.env.BENCH_INGEST_CLIENTS ?? 4);
 const MAX_SECONDS = Number(process.env.BENCH_RULES_SECONDS ?? 15);
-const PG_SAMPLES = Number(process.env.BENCH_RULES_SAMPLES ?? 1_500_000);
-const PGLITE_SAMPLES = Number(process.env.BENCH_RULES_PGLITE_SAMPLES ?? 400_000);
+const PG_SAMPLES = Number(process.env.BENCH_RULES_SAMPLES ?? 3_000_000);
+const PGLITE_SAMPLES = Number(process.env.BENCH_RULES_PGLITE_SAMPLES ?? 1_200_000);
 // For profiling: BENCH_RULES_WORKLOADS=healthy runs one workload (no ratios);
 // BENCH_RULES_LOG_STATEMENTS=1 sets log_statement=all on the PostgreSQL bench database.
 const WORKLOADS = (process.env.BENCH_RULES_WORKLOADS?.split(',') ?? ['storage', 'healthy', 'breaching']) as Workload[];
