@@ -68,6 +68,10 @@ export async function startServerProcess(env: Record<string, string>, log: (m: s
     await new Promise((r) => setTimeout(r, 200));
   }
   log(`server pid ${child.pid} ready on ${url}`);
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) log(`server pid ${child.pid} exited unexpectedly (${code ?? signal}); its last output:\n${output}`);
+  });
   return {
     url,
     pid: child.pid!,
@@ -75,6 +79,7 @@ export async function startServerProcess(env: Record<string, string>, log: (m: s
     child,
     peakRssMb: () => memoryOf(child.pid!).peakMb,
     async stop() {
+      stopping = true;
       if (child.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');

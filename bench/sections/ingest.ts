@@ -8,6 +8,7 @@ import { openDatabase } from '../../drizzle/client.ts';
 import { compactSampleChunks } from '../../server/jobs/compaction.ts';
 import { startServerProcess, type ServerProcess } from '../lib/server.ts';
 import type { BenchContext, BenchResult, BenchSection } from '../lib/types.ts';
+import { ruleWorkloadRows } from './ingest-rules.ts';
 
 // SPEC §6: native JSON over HTTP into the real schema (indexes, series, idempotency) against
 // the raw ceiling of the same rows inserted with postgres.js `unnest` into a bare table.
@@ -107,7 +108,8 @@ async function drive(batches: Batch[], clients: number, maxSeconds: number, work
 const rawTableSql = `create table if not exists bench_raw_samples (series_id bigint not null, ts timestamptz(3) not null, value double precision not null)`;
 const rawInsertSql = `insert into bench_raw_samples (series_id, ts, value) select * from unnest($1::text::int8[], $2::text::timestamptz[], $3::text::float8[])`;
 
-async function provision(server: ServerProcess): Promise<string[]> {
+/** A Mission Critical customer (entitled: firing alerts open tickets) with eight appliances; their tokens. */
+export async function provision(server: ServerProcess, tag = 'BENCH'): Promise<string[]> {
   const call = async (p: string, body: unknown) => {
     const res = await fetch(`${server.url}/api/v1${p}`, {
       method: 'POST',
@@ -117,10 +119,10 @@ async function provision(server: ServerProcess): Promise<string[]> {
     if (!res.ok) throw new Error(`POST ${p} → ${res.status} ${await res.text()}`);
     return (await res.json()) as Record<string, any>;
   };
-  const customer = await call('/customers', { name: `Bench ${Date.now()}`, tier: 'mission_critical', serenity: false });
+  const customer = await call('/customers', { name: `Bench ${tag} ${Date.now()}`, tier: 'mission_critical', serenity: false });
   const tokens: string[] = [];
   for (let a = 0; a < APPLIANCES; a++) {
-    const created = await call('/appliances', { customerId: customer.id, serial: `BENCH-${Date.now()}-${a}`, hardwareId: `HW-${a}`, model: 'HYPER 3000' });
+    const created = await call('/appliances', { customerId: customer.id, serial: `${tag}-${Date.now()}-${a}`, hardwareId: `HW-${a}`, model: 'HYPER 3000' });
     tokens.push(created.token as string);
   }
   return tokens;
@@ -317,12 +319,15 @@ async function pgliteRows(ctx: BenchContext): Promise<BenchResult[]> {
 
 export const ingestSection: BenchSection = {
   name: 'ingest',
-  description: 'Native JSON and remote write over HTTP into the real schema vs the raw unnest ceiling, PostgreSQL and PGlite',
+  description: 'Native JSON and remote write over HTTP into the real schema vs the raw unnest ceiling; default-pack workloads (healthy, 5 % breaching) vs metrics no rule reads; PostgreSQL and PGlite',
   async run(ctx) {
     const only = process.env.BENCH_INGEST_BACKENDS?.split(',') ?? ['postgres', 'pglite'];
+    // BENCH_INGEST_PARTS=rules runs only the default-pack workloads (SPEC §6, 2026-11-30).
+    const parts = process.env.BENCH_INGEST_PARTS?.split(',') ?? ['storage', 'rules'];
     const rows: BenchResult[] = [];
-    if (only.includes('postgres')) rows.push(...(await postgresRows(ctx)));
-    if (only.includes('pglite')) rows.push(...(await pgliteRows(ctx)));
+    if (parts.includes('storage') && only.includes('postgres')) rows.push(...(await postgresRows(ctx)));
+    if (parts.includes('storage') && only.includes('pglite')) rows.push(...(await pgliteRows(ctx)));
+    if (parts.includes('rules')) rows.push(...(await ruleWorkloadRows(ctx, only)));
     return rows;
   },
 };

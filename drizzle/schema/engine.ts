@@ -92,6 +92,18 @@ export const alerts = pgTable(
   ],
 );
 
+/**
+ * Per appliance, a counter bumped (by the trigger of migration `alert-state-versions`) whenever
+ * one of its alerts opens, changes status, is deleted, or starts or stops clearing
+ * (keep_firing_for): the rule engine keeps the appliance's open alerts in memory and reloads
+ * them only when this number moved (docs/decisions/0008-rule-evaluation-state.md).
+ */
+export const alertStateVersions = pgTable('alert_state_versions', {
+  // No foreign key: the trigger runs while an appliance's alerts are deleted with it.
+  applianceId: uuid('appliance_id').primaryKey(),
+  version: integer('version').notNull().default(0),
+});
+
 // Detections on appliances without SERENITY entitlement: an upsell signal, never a ticket.
 export const findings = pgTable(
   'findings',

@@ -27,6 +27,7 @@ import { compareVersions } from '../lib/versions.ts';
 import { labelsKey } from '../../telemetry/series-key.ts';
 import type { HeartbeatInfo, IngestContext, IngestListener } from './listener.ts';
 import { RuleIndex } from './rule-index.ts';
+import { OpenAlertCache } from './alert-state.ts';
 import { PromqlError } from './promql/parse.ts';
 import { detectPromqlRule } from './promql/store.ts';
 import type { AlertResolution } from '../../drizzle/schema/index.ts';
@@ -37,13 +38,17 @@ const tracer = trace.getTracer('vigil');
 /** One reading of a rule's condition for one (appliance, component). */
 export interface Observation {
   rule: Rule;
+  applianceId: string;
   fingerprint: string;
   at: number;
   value: number | null;
   /** Whether the condition holds, given whether an alert is already open (hysteresis). */
   holds: (open: boolean) => boolean;
-  /** How a new alert reads; absent for "no longer holds" readings of the scheduler. */
-  subject?: AlertSubject;
+  /**
+   * How a new alert reads; absent for "no longer holds" readings of the scheduler. Built only
+   * when the alert is written (a transition): the title is not rendered for steady readings.
+   */
+  subject?: () => AlertSubject;
   /**
    * Events: the start of the upstream occurrence the reading belongs to (SPEC §7 "Order"). A
    * reading of an older occurrence than the open alert's changes nothing; a firing of a later
@@ -76,6 +81,22 @@ export function createEngine(deps: CoreDeps): Engine {
   // Tier, add-on and model change rarely; a short cache keeps the ingest path to one query.
   const factsCache = new Map<string, { facts: ApplianceFacts; until: number }>();
   const FACTS_TTL_MS = 5_000;
+  // The open alerts per appliance, reloaded only when one changed (docs/decisions/0007).
+  const openAlerts = new OpenAlertCache(database);
+  // fingerprintOf is a SHA-256: computed once per (rule, appliance, component) and process.
+  const fingerprints = new Map<string, string>();
+  const FINGERPRINTS_MAX = 200_000;
+
+  function fingerprintFor(ruleId: string, applianceId: string, component: string | null): string {
+    const key = `${ruleId}\u0000${applianceId}\u0000${component ?? ''}`;
+    let fingerprint = fingerprints.get(key);
+    if (fingerprint === undefined) {
+      if (fingerprints.size >= FINGERPRINTS_MAX) fingerprints.clear();
+      fingerprint = fingerprintOf(ruleId, applianceId, component);
+      fingerprints.set(key, fingerprint);
+    }
+    return fingerprint;
+  }
 
   async function factsFor(ids: string[]): Promise<Map<string, ApplianceFacts>> {
     const out = new Map<string, ApplianceFacts>();
@@ -109,16 +130,41 @@ export function createEngine(deps: CoreDeps): Engine {
 
   function observe(rule: Rule, facts: ApplianceFacts, labels: Record<string, string>, at: number, value: number | null, holds: (open: boolean) => boolean, fallbackComponent: string | null = null): Observation {
     const component = componentOf(rule, labels, fallbackComponent);
-    const subject = subjectOf(rule, facts, labels, component, value);
-    return { rule, fingerprint: subject.fingerprint, at, value, holds, subject };
+    const fingerprint = fingerprintFor(rule.id, facts.id, component);
+    return { rule, applianceId: facts.id, fingerprint, at, value, holds, subject: () => ({ ...subjectOf(rule, facts, labels, component, value), fingerprint }) };
+  }
+
+  /** The open alerts among the fingerprints, read from the database (the scheduler's many appliances at once). */
+  async function readOpenAlerts(fingerprintList: string[]): Promise<Map<string, AlertState>> {
+    const open = await database.query<{ fingerprint: string; status: 'pending' | 'firing'; startsAt: Date; firingAt: Date | null; lastActiveAt: Date; clearedAt: Date | null; value: number | null }>(
+      `select fingerprint, status, starts_at as "startsAt", firing_at as "firingAt", last_active_at as "lastActiveAt", cleared_at as "clearedAt", value
+         from alerts where fingerprint = any(array(select jsonb_array_elements_text($1::text::jsonb))) and status <> 'resolved'`,
+      [JSON.stringify(fingerprintList)],
+    );
+    return new Map(
+      open.map((row) => [
+        row.fingerprint,
+        {
+          status: row.status,
+          startsAt: new Date(row.startsAt).getTime(),
+          firingAt: row.firingAt ? new Date(row.firingAt).getTime() : null,
+          lastActiveAt: new Date(row.lastActiveAt).getTime(),
+          clearedAt: row.clearedAt ? new Date(row.clearedAt).getTime() : null,
+          value: row.value,
+        },
+      ]),
+    );
   }
 
   /**
-   * Runs the observations through the alert state machine against the open alerts in the
-   * database, then writes the outcome: steady readings in one statement, transitions one by
-   * one under conditional writes so concurrent processes agree.
+   * Runs the observations through the alert state machine against the open alerts, then
+   * writes the outcome: steady readings in one statement, transitions one by one under
+   * conditional writes so concurrent processes agree. With `applianceId` (the ingest path: all
+   * observations are of that appliance) the open alerts come from the in-memory cache, checked
+   * against the appliance's version in one lookup (or `preloaded`, read so by the caller);
+   * otherwise from the alerts table.
    */
-  async function advance(observations: Observation[]): Promise<void> {
+  async function advance(observations: Observation[], applianceId?: string, preloaded?: Map<string, AlertState>): Promise<void> {
     if (observations.length === 0) return;
     const groups = new Map<string, Observation[]>();
     for (const o of observations) {
@@ -126,28 +172,20 @@ export function createEngine(deps: CoreDeps): Engine {
       if (list) list.push(o);
       else groups.set(o.fingerprint, [o]);
     }
-    const open = await database.query<{ fingerprint: string; status: 'pending' | 'firing'; startsAt: Date; firingAt: Date | null; lastActiveAt: Date; clearedAt: Date | null; value: number | null }>(
-      `select fingerprint, status, starts_at as "startsAt", firing_at as "firingAt", last_active_at as "lastActiveAt", cleared_at as "clearedAt", value
-         from alerts where fingerprint = any(array(select jsonb_array_elements_text($1::text::jsonb))) and status <> 'resolved'`,
-      [JSON.stringify([...groups.keys()])],
-    );
-    const openBy = new Map(open.map((r) => [r.fingerprint, r]));
+    const openBy = preloaded ?? (applianceId ? await openAlerts.openAlerts(applianceId) : await readOpenAlerts([...groups.keys()]));
+    // Data-driven: a series with no open alert whose readings none holds moves nothing (the
+    // state machine would start from and end at "no alert"), so it costs no further work.
+    for (const [fingerprint, group] of groups) {
+      if (!openBy.has(fingerprint) && !group.some((o) => o.holds(false))) groups.delete(fingerprint);
+    }
+    if (groups.size === 0) return;
     const touches: { fingerprint: string; lastActiveAt: number; clearedAt: number | null; value: number | null }[] = [];
+    const touched = new Map<string, AlertState>();
     const transitions: { kind: Transition; state: AlertState | null; previous: AlertState | null; at: number; value: number | null; group: Observation[]; resolution: AlertResolution }[][] = [];
 
     for (const [fingerprint, group] of groups) {
       group.sort((a, b) => a.at - b.at);
-      const row = openBy.get(fingerprint);
-      const initial: AlertState | null = row
-        ? {
-            status: row.status,
-            startsAt: new Date(row.startsAt).getTime(),
-            firingAt: row.firingAt ? new Date(row.firingAt).getTime() : null,
-            lastActiveAt: new Date(row.lastActiveAt).getTime(),
-            clearedAt: row.clearedAt ? new Date(row.clearedAt).getTime() : null,
-            value: row.value,
-          }
-        : null;
+      const initial: AlertState | null = openBy.get(fingerprint) ?? null;
       let state = initial;
       const steps: (typeof transitions)[number] = [];
       for (const o of group) {
@@ -177,14 +215,20 @@ export function createEngine(deps: CoreDeps): Engine {
       const writtenByFiring = last !== undefined && last.kind === 'firing' && last.state === state;
       if (state && !writtenByFiring && (steps.length || initial)) {
         const changed = !initial || initial.lastActiveAt !== state.lastActiveAt || initial.clearedAt !== state.clearedAt || initial.value !== state.value;
-        if (changed) touches.push({ fingerprint, lastActiveAt: state.lastActiveAt, clearedAt: state.clearedAt, value: state.value });
+        if (changed) {
+          touches.push({ fingerprint, lastActiveAt: state.lastActiveAt, clearedAt: state.clearedAt, value: state.value });
+          touched.set(fingerprint, state);
+        }
       }
     }
 
+    // A transition changes the appliance's version: this process reads its alerts again next time.
+    const written = new Set<string>();
     for (const steps of transitions) {
       for (const t of steps) {
         const last = t.group[t.group.length - 1]!;
-        const subject = t.group.findLast((o) => o.subject)?.subject;
+        written.add(last.applianceId);
+        const subject = t.group.findLast((o) => o.subject)?.subject?.();
         switch (t.kind) {
           case 'pending':
             if (subject && t.state) await insertPendingAlert(database.db, subject, t.state);
@@ -201,7 +245,11 @@ export function createEngine(deps: CoreDeps): Engine {
         }
       }
     }
+    for (const id of written) openAlerts.forget(id);
     await touchAlerts(database, touches);
+    if (applianceId && !written.has(applianceId)) {
+      for (const [fingerprint, state] of touched) openAlerts.remember(applianceId, fingerprint, state);
+    }
   }
 
   async function onSamples(ctx: IngestContext, samples: readonly Sample[]): Promise<void> {
@@ -218,8 +266,10 @@ export function createEngine(deps: CoreDeps): Engine {
         const facts = (await factsFor([ctx.applianceId])).get(ctx.applianceId);
         if (!facts) return;
         const matching = relevant.filter(({ rule, sample }) => selectorMatches(rule, facts, sample.labels));
-        const observations = await observeSamples(facts, matching);
-        await advance(observations);
+        // One primary-key lookup: the appliance's open alerts, from memory unless one changed.
+        const open = await openAlerts.openAlerts(ctx.applianceId);
+        const observations = await observeSamples(facts, matching, open);
+        await advance(observations, ctx.applianceId, open);
       } finally {
         span.end();
         metrics.ruleEvaluationDuration.observe({ trigger: 'ingest' }, (performance.now() - started) / 1000);
@@ -227,17 +277,43 @@ export function createEngine(deps: CoreDeps): Engine {
     });
   }
 
-  async function observeSamples(facts: ApplianceFacts, matching: { rule: Rule; sample: Sample }[]): Promise<Observation[]> {
+  /**
+   * The observations of the samples a rule reads directly (no rate, ratio or aggregate). A
+   * reading that does not hold changes nothing unless its alert is open (`open`, by
+   * fingerprint) or another reading of the same series in the batch held (it would drop the
+   * pending alert that one opened): only those are observed, the rest cost a comparison each.
+   */
+  function observeDirect(facts: ApplianceFacts, direct: { rule: Rule; sample: Sample }[], open: ReadonlyMap<string, AlertState>): Observation[] {
+    const readings: { rule: Rule; sample: Sample; value: number; holds: boolean }[] = [];
+    const holding = new Set<string>();
+    for (const { rule, sample } of direct) {
+      const value = ruleReading(rule, sample, {});
+      if (value === null) continue;
+      const holds = readingHolds(rule, value, false);
+      if (holds) holding.add(`${rule.id}|${componentOf(rule, sample.labels)}`);
+      readings.push({ rule, sample, value, holds });
+    }
     const observations: Observation[] = [];
+    for (const r of readings) {
+      if (!r.holds && (holding.size === 0 || !holding.has(`${r.rule.id}|${componentOf(r.rule, r.sample.labels)}`))) {
+        if (open.size === 0 || !open.has(fingerprintFor(r.rule.id, facts.id, componentOf(r.rule, r.sample.labels)))) continue;
+      }
+      const value = r.value;
+      observations.push(observe(r.rule, facts, r.sample.labels, r.sample.ts, value, (open) => readingHolds(r.rule, value, open)));
+    }
+    return observations;
+  }
+
+  async function observeSamples(facts: ApplianceFacts, matching: { rule: Rule; sample: Sample }[], open: ReadonlyMap<string, AlertState>): Promise<Observation[]> {
     // Rules that read more than the sample (rates, ratios, aggregates) use the newest sample per series.
     const latest = new Map<string, { rule: Rule; sample: Sample }>();
     const extraMetrics = new Set<string>();
+    const direct: { rule: Rule; sample: Sample }[] = [];
     for (const m of matching) {
       const p = m.rule.params as ThresholdParams & StateParams;
       const needsMore = m.rule.kind === 'rate' || p.divideBy || p.aggregate;
       if (!needsMore) {
-        const observation = sampleObservation(m.rule, facts, m.sample, {});
-        if (observation) observations.push(observation);
+        direct.push(m);
         continue;
       }
       const key = `${m.rule.id}|${labelsKey(m.sample.labels)}`;
@@ -246,6 +322,7 @@ export function createEngine(deps: CoreDeps): Engine {
       if (m.rule.kind === 'rate' || p.aggregate) extraMetrics.add(m.sample.metric);
       if (p.divideBy) extraMetrics.add(p.divideBy);
     }
+    const observations = observeDirect(facts, direct, open);
     if (latest.size === 0) return observations;
 
     const series = await database.query<{ id: string; metric: string; labels: Record<string, string>; lastValue: number | null; lastTs: Date | null }>(
@@ -342,12 +419,13 @@ export function createEngine(deps: CoreDeps): Engine {
             at: firing ? event.startsAt : (event.endsAt ?? ctx.receivedAt.getTime()),
             value: null,
             holds: () => firing,
-            subject,
+            applianceId: facts.id,
+            subject: () => subject,
             occurrence: event.startsAt,
             ...(firing ? { judgeForAt: Math.max(event.startsAt, ctx.receivedAt.getTime()) } : { resolution: 'upstream' as const }),
           });
         }
-        await advance(observations);
+        await advance(observations, ctx.applianceId);
       } finally {
         span.end();
         metrics.ruleEvaluationDuration.observe({ trigger: 'ingest' }, (performance.now() - started) / 1000);
@@ -367,7 +445,8 @@ export function createEngine(deps: CoreDeps): Engine {
     if (rules.length === 0) return;
     const at = ctx.receivedAt.getTime();
     await advance(
-      rules.map((rule) => ({ rule, fingerprint: fingerprintOf(rule.id, ctx.applianceId, componentOf(rule, {})), at, value: null, holds: () => false })),
+      rules.map((rule) => ({ rule, applianceId: ctx.applianceId, fingerprint: fingerprintFor(rule.id, ctx.applianceId, componentOf(rule, {})), at, value: null, holds: () => false })),
+      ctx.applianceId,
     );
   }
 
@@ -561,7 +640,7 @@ export function createEngine(deps: CoreDeps): Engine {
             [rule.id],
           );
           for (const o of open) {
-            if (!active.has(o.fingerprint) && held !== 'all' && !held.has(o.applianceId)) observations.push({ rule, fingerprint: o.fingerprint, at: now.getTime(), value: null, holds: () => false });
+            if (!active.has(o.fingerprint) && held !== 'all' && !held.has(o.applianceId)) observations.push({ rule, applianceId: o.applianceId, fingerprint: o.fingerprint, at: now.getTime(), value: null, holds: () => false });
           }
           count += observations.length;
           await advance(observations);
