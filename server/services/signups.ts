@@ -49,40 +49,38 @@ async function throttle(db: Db, at: Date, email: string, ip: string, limits: Sig
 
 /**
  * A public sign-up (issue 21; the guide: "click 'Sign Up' … create a Customer Profile").
- * Whatever the e-mail address's state, the applicant gets the same answer (`received`), so the
- * form reveals no more than the login route does (SPEC §10: a known e-mail must not be told
- * apart). What differs goes to the mailbox, which only its owner reads:
- * - no account and no open sign-up: a pending sign-up is stored and a verification link sent
- *   (`<PUBLIC_URL>/#/verify/<token>`, valid `verifyHours`, stored as its SHA-256);
+ * - an appliance serial that names no appliance: 400 `invalid_request` on `serial` (the answer
+ *   never says which customer owns a serial that exists);
+ * - an address that already has an account, or a confirmed sign-up awaiting approval: 409
+ *   `conflict` on `email`, nothing stored or sent;
  * - an unverified sign-up for the address: replaced by this one (whoever reads the mailbox
  *   decides which one is real), with a new link;
- * - a verified sign-up awaiting approval: a notice that it is pending;
- * - an existing account: a notice that the address already has one.
- * The serial is kept as given; an unknown serial is still kept, for an admin, and the answer
- * never says which customer (if any) owns it.
+ * - otherwise a pending sign-up is stored and a verification link sent
+ *   (`<PUBLIC_URL>/#/verify/<token>`, valid `verifyHours`, stored as its SHA-256).
+ * Every attempt counts against the per-client and per-address limits first (429), which also
+ * bounds probing addresses or serials through this form.
  */
 export async function requestSignup(db: Db, at: Date, input: SignupRequest, ip: string | null, limits: SignupLimits): Promise<{ status: 'received' }> {
   const email = input.email.toLowerCase();
   await throttle(db, at, email, ip ?? 'unknown', limits);
-  // Hashed before looking anything up, so every branch costs one scrypt.
+  const [known] = await db
+    .select({ id: appliances.id })
+    .from(appliances)
+    .where(sql`lower(${appliances.serial}) = ${input.serial.trim().toLowerCase()}`)
+    .limit(1);
+  if (!known) throw invalid('no appliance has this serial number; copy it from the label on the appliance or from its console', { field: 'serial' });
   const passwordHash = await hashPassword(input.password);
   const token = randomBytes(32).toString('base64url');
   await db.transaction(async (tx) => {
-    const [user] = await tx.select({ id: users.id, name: users.name, language: users.language }).from(users).where(eq(users.email, email)).limit(1);
-    if (user) {
-      await enqueueAccountMail(tx, at, { kind: 'signup.exists', to: email, language: user.language, recipientId: user.id, data: { name: user.name, url: dashboardLink('') } });
-      return;
-    }
+    const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.email, email)).limit(1);
+    if (user) throw conflict('an account with this e-mail address already exists; sign in instead, or ask your administrator for access', { field: 'email' });
     const [open] = await tx
-      .select({ id: signups.id, status: signups.status, name: signups.name, language: signups.language })
+      .select({ id: signups.id, status: signups.status })
       .from(signups)
       .where(and(eq(signups.email, email), inArray(signups.status, openStatuses)))
       .limit(1)
       .for('update');
-    if (open?.status === 'pending_approval') {
-      await enqueueAccountMail(tx, at, { kind: 'signup.already_pending', to: email, language: open.language, data: { name: open.name, url: dashboardLink('') } });
-      return;
-    }
+    if (open?.status === 'pending_approval') throw conflict('a sign-up for this e-mail address is already confirmed and waiting for approval', { field: 'email' });
     if (open) await tx.delete(signups).where(eq(signups.id, open.id));
     const [row] = await tx
       .insert(signups)

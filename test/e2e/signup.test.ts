@@ -32,9 +32,13 @@ describe('sign-up in Chromium against a real server (issue 21)', () => {
     await applicant.page.getByLabel('Full name').fill('Ada Applicant');
     await applicant.page.getByLabel('Email').fill(email);
     await applicant.page.getByLabel('Company').fill('Acme Srl');
-    await applicant.page.getByLabel('Appliance serial number').fill(appliance.serial);
     await applicant.page.getByLabel('Password', { exact: true }).fill(PASSWORD);
     await applicant.page.getByLabel('Repeat the password').fill(PASSWORD);
+    // A mistyped serial is refused with what to do about it; the form keeps what was typed.
+    await applicant.page.getByLabel('Appliance serial number').fill(`${appliance.serial}-TYPO`);
+    await applicant.page.getByTestId('signup-submit').click();
+    await applicant.page.getByText('No appliance has this serial number.', { exact: false }).waitFor();
+    await applicant.page.getByLabel('Appliance serial number').fill(appliance.serial);
     await applicant.page.getByTestId('signup-submit').click();
     await applicant.page.getByTestId('signup-sent').waitFor();
     expect(await applicant.page.getByTestId('signup-sent').textContent()).toContain(email);

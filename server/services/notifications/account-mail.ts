@@ -10,7 +10,7 @@ import { layoutMessage, type Copy } from './templates.ts';
  * approval decision. Every kind exists in English and Italian (the guide: "local language
  * support in English and Italian").
  */
-export const accountMailKinds = ['signup.verify', 'signup.exists', 'signup.already_pending', 'signup.approved', 'signup.rejected', 'signup.awaiting_approval'] as const;
+export const accountMailKinds = ['signup.verify', 'signup.approved', 'signup.rejected', 'signup.awaiting_approval'] as const;
 export type AccountMailKind = (typeof accountMailKinds)[number];
 
 export interface AccountMailData {
@@ -36,19 +36,6 @@ const en: Strings = {
       'If you did not ask for an account, ignore this message.',
     ],
     link: { label: 'Confirm my address', url: d.url },
-  }),
-  'signup.exists': (d) => ({
-    subject: 'Sign-up attempt with your address',
-    lines: [
-      `Hello ${d.name},`,
-      'someone asked to sign up to the Vigil support portal with this address, which already has an account. Nothing was changed.',
-      'If it was you, log in with your existing account. If you forgot your password, ask your administrator.',
-    ],
-    link: { label: 'Log in', url: d.url },
-  }),
-  'signup.already_pending': (d) => ({
-    subject: 'Your sign-up is awaiting approval',
-    lines: [`Hello ${d.name},`, 'your sign-up request for this address is already confirmed and awaiting approval. We will write to you when it is decided.'],
   }),
   'signup.approved': (d) => ({
     subject: 'Your account is ready',
@@ -76,19 +63,6 @@ const it: Strings = {
       'Se non hai chiesto un account, ignora questo messaggio.',
     ],
     link: { label: 'Conferma il mio indirizzo', url: d.url },
-  }),
-  'signup.exists': (d) => ({
-    subject: 'Tentativo di registrazione con il tuo indirizzo',
-    lines: [
-      `Gentile ${d.name},`,
-      "qualcuno ha chiesto di registrarsi al portale di supporto Vigil con questo indirizzo, che ha già un account. Non è stato modificato nulla.",
-      "Se eri tu, accedi con il tuo account. Se hai dimenticato la password, rivolgiti al tuo amministratore.",
-    ],
-    link: { label: 'Accedi', url: d.url },
-  }),
-  'signup.already_pending': (d) => ({
-    subject: 'La tua registrazione è in attesa di approvazione',
-    lines: [`Gentile ${d.name},`, 'la richiesta di registrazione per questo indirizzo è già confermata e in attesa di approvazione. Ti scriveremo quando sarà decisa.'],
   }),
   'signup.approved': (d) => ({
     subject: 'Il tuo account è pronto',
