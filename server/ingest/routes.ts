@@ -161,7 +161,11 @@ function requireSender(kind: IntegrationPrincipal['integrationKind']): Middlewar
 function fairShare(service: IngestService): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const principal = c.get('principal');
-    if (principal?.kind !== 'appliance' && principal?.kind !== 'integration') return next();
+    // Appliance tokens only. An integration token is issued by an admin to the fleet's own
+    // Alertmanager or Prometheus: its volume is the fleet's and its senders run several shards at
+    // once (remote write) and may drop data on a 429 — the per-appliance limits behind routing
+    // (series, events, samples per second) still hold for what it carries.
+    if (principal?.kind !== 'appliance') return next();
     const declared = Number.parseInt(c.req.header('content-length') ?? '0', 10);
     const bytes = c.req.header('transfer-encoding') !== undefined || !Number.isFinite(declared) ? MAX_INGEST_BODY_BYTES : declared;
     const key = service.admitBody(principal, bytes);

@@ -100,8 +100,9 @@ export class IngestService {
   }
 
   /**
-   * Admits an ingest request of `bytes` body bytes before its body is read, or throws 429 with
-   * Retry-After (SPEC §10 per-token fairness). A refusal counts in `vigil_ingest_throttled_total`
+   * Admits an appliance token's ingest request of `bytes` body bytes before its body is read,
+   * or throws 429 with Retry-After (SPEC §10 per-token fairness; integration tokens are exempt,
+   * see docs/ingest-fairness.md). A refusal counts in `vigil_ingest_throttled_total`
    * and, for an appliance, in its open `ingest_rate_limit` finding. Returns the fairness key,
    * to `release` when the request ends.
    */

@@ -120,6 +120,27 @@ describe.each(backends)('per-token ingest fairness on %s', (backend) => {
     expect((await p.json('GET', `/api/v1/findings?applianceId=${noisy.applianceId}&kind=ingest_rate_limit`)).body.items).toHaveLength(1);
   });
 
+  it('leaves a fleet integration unthrottled: its volume is the fleet’s, and what it carries is still held per appliance', async () => {
+    const a = await box(p, 'pro');
+    const created = await p.json('POST', '/api/v1/integrations', { body: { name: p.unique('prom'), kind: 'prometheus' } });
+    expect(created.status).toBe(201);
+    const token = created.body.token as string;
+    const metric = p.unique('fleet_fair').replace(/-/g, '_');
+    const pad = 'p'.repeat(480);
+    const ts = p.clock.now().getTime();
+    // ~1.2 MB of exposition text per request: past the 5 MiB burst after five, as for an appliance token.
+    const text = Array.from({ length: 2000 }, (_, i) => `${metric}{serial="${a.serial}",disk="d${i % 20}",note="${pad}",i="${i}"} ${i} ${ts}`).join('\n') + '\n';
+    const before = await throttledCount('bytes');
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await p.json('POST', '/api/v1/ingest/prometheus', { key: token, raw: text, headers: { 'content-type': 'text/plain; version=0.0.4', 'content-length': String(Buffer.byteLength(text)) } });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual(Array(8).fill(200));
+    expect(await throttledCount('bytes')).toBe(before);
+    expect((await seriesOf(a, metric)).length).toBeGreaterThan(0);
+  });
+
   it('judges only ingest senders: a user key is refused (401) without being charged', async () => {
     const res = await p.json('POST', '/api/v1/ingest/metrics', { raw: batch('fair_user', 10), headers: { 'content-type': 'application/json', 'content-length': String(6 * MiB) } });
     expect([401, 413]).toContain(res.status);

@@ -30,7 +30,9 @@ describe.each(backends)('chunked sample storage on %s', (backend) => {
   const now = Date.parse('2026-03-02T08:20:00Z');
   const hour8 = Date.parse('2026-03-02T08:00:00Z');
   beforeAll(async () => {
-    p = await createTestPlatform(backend, { RETENTION_DAYS: 30 });
+    // Sixteen batches of one appliance arrive at once during a merge: more than the per-token
+    // in-flight limit lets through (an agent sends one at a time), which is not what this tests.
+    p = await createTestPlatform(backend, { RETENTION_DAYS: 30, INGEST_IN_FLIGHT_PER_TOKEN: 32 });
     p.clock.set(new Date(now));
   });
   afterAll(async () => p?.stop());
