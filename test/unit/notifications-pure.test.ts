@@ -79,8 +79,10 @@ describe('stripQuotedHistory', () => {
       fc.property(fc.string({ maxLength: 400 }), (s) => {
         const out = stripQuotedHistory(s);
         expect(out.length).toBeLessThanOrEqual(s.length);
-        expect(out.split('\n').some((l) => l.startsWith('>'))).toBe(false);
+        expect(out.split('\n').some((l) => l.trimStart().startsWith('>'))).toBe(false);
       }),
+      // Found by this property: an indented quote (" >") was kept.
+      { examples: [[' >'], ['answer\n  > quoted']] },
     );
   });
 });

@@ -51,7 +51,7 @@ const quoteStarts: RegExp[] = [
 /**
  * The new part of a reply: everything above our reply marker, the first "On … wrote:" (or
  * Italian "Il … ha scritto:", including Gmail's two-line form), an Outlook header block or
- * the signature delimiter; lines quoted with `>` are dropped.
+ * the signature delimiter; lines quoted with `>` (indented or not) are dropped.
  */
 export function stripQuotedHistory(text: string): string {
   const markers = Object.values(REPLY_MARKER);
@@ -66,7 +66,8 @@ export function stripQuotedHistory(text: string): string {
     if (quoteStarts.some((re) => re.test(line.trim()))) break;
     if (/^On\b/.test(line.trim()) && /\bwrote:\s*$/.test(lines[i + 1]?.trim() ?? '')) break;
     if (/^Il\b/.test(line.trim()) && /\bha scritto:\s*$/.test(lines[i + 1]?.trim() ?? '')) break;
-    if (line.startsWith('>')) continue;
+    // Quoted lines, also when the client indents the quote (" > old text").
+    if (line.trimStart().startsWith('>')) continue;
     kept.push(line);
   }
   return kept.join('\n').trim();
