@@ -27,7 +27,7 @@ describe('settings and the outbox in Chromium against a real server', () => {
     await loginWithPassword(watched.page, user.user.email, PASSWORD);
     await watched.page.getByRole('link', { name: 'Settings' }).click();
     await watched.page.getByLabel('Language (dashboard, e-mails and reports)').selectOption('it');
-    await watched.page.getByRole('button', { name: 'Save' }).click();
+    await watched.page.getByTestId('settings').getByRole('button', { name: 'Save', exact: true }).click();
     // The choice applies at once: the confirmation is already in Italian.
     await watched.page.getByRole('status').getByText('Salvato.').waitFor();
     expect(watched.problems).toMatchObject({ errors: [], csp: [], failedRequests: [] });
