@@ -17,7 +17,9 @@ export function decodeCursor(cursor: string | undefined): Cursor | undefined {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const [at, id] = text.split('|');
   const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw invalid('cursor is not valid');
+  const year = createdAt.getUTCFullYear();
+  // Only instants PostgreSQL stores (a forged cursor with year 275760 would reach the database).
+  if (!id || Number.isNaN(createdAt.getTime()) || year < 1000 || year > 9999 || !/^[0-9a-f-]{36}$/.test(id)) throw invalid('cursor is not valid');
   return { createdAt, id };
 }
 

@@ -5,7 +5,14 @@ import { currentUser, requireUser } from '../http/middleware.ts';
 import { errorResponses, jsonBody, jsonResponse, listOf, PageQuery } from '../schemas/common.ts';
 import { createHoliday, deleteHoliday, getHoliday, listHolidays, updateHoliday } from '../services/holidays.ts';
 
-const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
+/** A real calendar date YYYY-MM-DD (2026-02-31 matches the pattern but is no day: 400, not the database's 500). */
+const IsoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+  .refine((d) => {
+    const parsed = new Date(`${d}T00:00:00Z`);
+    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 10) === d && parsed.getUTCFullYear() >= 1000;
+  }, 'must be a calendar date');
 const Holiday = z.object({ id: z.string(), date: z.string(), name: z.string(), createdAt: z.string() }).openapi('Holiday');
 const CreateHoliday = z.object({ date: IsoDate, name: z.string().trim().min(1).max(200) }).strict().openapi('CreateHoliday');
 const UpdateHoliday = z.object({ date: IsoDate.optional(), name: z.string().trim().min(1).max(200).optional() }).strict().openapi('UpdateHoliday');

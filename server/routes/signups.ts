@@ -21,7 +21,7 @@ export const SignupRequest = z
 
 const SignupReceived = z
   .object({ status: z.literal('received') })
-  .openapi('SignupReceived', { description: 'The same answer whatever the address: what happens next is said in an e-mail to it' });
+  .openapi('SignupReceived', { description: 'Received: a verification link was e-mailed to the address' });
 
 const Signup = z
   .object({
@@ -62,7 +62,7 @@ export function signupRoutes(deps: AppDeps) {
       method: 'post',
       path: '/signup',
       tags: ['auth'],
-      summary: 'Ask for a customer account; a verification link is e-mailed (202 whatever the address)',
+      summary: 'Ask for a customer account; a verification link is e-mailed (409 when the address has an account or a sign-up awaiting approval, 400 for an unknown serial)',
       security: [],
       request: { body: jsonBody(SignupRequest) },
       responses: { 202: jsonResponse(SignupReceived, 'Received; see your e-mail'), ...errorResponses },
@@ -75,12 +75,15 @@ export function signupRoutes(deps: AppDeps) {
       method: 'post',
       path: '/signup/verify',
       tags: ['auth'],
-      summary: 'Confirm the e-mail address with the token from the link; single use',
+      summary: 'Confirm the e-mail address with the token from the link and the password chosen at sign-up; single use',
       security: [],
-      request: { body: jsonBody(z.object({ token: z.string().min(16).max(200) }).strict().openapi('SignupVerify')) },
+      request: { body: jsonBody(z.object({ token: z.string().min(16).max(200), password: z.string().min(1).max(200) }).strict().openapi('SignupVerify')) },
       responses: { 200: jsonResponse(z.object({ status: z.literal('pending_approval') }).openapi('SignupVerified'), 'Confirmed; awaiting approval'), ...errorResponses },
     }),
-    async (c) => c.json(await verifySignup(db, deps.clock.now(), c.req.valid('json').token), 200),
+    async (c) => {
+      const body = c.req.valid('json');
+      return c.json(await verifySignup(db, deps.clock.now(), body.token, body.password), 200);
+    },
   );
 
   app.openapi(

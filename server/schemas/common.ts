@@ -52,14 +52,21 @@ export function storableRfc3339(text: string): number | null {
   return ms !== null && ms >= MIN_STORABLE_MS ? ms : null;
 }
 
+/** The earliest year a stored instant may have (JavaScript reads years below 100 as 19xx in places). */
+const MIN_YEAR = 1000;
+
 /**
- * An RFC 3339 date-time PostgreSQL can store: years 0001–9999 (SPEC §10: an out-of-range date
+ * An RFC 3339 date-time PostgreSQL can store, judged on the instant in UTC: years 1000–9999 (SPEC §10: an out-of-range date
  * is a 400, never the database's 500; `0000-01-01T00:00:00Z` is valid ISO 8601 but year 0
  * does not exist for timestamptz).
  */
 export const isoTime = z.iso
   .datetime({ offset: true })
   .refine((v) => {
-    const year = Number(v.slice(0, 4));
-    return year >= 1 && !Number.isNaN(Date.parse(v));
-  }, 'must be a date-time between years 0001 and 9999');
+    // The instant, not the text: "0001-01-01T00:00:00+14:00" is in year 0 and
+    // "9999-12-31T23:59:59-14:00" in year 10000, which PostgreSQL refuses.
+    const ms = Date.parse(v);
+    if (Number.isNaN(ms)) return false;
+    const year = new Date(ms).getUTCFullYear();
+    return year >= MIN_YEAR && year <= 9999;
+  }, 'must be a date-time between years 1000 and 9999');

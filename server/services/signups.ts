@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, count, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../drizzle/client.ts';
 import { appliances, customers, signupAttempts, signups, users, type Language, type SignupStatus } from '../../drizzle/schema/index.ts';
-import { hashPassword, hashSecret } from '../auth/credentials.ts';
+import { hashPassword, hashSecret, verifyPassword } from '../auth/credentials.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { customerScope, inScope, visibleCustomers } from '../auth/scope.ts';
 import { afterCursor, decodeCursor, page } from '../lib/cursor.ts';
@@ -66,7 +66,7 @@ export async function requestSignup(db: Db, at: Date, input: SignupRequest, ip: 
   const [known] = await db
     .select({ id: appliances.id })
     .from(appliances)
-    .where(sql`lower(${appliances.serial}) = ${input.serial.trim().toLowerCase()}`)
+    .where(eq(appliances.serial, input.serial.trim()))
     .limit(1);
   if (!known) throw invalid('no appliance has this serial number; copy it from the label on the appliance or from its console', { field: 'serial' });
   const passwordHash = await hashPassword(input.password);
@@ -111,16 +111,23 @@ export async function requestSignup(db: Db, at: Date, input: SignupRequest, ip: 
 }
 
 /**
- * Confirms the e-mail address of a sign-up from the link's token: single use (the stored hash
- * is cleared), 400 when unknown, used or expired (`details.reason`: `invalid` | `expired`);
- * 409 when the address got an account meanwhile (the token holder owns the mailbox, so this
- * reveals nothing). The sign-up then waits for an approver, who is told by e-mail.
+ * Confirms the e-mail address of a sign-up from the link's token and the password chosen at
+ * sign-up: confirming takes both the mailbox and the password, so someone who signed up with
+ * another person's address cannot have that person confirm an account whose password the
+ * stranger chose. Single use (the stored hash is cleared); 400 when unknown, used or expired
+ * (`details.reason`: `invalid` | `expired`) or when the password differs (`reason: password`,
+ * the link stays usable); 409 when the address got an account meanwhile (the token holder owns
+ * the mailbox, so this reveals nothing). The sign-up then waits for an approver, who is told
+ * by e-mail.
  */
-export async function verifySignup(db: Db, at: Date, token: string): Promise<{ status: 'pending_approval' }> {
+export async function verifySignup(db: Db, at: Date, token: string, password: string): Promise<{ status: 'pending_approval' }> {
   return db.transaction(async (tx) => {
     const [row] = await tx.select().from(signups).where(eq(signups.verifyTokenHash, hashSecret(token))).limit(1).for('update');
     if (!row || row.status !== 'pending_verification') throw invalid('this link is not valid or was already used', { reason: 'invalid' });
     if (!row.verifyExpiresAt || row.verifyExpiresAt <= at) throw invalid('this link has expired; sign up again for a new one', { reason: 'expired' });
+    if (!(await verifyPassword(password, row.passwordHash))) {
+      throw invalid('the password is not the one chosen when signing up; if you did not sign up, ignore this link', { reason: 'password', field: 'password' });
+    }
     const [existing] = await tx.select({ id: users.id }).from(users).where(eq(users.email, row.email)).limit(1);
     if (existing) throw conflict('an account with this e-mail address already exists; log in instead');
     await tx.update(signups).set({ status: 'pending_approval', emailVerifiedAt: at, verifyTokenHash: null, verifyExpiresAt: null }).where(eq(signups.id, row.id));
@@ -136,7 +143,7 @@ export async function verifySignup(db: Db, at: Date, token: string): Promise<{ s
  */
 async function tellApprovers(tx: Tx, at: Date, s: typeof signups.$inferSelect): Promise<void> {
   const person = { id: users.id, email: users.email, name: users.name, language: users.language, preferences: users.notificationPreferences };
-  const [owner] = await tx.select({ customerId: appliances.customerId }).from(appliances).where(sql`lower(${appliances.serial}) = lower(${s.serial})`).limit(1);
+  const [owner] = await tx.select({ customerId: appliances.customerId }).from(appliances).where(eq(appliances.serial, s.serial)).limit(1);
   const active = isNull(users.disabledAt);
   let approvers = owner
     ? await tx.select(person).from(users).where(and(active, eq(users.role, 'customer'), eq(users.customerId, owner.customerId), eq(users.customerAdmin, true)))
@@ -168,7 +175,9 @@ async function assertApprover(db: Db | Tx, actor: UserPrincipal): Promise<void> 
 }
 
 /** The appliance whose serial the applicant gave (case and surrounding spaces ignored). */
-const serialMatches = sql`lower(${appliances.serial}) = lower(${signups.serial})`;
+// Exactly as stored: serials are unique as written, so a case-folded match could name two
+// appliances of different customers and show one customer's applicant to another.
+const serialMatches = sql`${appliances.serial} = ${signups.serial}`;
 
 const columns = {
   row: signups,

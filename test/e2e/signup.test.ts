@@ -49,9 +49,15 @@ describe('sign-up in Chromium against a real server (issue 21)', () => {
     const link = verifyMail && /\/#\/verify\/[A-Za-z0-9_-]+/.exec(verifyMail.text)?.[0];
     expect(link).toBeTruthy();
     await applicant.page.goto(link!);
+    // Confirming asks for the password chosen at sign-up; a wrong one is refused, the link stays usable.
+    await applicant.page.getByLabel('Password chosen at sign-up').fill('not-the-password');
+    await applicant.page.getByTestId('verify-submit').click();
+    await applicant.page.getByText('That is not the password chosen when signing up.').waitFor();
+    await applicant.page.getByLabel('Password chosen at sign-up').fill(PASSWORD);
+    await applicant.page.getByTestId('verify-submit').click();
     await applicant.page.getByTestId('verify-done').waitFor();
-    // The one failed request is the mistyped serial, refused on purpose above.
-    expect(applicant.problems).toMatchObject({ errors: [], csp: [], failedRequests: ['POST /api/v1/signup → 400'] });
+    // The failed requests are the mistyped serial and the wrong password, refused on purpose above.
+    expect(applicant.problems).toMatchObject({ errors: [], csp: [], failedRequests: ['POST /api/v1/signup → 400', 'POST /api/v1/signup/verify → 400'] });
     await applicant.close();
 
     // The admin approves it from the Sign-ups page; the serial's owner is preselected.
@@ -101,7 +107,7 @@ describe('sign-up in Chromium against a real server (issue 21)', () => {
     expect(sent.status).toBe(202);
     const outbox = await api.ok<{ items: { kind: string; text: string }[] }>('GET', `/outbox?to=${encodeURIComponent(email)}`);
     const token = /#\/verify\/([A-Za-z0-9_-]+)/.exec(outbox.items[0]!.text)![1]!;
-    expect((await api.call('POST', '/signup/verify', { token })).status).toBe(200);
+    expect((await api.call('POST', '/signup/verify', { token, password: PASSWORD })).status).toBe(200);
 
     const admin = await openPage(browser, server.url);
     await loginWithKey(admin.page, server.adminKey);

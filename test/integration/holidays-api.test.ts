@@ -49,5 +49,11 @@ describe.each(backends)('holidays on %s', (backend) => {
     expect((await p.json('POST', '/api/v1/holidays', { body: { date: '2091-02-30', name: 'x' } })).status).toBe(400);
     expect((await p.json('POST', '/api/v1/holidays', { body: { date: '30/02/2091', name: 'x' } })).status).toBe(400);
     expect((await p.json('POST', '/api/v1/holidays', { body: { date: date(4), name: '' } })).status).toBe(400);
+    // In the path too: a day that does not exist is a 400 for every method, never the database's 500.
+    for (const method of ['GET', 'PATCH', 'DELETE'] as const) {
+      const res = await p.json(method, '/api/v1/holidays/2026-02-31', method === 'PATCH' ? { body: { name: 'x' } } : {});
+      expect(res.status, method).toBe(400);
+      expect(res.body.error.code).toBe('invalid_request');
+    }
   });
 });

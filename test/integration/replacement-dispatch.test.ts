@@ -273,6 +273,9 @@ describe.each(backends)('replacement dispatch and customer sites on %s', (backen
         { kind: 'drone', siteId: site.id },
         courier(site.id, { shippedAt: 'yesterday' }),
         courier(site.id, { shippedAt: '2026-03-09T09:00:00Z' }),
+        // Before the diagnosis the part is for; and a year-1 text that is year 0 as an instant.
+        courier(site.id, { shippedAt: new Date(p.clock.now().getTime() - 86_400_000).toISOString() }),
+        courier(site.id, { shippedAt: '0001-01-01T00:00:00+14:00' }),
         courier(bare.id),
         { kind: 'field_engineer', siteId: site.id, engineerName: 'Marco', plannedVisitAt: '2026-03-03T08:00:00Z' },
       ];

@@ -43,7 +43,21 @@ describe.each(backends)('smaller abuse holes on %s', (backend) => {
     if (ticket.status >= 500) failures.push(`POST /tickets with year 0 → ${ticket.status}`);
     const metrics = await p.call('GET', `/api/v1/appliances/${appliance.appliance.id}/metrics?metric=cpu_utilization_ratio&from=0000-01-01T00:00:00Z&to=2026-01-01T00:00:00Z`);
     if (metrics.status !== 400) failures.push(`GET metrics from year 0 → ${metrics.status}`);
+    // Year 1 text that is year 0 as an instant (+14:00), and year 9999 text that is year 10000 (-14:00).
+    const reported = await factories(p).customer();
+    for (const to of ['0001-01-01T00:00:00%2B14:00', '9999-12-31T23:59:59-14:00']) {
+      const report = await p.call('GET', `/api/v1/reports/health?customerId=${reported.id}&to=${to}`);
+      if (report.status !== 400) failures.push(`GET /reports/health to=${to} → ${report.status}`);
+    }
+    // A forged page cursor whose instant PostgreSQL cannot hold.
+    const forged = Buffer.from('+275760-09-13T00:00:00.000Z|00000000-0000-0000-0000-000000000000').toString('base64url');
+    for (const path of ['/api/v1/customers', '/api/v1/users', '/api/v1/appliances', '/api/v1/chats']) {
+      const res = await p.call('GET', `${path}?cursor=${forged}`);
+      if (res.status !== 400) failures.push(`GET ${path} with a forged cursor → ${res.status}`);
+    }
     expect(failures).toEqual([]);
+    // And the server is still there.
+    expect((await p.call('GET', '/healthz')).status).toBe(200);
   });
 
   it('never locks the right password out for more than 60 s, only for the guessing client, and limits a client’s attempts', async () => {

@@ -24,9 +24,9 @@ export function signupKit(p: TestPlatform) {
       if (!token) throw new Error(`no verification link for ${email}`);
       return token;
     },
-    verify: (token: string) => {
+    verify: (token: string, password = PASSWORD) => {
       p.clock.advance(1000);
-      return p.json('POST', '/api/v1/signup/verify', { key: null, body: { token } });
+      return p.json('POST', '/api/v1/signup/verify', { key: null, body: { token, password } });
     },
     login: (email: string, password = PASSWORD) => p.json('POST', '/api/v1/auth/login', { key: null, body: { email, password } }),
     async find(email: string, key?: string) {

@@ -16,7 +16,7 @@ describe.each(backends)('sign-up, verification and approval on %s', (backend) =>
     const { customer, appliance } = await k.fleet();
     const other = await k.fleet();
     const email = k.email();
-    const res = await k.signup(email.toUpperCase(), ` ${appliance.serial.toLowerCase()} `);
+    const res = await k.signup(email.toUpperCase(), ` ${appliance.serial} `);
     expect(res).toMatchObject({ status: 202, body: { status: 'received' } });
     expect(JSON.stringify(res.body)).not.toContain(customer.id);
 
@@ -103,7 +103,27 @@ describe.each(backends)('sign-up, verification and approval on %s', (backend) =>
     expect(await k.find(twice)).toMatchObject({ name: 'Second', status: 'pending_approval' });
   });
 
-  it('an unknown serial is a 400 naming the serial, storing and sending nothing; a known one matches whatever its case', async () => {
+  it('someone signing up with another person’s address cannot have them confirm the stranger’s password', async () => {
+    const { appliance } = await k.fleet();
+    const victim = k.email();
+    await k.signup(victim, appliance.serial, { name: 'Victor Victim', password: 'victims-own-password' });
+    // The stranger signs up with the same address and their own password: it replaces the unconfirmed one.
+    expect((await k.signup(victim, appliance.serial, { name: 'Victor Victim', password: 'strangers-password' })).status).toBe(202);
+    // The owner of the mailbox follows the newest link with their own password: refused, nothing confirmed.
+    const link = await k.token(victim);
+    const refused = await k.verify(link, 'victims-own-password');
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', details: { reason: 'password' } } } });
+    expect(await k.find(victim)).toMatchObject({ status: 'pending_verification' });
+    // They sign up again; their own password confirms; the stranger's never logs in.
+    await k.signup(victim, appliance.serial, { name: 'Victor Victim', password: 'victims-own-password' });
+    expect((await k.verify(await k.token(victim), 'victims-own-password')).status).toBe(200);
+    const { id } = await k.find(victim);
+    expect((await p.json('POST', `/api/v1/signups/${id}/approve`, { body: {} })).status).toBe(200);
+    expect((await k.login(victim, 'strangers-password')).status).toBe(401);
+    expect((await k.login(victim, 'victims-own-password')).status).toBe(200);
+  });
+
+  it('an unknown serial is a 400 naming the serial, storing and sending nothing; serials are compared exactly', async () => {
     const { customer, appliance } = await k.fleet();
     const email = k.email();
     const res = await k.signup(email, 'NO-SUCH-SERIAL-123');
@@ -111,7 +131,8 @@ describe.each(backends)('sign-up, verification and approval on %s', (backend) =>
     expect(JSON.stringify(res.body)).not.toContain(customer.id);
     expect(await k.find(email)).toBeUndefined();
     expect(await k.mailTo(email)).toEqual([]);
-    const { signup } = await k.confirmed(appliance.serial.toLowerCase());
+    expect((await k.signup(k.email(), appliance.serial.toLowerCase())).status).toBe(400);
+    const { signup } = await k.confirmed(appliance.serial);
     expect(signup).toMatchObject({ serialKnown: true, suggestedCustomer: { id: customer.id } });
     // Approving into another customer than the serial's is an admin's choice, and must name an existing one.
     const ghost = await p.json('POST', `/api/v1/signups/${signup.id}/approve`, { body: { customerId: '00000000-0000-4000-8000-000000000000' } });

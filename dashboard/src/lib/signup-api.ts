@@ -48,7 +48,7 @@ const enc = encodeURIComponent;
 
 export const signupApi = {
   signup: (body: SignupForm) => request<{ status: 'received' }>('POST', '/signup', { body, expect401: true }),
-  verify: (token: string) => request<{ status: 'pending_approval' }>('POST', '/signup/verify', { body: { token }, expect401: true }),
+  verify: (token: string, password: string) => request<{ status: 'pending_approval' }>('POST', '/signup/verify', { body: { token, password }, expect401: true }),
   list: (q: { status?: SignupStatus | undefined; cursor?: string | undefined }) => request<Page<Signup>>('GET', '/signups', { query: { limit: 50, ...q } }),
   approve: (id: string, customerId?: string) => request<Signup>('POST', `/signups/${enc(id)}/approve`, { body: customerId ? { customerId } : {} }),
   reject: (id: string, reason?: string) => request<Signup>('POST', `/signups/${enc(id)}/reject`, { body: reason ? { reason } : {} }),

@@ -58,9 +58,11 @@ export async function computeHealthReports(
   const inCustomers = `= any(string_to_array($1, ',')::uuid[])`;
   const q = <T extends Row>(text: string, params: unknown[] = [ids, from, to]) => database.query<T>(text, params);
 
-  const offHoursByCustomer = offHoursRequestsOf(database, customerIds, period.from, period.to, reference);
-  const [customerRows, applianceRows, trendRows, alertRows, ticketRows, responseRows, surveyRows, poolRows, recurringRows, versionRows, verdictRows, findingRows, replacementRows] =
+  // Every query inside one Promise.all: a promise started outside it would be left unhandled
+  // when another fails first, and an unhandled rejection stops the process.
+  const [offHours, customerRows, applianceRows, trendRows, alertRows, ticketRows, responseRows, surveyRows, poolRows, recurringRows, versionRows, verdictRows, findingRows, replacementRows] =
     await Promise.all([
+      offHoursRequestsOf(database, customerIds, period.from, period.to, reference),
       q(`select id, name, tier, serenity from customers where id ${inCustomers}`, [ids]),
       q(
         `select a.id, a.customer_id, a.serial, a.model, a.os_version, a.hypervisor_version,
@@ -188,7 +190,6 @@ export async function computeHealthReports(
 
   const latestOs = (versionRows.find((r) => r.kind === 'os')?.v as string | undefined) ?? null;
   const latestHv = (versionRows.find((r) => r.kind === 'hv')?.v as string | undefined) ?? null;
-  const offHours = await offHoursByCustomer;
   const byCustomer = {
     appliances: groupBy(applianceRows),
     trend: groupBy(trendRows),

@@ -341,7 +341,8 @@ export function planAction(ticket: TicketRow, to: TicketStatus, input: ActionBod
  * Checks a dispatch against the guide and the facts, and returns the row to store and the
  * notice to send. 400 `invalid_request` when the kind is not the tier's (Basic by courier, Pro
  * and Mission Critical by field engineer), the site has no delivery address, the shipping time
- * is in the future, or the engineer is neither an active engineer of Vigil nor named.
+ * is in the future or before the diagnosis, or the engineer is neither an active engineer of
+ * Vigil nor named.
  */
 function planDispatch(ticket: TicketRow, input: DispatchBody, now: Date, facts: ActionFacts): { record: DispatchRecord; notice: DispatchNotice } {
   const expected = dispatchKindFor(ticket.tier);
@@ -360,6 +361,10 @@ function planDispatch(ticket: TicketRow, input: DispatchBody, now: Date, facts: 
   if (input.kind === 'courier') {
     const shippedAt = input.shippedAt ? new Date(input.shippedAt) : now;
     if (shippedAt.getTime() > now.getTime()) throw invalid('shippedAt is in the future', { field: 'shippedAt' });
+    // A part is shipped for this diagnosis, not before it (the replacement clock starts there).
+    if (ticket.diagnosedAt && shippedAt.getTime() < ticket.diagnosedAt.getTime()) {
+      throw invalid('shippedAt is before the diagnosis was complete', { field: 'shippedAt', diagnosedAt: ticket.diagnosedAt.toISOString() });
+    }
     return {
       record: { ...base, carrier: input.carrier, trackingNumber: input.trackingNumber, shippedAt },
       notice: { kind: input.kind, siteName: site.name, address, carrier: input.carrier, trackingNumber: input.trackingNumber, shippedAt: shippedAt.toISOString(), engineerName: null, plannedVisitAt: null },
