@@ -66,7 +66,7 @@ describe('sign-up in Chromium against a real server (issue 21)', () => {
     await admin.page.goto('/#/admin/signups');
     const row = admin.page.locator(`[data-testid="signup-row"][data-email="${email}"]`);
     await row.waitFor();
-    expect(await row.locator('select').inputValue()).toBe(customer.id);
+    await expect.poll(() => row.locator('select').inputValue()).toBe(customer.id);
     await screenshot(admin.page, 'signups-admin');
     await row.getByTestId('signup-approve').click();
     await row.getByTestId('signup-decided').waitFor();
