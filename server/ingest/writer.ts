@@ -2,7 +2,6 @@ import type { Database } from '../../drizzle/client.ts';
 import { sampleChunkSpanMs } from '../../drizzle/schema/telemetry.ts';
 import type { Sample } from '../../telemetry/parsers/types.ts';
 import { labelsKey } from '../../telemetry/series-key.ts';
-import { stringifyInSlices, TimeSlice } from '../lib/time-slice.ts';
 
 export interface WriteResult {
   /** Samples committed by this request (0 for a duplicate). */
@@ -90,23 +89,11 @@ interface SeriesEntry {
 /**
  * The series cache of one appliance, walked by the sample's own strings: metric, then each
  * label name and value in the order the sample lists them. A lookup builds no key string; a
- * label set sent in another order is another path to the same entry. A node with one child
- * so far keeps it in `only` (one small object) rather than two maps: high-cardinality label sets
- * (SPEC §10 allows 20 000 series per appliance) then cost about a quarter of the memory.
+ * label set sent in another order is another path to the same entry.
  */
 interface LabelNode {
   entry: SeriesEntry | null;
   next: Map<string, Map<string, LabelNode>> | null;
-  only: { name: string; value: string; child: LabelNode } | null;
-}
-
-const newNode = (): LabelNode => ({ entry: null, next: null, only: null });
-
-/** The child of `node` for one label, or undefined. */
-function childOf(node: LabelNode, name: string, value: string): LabelNode | undefined {
-  const only = node.only;
-  if (only !== null) return only.name === name && only.value === value ? only.child : undefined;
-  return node.next?.get(name)?.get(value);
 }
 
 class ApplianceSeries {
@@ -114,53 +101,28 @@ class ApplianceSeries {
   readonly byId = new Map<number, SeriesEntry>();
   /** Series of the appliance in the table as last counted or created here; null until counted. */
   count: number | null = null;
-  /** When (performance.now() ms) `count` was last read from the table. */
-  countedAt = Number.NEGATIVE_INFINITY;
-
-  /**
-   * The appliance is at its limit and every one of its series is in this cache, as of a count
-   * at most `freshMs` old: a sample the cache does not know is then of a new series and is
-   * refused without building its key or asking the table (a flood past the limit costs little).
-   */
-  fullAt(limit: number, freshMs: number): boolean {
-    return this.count !== null && this.count >= limit && this.byId.size >= this.count && performance.now() - this.countedAt < freshMs;
-  }
 
   find(sample: Sample): SeriesEntry | null {
     let node = this.metrics.get(sample.metric);
     const labels = sample.labels;
     for (const name in labels) {
       if (node === undefined) return null;
-      node = childOf(node, name, labels[name]!);
+      node = node.next?.get(name)?.get(labels[name]!);
     }
     return node?.entry ?? null;
   }
 
   add(sample: Sample, entry: SeriesEntry): void {
     let node = this.metrics.get(sample.metric);
-    if (node === undefined) this.metrics.set(sample.metric, (node = newNode()));
+    if (node === undefined) this.metrics.set(sample.metric, (node = { entry: null, next: null }));
     const labels = sample.labels;
     for (const name in labels) {
       const value = labels[name]!;
-      const known = childOf(node, name, value);
-      if (known !== undefined) {
-        node = known;
-        continue;
-      }
-      const child = newNode();
-      if (node.next === null && node.only === null) {
-        node.only = { name, value, child };
-      } else {
-        if (node.only !== null) {
-          // A second child: the node moves to maps.
-          node.next = new Map([[node.only.name, new Map([[node.only.value, node.only.child]])]]);
-          node.only = null;
-        }
-        const next = node.next!;
-        let values = next.get(name);
-        if (values === undefined) next.set(name, (values = new Map()));
-        values.set(value, child);
-      }
+      node.next ??= new Map();
+      let values = node.next.get(name);
+      if (values === undefined) node.next.set(name, (values = new Map()));
+      let child = values.get(value);
+      if (child === undefined) values.set(value, (child = { entry: null, next: null }));
       node = child;
     }
     node.entry = entry;
@@ -230,21 +192,19 @@ export class SampleWriter {
    * as there is room for (in the batch's order). Returns them and how many series the appliance
    * has before the upsert.
    */
-  private async admitSeries(applianceId: string, known: ApplianceSeries, missing: Map<string, MissingSeries>, slice: TimeSlice): Promise<{ admitted: MissingSeries[]; before: number }> {
+  private async admitSeries(applianceId: string, known: ApplianceSeries, missing: Map<string, MissingSeries>): Promise<{ admitted: MissingSeries[]; before: number }> {
     const all = [...missing.values()];
     if (!Number.isFinite(this.seriesLimit)) return { admitted: all, before: known.count ?? 0 };
     if (known.count === null || known.count + missing.size > this.seriesLimit) {
       const [row] = await this.database.query<{ n: number }>(countSeriesSql, [applianceId], prepared);
       known.count = Number(row?.n ?? 0);
-      known.countedAt = performance.now();
     }
     const before = known.count;
     if (before + missing.size <= this.seriesLimit) return { admitted: all, before };
-    const named = await stringifyInSlices(
-      all.map((m) => ({ metric: m.metric, labels_key: m.labels_key })),
-      slice,
-    );
-    const existing = await this.database.query<{ metric: string; labels_key: string }>(existingSeriesSql, [applianceId, named]);
+    const existing = await this.database.query<{ metric: string; labels_key: string }>(existingSeriesSql, [
+      applianceId,
+      JSON.stringify(all.map((m) => ({ metric: m.metric, labels_key: m.labels_key }))),
+    ]);
     const exists = new Set(existing.map((r) => `${r.metric}\u001e${r.labels_key}`));
     let room = Math.max(0, this.seriesLimit - before);
     const admitted = all.filter((m) => {
@@ -256,45 +216,31 @@ export class SampleWriter {
     return { admitted, before };
   }
 
-  /**
-   * The series entry of every sample; undefined for a new series beyond the appliance's limit.
-   * The loops over a batch of new series (label keys, the upsert's JSON) yield to the event loop
-   * every few ms (SPEC §10: a flood of new series must not stall other appliances' requests).
-   */
+  /** The series entry of every sample; undefined for a new series beyond the appliance's limit. */
   private async seriesOf(applianceId: string, samples: readonly Sample[]): Promise<(SeriesEntry | undefined)[]> {
     let known = this.cache.get(applianceId);
     if (!known) this.cache.set(applianceId, (known = new ApplianceSeries()));
-    const slice = new TimeSlice();
     const entries = new Array<SeriesEntry | undefined>(samples.length);
     let missing: Map<string, MissingSeries> | undefined;
-    // Each missing sample's series key, computed once.
-    let keys: (string | undefined)[] | undefined;
-    // Recounted at least once a minute, so series other replicas created are seen.
-    const full = known.fullAt(this.seriesLimit, 60_000);
     for (let i = 0; i < samples.length; i++) {
-      if ((i & 255) === 255) await slice.pause();
       const entry = known.find(samples[i]!);
       if (entry !== null) entries[i] = entry;
-      else if (!full) {
+      else {
         const sample = samples[i]!;
         const lk = labelsKey(sample.labels);
-        const key = `${sample.metric}\u001e${lk}`;
         missing ??= new Map();
-        keys ??= new Array<string | undefined>(samples.length);
-        keys[i] = key;
-        missing.set(key, { metric: sample.metric, labels: sample.labels, labels_key: lk });
+        missing.set(`${sample.metric}\u001e${lk}`, { metric: sample.metric, labels: sample.labels, labels_key: lk });
       }
     }
-    if (!missing || !keys) return entries;
+    if (!missing) return entries;
 
-    const { admitted, before } = await this.admitSeries(applianceId, known, missing, slice);
+    const { admitted, before } = await this.admitSeries(applianceId, known, missing);
     const admittedKeys = admitted.length === missing.size ? null : new Set(admitted.map((m) => `${m.metric}\u001e${m.labels_key}`));
-    const upsertJson = admitted.length === 0 ? '' : await stringifyInSlices(admitted, slice);
     const rows =
       admitted.length === 0
         ? []
         : await retrying(() =>
-            this.database.query<{ id: string; metric: string; labels_key: string; inserted: boolean }>(upsertSeriesSql, [applianceId, upsertJson]),
+            this.database.query<{ id: string; metric: string; labels_key: string; inserted: boolean }>(upsertSeriesSql, [applianceId, JSON.stringify(admitted)]),
           );
     const count = before + rows.filter((r) => r.inserted === true || String(r.inserted) === 'true').length;
     if (this.cached + rows.length > this.maxCachedSeries) {
@@ -316,10 +262,9 @@ export class SampleWriter {
       byKey.set(`${row.metric}\u001e${row.labels_key}`, entry);
     }
     for (let i = 0; i < samples.length; i++) {
-      if ((i & 255) === 255) await slice.pause();
       if (entries[i] !== undefined) continue;
       const sample = samples[i]!;
-      const key = keys[i]!;
+      const key = `${sample.metric}\u001e${labelsKey(sample.labels)}`;
       const entry = byKey.get(key);
       // A series refused by the limit: its points are skipped.
       if (entry === undefined && admittedKeys !== null && !admittedKeys.has(key)) continue;
