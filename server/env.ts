@@ -33,8 +33,7 @@ export const configSchema = z.object({
     .default('15:00'),
   INGEST_RATE_PER_TOKEN: positiveInt.default(200_000),
   // Per-token fairness in front of parsing (SPEC §10): a byte bucket per token and in-flight bodies.
-  // Per-token fairness is opt-in for now (docs/ingest-fairness.md): with a tight budget a SIGTERM
-  // during a flood lost acknowledged batches in the fault suite, so the defaults let everything through.
+  // Per-token fairness is opt-in for now (docs/ingest-fairness.md): the defaults let everything through.
   INGEST_BYTES_PER_TOKEN_SECOND: positiveInt.default(1_000_000_000),
   INGEST_BURST_BYTES_PER_TOKEN: positiveInt.min(5 * 1024 * 1024, 'must be at least 5242880 (one largest body)').default(1_000_000_000),
   INGEST_IN_FLIGHT_PER_TOKEN: positiveInt.default(1000),
