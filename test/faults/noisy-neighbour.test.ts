@@ -12,8 +12,8 @@ import { serverChild, type ServerChild } from './support/server.ts';
 //
 // Not reliable yet (issue 14 stays open for it), so it runs with VIGIL_FAULTS_NOISY=1 and the
 // fault suite stays a gate for what does hold. The per-token byte budget now refuses 9 of the 12
-// flood batches before reading them (before: all 12 parsed, victim p99 34 → 307 ms, RSS 469 MB),
-// and the series work on the 3 admitted ones is time-sliced; it passed 3 of 8 runs. The three
+// flood batches before reading them (before: all 12 parsed, victim p99 34 → 307 ms, RSS 469 MB);
+// with the writer time-sliced as well it passed 3 of 8 runs. The three
 // batches the cardinality_limit finding needs still take the RSS from ~220 to 340–475 MB (V8
 // collects their garbage late) and their main-thread JSON.parse can cost the victim one slow
 // request. Numbers and what would close it: docs/ingest-fairness.md.

@@ -2,7 +2,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { IngestFairness, MAX_INGEST_BODY_BYTES } from '../../server/ingest/fairness.ts';
 import { OffThreadParser } from '../../server/ingest/off-thread-parse.ts';
 import { DomainError } from '../../server/lib/errors.ts';
-import { stringifyInSlices, TimeSlice } from '../../server/lib/time-slice.ts';
 import { parseConfig } from '../../server/env.ts';
 import { parseNativeMetrics } from '../../telemetry/parsers/native.ts';
 import { defaultLimits, ParseError, TooManySamplesError } from '../../telemetry/parsers/types.ts';
@@ -97,22 +96,6 @@ describe('per-token ingest fairness (SPEC §10)', () => {
     expect(config.INGEST_BYTES_PER_TOKEN_SECOND * 15).toBeGreaterThan(20 * 300 * 1024);
     expect(config.INGEST_BURST_BYTES_PER_TOKEN).toBeGreaterThanOrEqual(3 * MAX_INGEST_BODY_BYTES);
     expect(() => parseConfig({ INGEST_BURST_BYTES_PER_TOKEN: String(MiB) })).toThrow(/INGEST_BURST_BYTES_PER_TOKEN/);
-  });
-});
-
-describe('time slicing', () => {
-  it('stringifyInSlices gives JSON.stringify’s text', async () => {
-    const items = Array.from({ length: 1000 }, (_, i) => ({ metric: `m${i}`, labels: { a: 'x"\\\u2028'.repeat(i % 3) }, n: i }));
-    expect(await stringifyInSlices(items, new TimeSlice(), 7)).toBe(JSON.stringify(items));
-    expect(await stringifyInSlices([], new TimeSlice())).toBe('[]');
-  });
-
-  it('yields to the event loop once its budget is spent', async () => {
-    const slice = new TimeSlice(0);
-    let ran = false;
-    setImmediate(() => (ran = true));
-    await slice.pause();
-    expect(ran).toBe(true);
   });
 });
 
