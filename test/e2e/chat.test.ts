@@ -1,30 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { apiClient, launchBrowser, loginWithKey, openPage, screenshot, startServer, type RunningServer } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { loginWithKey, openPage, screenshot, serverAndBrowser } from './harness.ts';
 
 // Issue 21: a customer opens a chat from the portal; the engineer sees it arrive live on the
 // Chats page without reloading, accepts it, they talk, and the ticket (source chat) holds it all.
 describe('chat in Chromium against a real server', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  let api: ReturnType<typeof apiClient>;
-
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const running = serverAndBrowser();
 
   it('customer starts a chat, engineer sees it live, accepts, they exchange messages, the chat ticket holds the transcript', async () => {
-    const customer = await api.customer('pro');
-    const customerUser = await api.user('customer', { customerId: customer.id });
-    const engineer = await api.user('engineer');
+    const customer = await running.api.customer('pro');
+    const customerUser = await running.api.user('customer', { customerId: customer.id });
+    const engineer = await running.api.user('engineer');
 
-    const staff = await openPage(browser, server.url);
-    const client = await openPage(browser, server.url);
+    const staff = await openPage(running.browser, running.server.url);
+    const client = await openPage(running.browser, running.server.url);
     try {
       await loginWithKey(staff.page, engineer.apiKey);
       await staff.page.goto('/#/chats');
@@ -65,7 +53,7 @@ describe('chat in Chromium against a real server', () => {
       const link = panel.getByTestId('chat-ticket-link');
       await link.waitFor();
       const ticketId = (await link.getAttribute('href'))!.replace('#/tickets/', '');
-      const ticket = await api.ok<{ source: string; customerId: string; timeline: { type: string; body: string | null }[] }>('GET', `/tickets/${ticketId}`);
+      const ticket = await running.api.ok<{ source: string; customerId: string; timeline: { type: string; body: string | null }[] }>('GET', `/tickets/${ticketId}`);
       expect(ticket).toMatchObject({ source: 'chat', customerId: customer.id });
       expect(ticket.timeline.filter((e) => e.type === 'chat_message').map((e) => e.body)).toEqual([
         'Our replication to the DR site stopped',

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { apiClient, launchBrowser, loginWithKey, openPage, screenshot, startServer, type RunningServer } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { loginWithKey, openPage, screenshot, serverAndBrowser } from './harness.ts';
 
 // Issue 21 in a real browser: a Basic customer keeps its site's address on the sites page, and
 // the engineer records the courier dispatch and the part's arrival from the ticket page.
@@ -17,27 +16,16 @@ interface TicketView {
 }
 
 describe('replacement dispatch in Chromium against a real server', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  let api: ReturnType<typeof apiClient>;
-
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const running = serverAndBrowser();
 
   it('the customer adds a site; the engineer records a courier dispatch to it and the arrival', async () => {
-    const customer = await api.customer('basic');
-    const { appliance } = await api.appliance(customer.id);
-    const user = await api.user('customer', { customerId: customer.id });
-    const engineer = await api.user('engineer');
-    const ticket = await api.ok<TicketView>('POST', '/tickets', { applianceId: appliance.id, summary: 'Disk failed', description: 'Slot 3 FAULTED' }, user.apiKey);
+    const customer = await running.api.customer('basic');
+    const { appliance } = await running.api.appliance(customer.id);
+    const user = await running.api.user('customer', { customerId: customer.id });
+    const engineer = await running.api.user('engineer');
+    const ticket = await running.api.ok<TicketView>('POST', '/tickets', { applianceId: appliance.id, summary: 'Disk failed', description: 'Slot 3 FAULTED' }, user.apiKey);
 
-    const c = await openPage(browser, server.url);
+    const c = await openPage(running.browser, running.server.url);
     try {
       await loginWithKey(c.page, user.apiKey);
       await c.page.goto('/#/sites');
@@ -56,14 +44,14 @@ describe('replacement dispatch in Chromium against a real server', () => {
     } finally {
       await c.close();
     }
-    const sites = await api.ok<{ items: { id: string; name: string }[] }>('GET', `/customers/${customer.id}/sites`);
+    const sites = await running.api.ok<{ items: { id: string; name: string }[] }>('GET', `/customers/${customer.id}/sites`);
     const site = sites.items.find((s) => s.name === 'Brescia HQ')!;
     expect(site).toBeDefined();
 
-    await api.ok('POST', `/tickets/${ticket.id}/acknowledge`, { message: 'Looking into it' }, engineer.apiKey);
-    await api.ok('POST', `/tickets/${ticket.id}/diagnosis-complete`, { note: 'Disk 3 dead' }, engineer.apiKey);
+    await running.api.ok('POST', `/tickets/${ticket.id}/acknowledge`, { message: 'Looking into it' }, engineer.apiKey);
+    await running.api.ok('POST', `/tickets/${ticket.id}/diagnosis-complete`, { note: 'Disk 3 dead' }, engineer.apiKey);
 
-    const w = await openPage(browser, server.url);
+    const w = await openPage(running.browser, running.server.url);
     try {
       await loginWithKey(w.page, engineer.apiKey);
       await w.page.goto(`/#/tickets/${ticket.id}`);
@@ -89,7 +77,7 @@ describe('replacement dispatch in Chromium against a real server', () => {
       await w.close();
     }
 
-    const after = await api.ok<TicketView>('GET', `/tickets/${ticket.id}`, undefined, user.apiKey);
+    const after = await running.api.ok<TicketView>('GET', `/tickets/${ticket.id}`, undefined, user.apiKey);
     expect(after.replacement.dispatch).toMatchObject({ kind: 'courier', carrier: 'DHL Express', trackingNumber: 'JD014600006281234567', siteId: site.id });
     expect(after.replacement.arrivedAt).not.toBeNull();
     expect(after.replacement.outcome).toMatchObject({ result: 'met' });

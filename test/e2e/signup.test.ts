@@ -1,32 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { apiClient, launchBrowser, loginWithKey, loginWithPassword, openPage, screenshot, startServer, type RunningServer } from './harness.ts';
+import { describe, expect, it } from 'vitest';
+import { loginWithKey, loginWithPassword, openPage, screenshot, serverAndBrowser } from './harness.ts';
 
 const PASSWORD = 'my own signup password';
 
 describe('sign-up in Chromium against a real server (issue 21)', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  let api: ReturnType<typeof apiClient>;
-
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const running = serverAndBrowser();
 
   it("sign-up → verification link from the outbox → admin approves → the user logs in and sees their customer's appliances", async () => {
-    const customer = await api.customer('pro');
-    const { appliance } = await api.appliance(customer.id);
-    const other = await api.customer('basic');
-    const { appliance: foreign } = await api.appliance(other.id);
-    const email = `${api.unique('applicant')}@example.com`.toLowerCase();
+    const customer = await running.api.customer('pro');
+    const { appliance } = await running.api.appliance(customer.id);
+    const other = await running.api.customer('basic');
+    const { appliance: foreign } = await running.api.appliance(other.id);
+    const email = `${running.api.unique('applicant')}@example.com`.toLowerCase();
 
     // The applicant: from the login page to the sign-up form.
-    const applicant = await openPage(browser, server.url);
+    const applicant = await openPage(running.browser, running.server.url);
     await applicant.page.goto('/#/login');
     await applicant.page.getByTestId('signup-link').click();
     await applicant.page.getByLabel('Full name').fill('Ada Applicant');
@@ -44,7 +32,7 @@ describe('sign-up in Chromium against a real server (issue 21)', () => {
     expect(await applicant.page.getByTestId('signup-sent').textContent()).toContain(email);
 
     // The link, as the e-mail carries it (read from the outbox, as an admin would).
-    const outbox = await api.ok<{ items: { kind: string; text: string }[] }>('GET', `/outbox?to=${encodeURIComponent(email)}`);
+    const outbox = await running.api.ok<{ items: { kind: string; text: string }[] }>('GET', `/outbox?to=${encodeURIComponent(email)}`);
     const verifyMail = outbox.items.find((m) => m.kind === 'signup.verify');
     const link = verifyMail && /\/#\/verify\/[A-Za-z0-9_-]+/.exec(verifyMail.text)?.[0];
     expect(link).toBeTruthy();
@@ -61,8 +49,8 @@ describe('sign-up in Chromium against a real server (issue 21)', () => {
     await applicant.close();
 
     // The admin approves it from the Sign-ups page; the serial's owner is preselected.
-    const admin = await openPage(browser, server.url);
-    await loginWithKey(admin.page, server.adminKey);
+    const admin = await openPage(running.browser, running.server.url);
+    await loginWithKey(admin.page, running.server.adminKey);
     await admin.page.goto('/#/admin/signups');
     const row = admin.page.locator(`[data-testid="signup-row"][data-email="${email}"]`);
     await row.waitFor();
@@ -74,7 +62,7 @@ describe('sign-up in Chromium against a real server (issue 21)', () => {
     await admin.close();
 
     // The new user signs in with the password they chose and sees their customer's fleet only.
-    const user = await openPage(browser, server.url);
+    const user = await openPage(running.browser, running.server.url);
     await loginWithPassword(user.page, email, PASSWORD);
     await user.page.goto('/#/appliances');
     await user.page.getByText(appliance.serial).first().waitFor();
@@ -94,23 +82,23 @@ describe('sign-up in Chromium against a real server (issue 21)', () => {
   });
 
   it("an admin marks a customer user as customer admin; they approve their company's applicant from their profile", async () => {
-    const customer = await api.customer('basic');
-    const { appliance } = await api.appliance(customer.id);
-    const boss = await api.user('customer', { customerId: customer.id, password: PASSWORD });
-    const email = `${api.unique('colleague')}@example.com`.toLowerCase();
+    const customer = await running.api.customer('basic');
+    const { appliance } = await running.api.appliance(customer.id);
+    const boss = await running.api.user('customer', { customerId: customer.id, password: PASSWORD });
+    const email = `${running.api.unique('colleague')}@example.com`.toLowerCase();
     // The colleague signs up and confirms through the API (the form is covered above).
-    const sent = await fetch(`${server.url}/api/v1/signup`, {
+    const sent = await fetch(`${running.server.url}/api/v1/signup`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email, name: 'Carla Colleague', company: 'Same Co', serial: appliance.serial, password: PASSWORD }),
     });
     expect(sent.status).toBe(202);
-    const outbox = await api.ok<{ items: { kind: string; text: string }[] }>('GET', `/outbox?to=${encodeURIComponent(email)}`);
+    const outbox = await running.api.ok<{ items: { kind: string; text: string }[] }>('GET', `/outbox?to=${encodeURIComponent(email)}`);
     const token = /#\/verify\/([A-Za-z0-9_-]+)/.exec(outbox.items[0]!.text)![1]!;
-    expect((await api.call('POST', '/signup/verify', { token, password: PASSWORD })).status).toBe(200);
+    expect((await running.api.call('POST', '/signup/verify', { token, password: PASSWORD })).status).toBe(200);
 
-    const admin = await openPage(browser, server.url);
-    await loginWithKey(admin.page, server.adminKey);
+    const admin = await openPage(running.browser, running.server.url);
+    await loginWithKey(admin.page, running.server.adminKey);
     await admin.page.goto('/#/admin/users');
     const toggle = admin.page.getByTestId(`customer-admin-${boss.user.email}`);
     await Promise.all([admin.page.waitForResponse((r) => r.url().includes(`/api/v1/users/${boss.user.id}`) && r.request().method() === 'PATCH'), toggle.check()]);
@@ -118,7 +106,7 @@ describe('sign-up in Chromium against a real server (issue 21)', () => {
     expect(admin.problems).toMatchObject({ errors: [], csp: [], failedRequests: [] });
     await admin.close();
 
-    const page = await openPage(browser, server.url);
+    const page = await openPage(running.browser, running.server.url);
     await loginWithPassword(page.page, boss.user.email, PASSWORD);
     await page.page.goto('/#/settings');
     await page.page.getByRole('link', { name: 'Review sign-ups' }).click();
@@ -127,7 +115,7 @@ describe('sign-up in Chromium against a real server (issue 21)', () => {
     await row.getByTestId('signup-decided').waitFor();
     expect(page.problems).toMatchObject({ errors: [], csp: [], failedRequests: [] });
     await page.close();
-    const users = await api.ok<{ items: { email: string; customerId: string }[] }>('GET', '/users?limit=500');
+    const users = await running.api.ok<{ items: { email: string; customerId: string }[] }>('GET', '/users?limit=500');
     expect(users.items.find((u) => u.email === email)?.customerId).toBe(customer.id);
   });
 });
