@@ -122,7 +122,7 @@ export async function openSupportRequest(
   replacementCutoff: string,
   input: SupportRequestInput,
   limits: SupportRequestLimits,
-  ticketsOpened?: OpenTicketPorts['ticketsOpened'],
+  ticketsOpened: OpenTicketPorts['ticketsOpened'],
 ) {
   if (input.logs !== undefined) {
     if (input.logs.length % 4 !== 0) throw invalid('request validation failed', [{ path: 'logs', message: 'must be base64 (length a multiple of 4)' }]);

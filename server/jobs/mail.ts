@@ -45,7 +45,7 @@ export const imapPollJob: Job = {
     const last = lastImapPoll.get(deps);
     if (last !== undefined && now.getTime() - last < deps.config.IMAP_POLL_SECONDS * 1000 - 1000) return { skipped: 'not due' };
     lastImapPoll.set(deps, now.getTime());
-    const ctx = { now, replacementCutoff: deps.config.REPLACEMENT_CUTOFF, publicUrl: deps.config.PUBLIC_URL, customerId: null };
+    const ctx = { now, replacementCutoff: deps.config.REPLACEMENT_CUTOFF, publicUrl: deps.config.PUBLIC_URL, customerId: null, ticketsOpened: deps.metrics.ticketsOpened };
     return { ...(await pollImap(deps.database.db, ctx, parseImapUrl(url))) };
   },
 };

@@ -61,7 +61,7 @@ export function inboundRoutes(deps: AppDeps) {
       if (raw.length > MAX_INBOUND_MESSAGE_BYTES) throw new DomainError('payload_too_large', `messages above ${MAX_INBOUND_MESSAGE_BYTES} bytes are refused`);
       const outcome = await receiveEmail(
         db,
-        { now: deps.clock.now(), replacementCutoff: deps.config.REPLACEMENT_CUTOFF, publicUrl: deps.config.PUBLIC_URL, customerId: integration.customerId },
+        { now: deps.clock.now(), replacementCutoff: deps.config.REPLACEMENT_CUTOFF, publicUrl: deps.config.PUBLIC_URL, customerId: integration.customerId, ticketsOpened: deps.metrics.ticketsOpened },
         raw,
       );
       return c.json(outcome, 200);

@@ -90,7 +90,7 @@ export function incidentKit(p: TestPlatform) {
       return db.transaction(async (tx) => {
         const { row: ticket } = await openTicket(
           tx,
-          { receivedAt: p.clock.now(), calendar },
+          { receivedAt: p.clock.now(), calendar, ticketsOpened: p.deps.metrics.ticketsOpened },
           { source: 'auto', applianceId: appliance.id, priority, proposedPriority: priority, summary: p.unique('Incident'), description: '' },
         );
         if (alertIds.length) await tx.update(alerts).set({ ticketId: ticket.id }).where(inArray(alerts.id, alertIds));

@@ -271,12 +271,18 @@ describe.each(backends)('support process (issue 17) on %s', (backend) => {
     }
 
     it('counts tickets of every source in vigil_tickets_opened_total', async () => {
-      const before = { portal: await openedTotal('portal'), phone: await openedTotal('phone'), appliance: await openedTotal('appliance') };
-      const { appliance } = await setup();
+      const before = { portal: await openedTotal('portal'), phone: await openedTotal('phone'), appliance: await openedTotal('appliance'), email: await openedTotal('email') };
+      const { appliance, user } = await setup();
       await p.json('POST', '/api/v1/tickets', { key: engineer.apiKey, body: { applianceId: appliance.id, summary: 'Called in', description: '', source: 'phone' } });
       const b = await box(p, 'pro', true);
       const sent = await p.json('POST', '/api/v1/ingest/support-request', { key: b.token, body: { summary: 'From the box', description: '' } });
       expect(sent.status).toBe(201);
+      // A new e-mail from a customer user opens a ticket with source email (the replay found it uncounted).
+      const mta = (await p.json('POST', '/api/v1/integrations', { body: { name: p.unique('mta'), kind: 'email' } })).body.token as string;
+      const raw = [`From: ${user.user.email}`, 'Subject: Fans are loud', `Message-ID: <${p.unique('m')}@customer.example>`, 'MIME-Version: 1.0', 'Content-Type: text/plain', '', 'Since this morning.'].join('\r\n');
+      const mailed = await p.json('POST', '/api/v1/inbound/email', { key: mta, raw, headers: { 'content-type': 'message/rfc822' } });
+      expect(mailed.body).toMatchObject({ status: 'opened' });
+      expect(await openedTotal('email')).toBe(before.email + 1);
       expect(await openedTotal('portal')).toBe(before.portal + 1);
       expect(await openedTotal('phone')).toBe(before.phone + 1);
       expect(await openedTotal('appliance')).toBe(before.appliance + 1);

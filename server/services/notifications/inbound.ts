@@ -6,7 +6,7 @@ import type { UserPrincipal } from '../../auth/principal.ts';
 import { decodeCursor, encodeCursor } from '../../lib/cursor.ts';
 import { DomainError, invalid } from '../../lib/errors.ts';
 import { loadCalendar } from '../calendar.ts';
-import { openTicket } from '../tickets/open.ts';
+import { openTicket, type OpenTicketPorts } from '../tickets/open.ts';
 import { applyActionIn, type ActionBody, type TicketContext } from '../tickets/service.ts';
 import { isOwnMessageId, mailDomain, mailSettings, ticketIdFromMessageId } from './outbox.ts';
 import { REPLY_MARKER } from './templates.ts';
@@ -96,6 +96,8 @@ export interface InboundContext {
   publicUrl?: string | undefined;
   /** An integration limited to one customer accepts mail only from that customer's users (and engineers). */
   customerId: string | null;
+  /** `vigil_tickets_opened_total`: a new message opens a ticket with source `email`. */
+  ticketsOpened: OpenTicketPorts['ticketsOpened'];
 }
 
 interface Record_ {
@@ -203,7 +205,7 @@ export async function receiveEmail(db: Db, ctx: InboundContext, raw: Buffer): Pr
       ? await db.select().from(tickets).where(eq(tickets.id, referenced)).limit(1)
       : [];
   const principal: UserPrincipal = { kind: 'user', id: sender.id, email: sender.email, name: sender.name, role: sender.role, customerId: sender.customerId, senior: sender.senior, language: sender.language, via: 'api_key' };
-  const ticketCtx: TicketContext = { now: ctx.now, replacementCutoff: ctx.replacementCutoff, publicUrl: ctx.publicUrl };
+  const ticketCtx: TicketContext = { now: ctx.now, replacementCutoff: ctx.replacementCutoff, publicUrl: ctx.publicUrl, ticketsOpened: ctx.ticketsOpened };
   const files = mail.attachments.filter((a) => a.contentDisposition !== 'inline' || !a.related);
   const body = stripQuotedHistory(text).slice(0, MAX_BODY_CHARS);
 
@@ -240,7 +242,7 @@ export async function receiveEmail(db: Db, ctx: InboundContext, raw: Buffer): Pr
     const calendar = await loadCalendar(tx, ctx.replacementCutoff);
     const { row: opened } = await openTicket(
       tx,
-      { receivedAt: ctx.now, calendar, publicUrl: ctx.publicUrl },
+      { receivedAt: ctx.now, calendar, publicUrl: ctx.publicUrl, ticketsOpened: ctx.ticketsOpened },
       { source: 'email', applianceId: appliance?.id ?? null, customerId, priority: 'P3', summary, description: body, openedBy: sender.id },
     );
     const stored = await storeAttachments(tx, opened.id, ctx.now, files);

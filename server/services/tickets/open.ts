@@ -43,8 +43,8 @@ export interface OpenTicketPorts {
   /** The clock's now when Vigil receives the request: the ticket's `openedAt` (SPEC §2.2, issue 15). */
   receivedAt: Date;
   calendar: SlaCalendar | (() => Promise<SlaCalendar>);
-  /** `vigil_tickets_opened_total{source, priority}`; counted for every source. */
-  ticketsOpened?: { inc(labels: { source: string; priority: string }): void };
+  /** `vigil_tickets_opened_total{source, priority}`; counted for every source, so required: an opening path cannot forget it. */
+  ticketsOpened: { inc(labels: { source: string; priority: string }): void };
   publicUrl?: string | undefined;
 }
 

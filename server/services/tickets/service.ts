@@ -38,7 +38,7 @@ export interface TicketContext {
   now: Date;
   replacementCutoff: string;
   publicUrl?: string | undefined;
-  ticketsOpened?: OpenTicketPorts['ticketsOpened'];
+  ticketsOpened: OpenTicketPorts['ticketsOpened'];
 }
 
 const closedStatuses: TicketStatus[] = ['resolved', 'closed'];
