@@ -58,6 +58,12 @@ describe('templates', () => {
     }
     expect(renderNotification('ticket.closed', 'en', { number: 1, summary: 's', priority: 'P3', tier: 'basic', responseDueAt: '2026-11-30T10:00:00Z', ticketUrl: 'u', surveyUrl: 'https://v.example/survey/vs_1' }).text).toContain('https://v.example/survey/vs_1');
     // Response target written in the support calendar's zone: 10:00Z is 11:00 in Rome in winter.
+    // The close reason reaches the customer as a sentence in their language, never as its code.
+    for (const [lang, words] of [['en', 'without an answer'], ['it', 'senza risposta']] as const) {
+      const closed = renderNotification('ticket.closed', lang, { number: 1, summary: 's', priority: 'P3', tier: 'basic', responseDueAt: '2026-11-30T10:00:00Z', ticketUrl: 'u', body: 'no_customer_response' }).text;
+      expect(closed).toContain(words);
+      expect(closed).not.toContain('no_customer_response');
+    }
     expect(renderNotification('ticket.received', 'en', { number: 1, summary: 's', priority: 'P3', tier: 'basic', responseDueAt: '2026-11-30T10:00:00Z', ticketUrl: 'u' }).text).toMatch(/11:00 \(Rome time\)/);
   });
 });

@@ -1,4 +1,4 @@
-import type { Language, Priority, Tier } from '../../../drizzle/schema/enums.ts';
+import type { CloseReason, Language, Priority, Tier } from '../../../drizzle/schema/enums.ts';
 
 /**
  * Every e-mail Vigil sends (SPEC §8). Customer-facing kinds follow the support guide's
@@ -36,6 +36,26 @@ export const customerKinds: readonly NotificationKind[] = [
   'replacement.dispatched',
   'offhours.question',
 ];
+
+/** Why a ticket closed, as the closing message says it (the reason code never reaches a person). */
+const closeReasonText: Record<Language, Record<CloseReason, string>> = {
+  en: {
+    resolution_confirmed: 'You confirmed the resolution.',
+    no_customer_response: 'We closed it after 5 days without an answer to our question; reply to this e-mail to reopen it.',
+    closed_without_resolution: 'It was closed without a resolution, as agreed with you.',
+  },
+  it: {
+    resolution_confirmed: 'Ha confermato la soluzione.',
+    no_customer_response: 'Lo abbiamo chiuso dopo 5 giorni senza risposta alla nostra domanda; risponda a questa e-mail per riaprirlo.',
+    closed_without_resolution: 'È stato chiuso senza soluzione, come concordato con lei.',
+  },
+};
+
+/** The closing message's line for `body`: the sentence for a close reason, other text as it is. */
+function closeLine(body: string | null | undefined, language: Language): string[] {
+  if (!body) return [];
+  return [(closeReasonText[language] as Record<string, string>)[body] ?? body];
+}
 
 /** What a template may show. Times are ISO strings; they are written in Europe/Rome, the support calendar's zone. */
 export interface TemplateData {
@@ -143,7 +163,7 @@ const en: Strings = {
   }),
   'ticket.closed': (d) => ({
     subject: `Ticket closed: ${d.summary}`,
-    lines: [`Ticket #${d.number} is closed.`, ...(d.body ? [d.body] : []), 'How did we do? Please take a minute for our survey.'],
+    lines: [`Ticket #${d.number} is closed.`, ...closeLine(d.body, 'en'), 'How did we do? Please take a minute for our survey.'],
     ...(d.surveyUrl ? { link: { label: 'Rate this ticket', url: d.surveyUrl } } : {}),
   }),
   'remote_access.requested': (d) => ({
@@ -259,7 +279,7 @@ const it: Strings = {
   }),
   'ticket.closed': (d) => ({
     subject: `Ticket chiuso: ${d.summary}`,
-    lines: [`Il ticket #${d.number} è chiuso.`, ...(d.body ? [d.body] : []), 'Come è andata? Ci dedichi un minuto per il questionario.'],
+    lines: [`Il ticket #${d.number} è chiuso.`, ...closeLine(d.body, 'it'), 'Come è andata? Ci dedichi un minuto per il questionario.'],
     ...(d.surveyUrl ? { link: { label: 'Valuta il supporto', url: d.surveyUrl } } : {}),
   }),
   'remote_access.requested': (d) => ({
