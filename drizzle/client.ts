@@ -133,7 +133,11 @@ function openPostgres(url: string, max: number): Database {
     // meanwhile; at most 1 s keeps answers to clients (503 while down) prompt.
     backoff: (retries: number) => (0.5 + Math.random() / 2) * Math.min(0.1 * 2 ** retries, 1),
     idle_timeout: 30,
-    connection: { application_name: 'vigil' },
+    // JIT off: Vigil's statements are short, and PostgreSQL judges by estimated cost. Once
+    // sample_chunks is large, the rate rules' per-batch window read (a correlated subquery per
+    // series of a JSON list the planner guesses at 100 rows) crosses jit_above_cost and spent
+    // ~500 ms compiling each time for 0.1 ms of work (docs/decisions/0008).
+    connection: { application_name: 'vigil', jit: 'off' },
   });
   const db = drizzlePostgres(client, { schema, casing: 'snake_case' }) as unknown as Db;
   // Session advisory locks of scheduled work live on one connection of their own: a lock
