@@ -29,7 +29,7 @@ import type { HeartbeatInfo, IngestContext, IngestListener } from './listener.ts
 import { RuleIndex } from './rule-index.ts';
 import { OpenAlertCache } from './alert-state.ts';
 import { PromqlError } from './promql/parse.ts';
-import { detectPromqlRule } from './promql/store.ts';
+import { cycleLoads, detectPromqlRule, prefetchPromqlRule, type SeriesLoads } from './promql/store.ts';
 import type { AlertResolution } from '../../drizzle/schema/index.ts';
 import type { AbsenceParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
 
@@ -461,9 +461,9 @@ export function createEngine(deps: CoreDeps): Engine {
   }
 
   /** A PromQL rule's cycle; appliances whose evaluation failed (or every one, for an expression that no longer parses) keep their alerts. */
-  async function detectPromql(rule: Rule, now: Date): Promise<{ findings: Finding[]; held: Set<string> | 'all' }> {
+  async function detectPromql(rule: Rule, now: Date, loads: SeriesLoads): Promise<{ findings: Finding[]; held: Set<string> | 'all' }> {
     try {
-      const { findings, failed } = await detectPromqlRule(database, rule, now);
+      const { findings, failed } = await detectPromqlRule(database, rule, now, loads);
       for (const [applianceId, reason] of failed) logger.warn({ ruleId: rule.id, applianceId, reason }, 'PromQL rule evaluation failed');
       return { findings, held: new Set(failed.keys()) };
     } catch (err) {
@@ -623,8 +623,11 @@ export function createEngine(deps: CoreDeps): Engine {
     await tracer.startActiveSpan('engine.evaluate', async (span) => {
       span.setAttribute('vigil.trigger', 'schedule');
       try {
+        // The PromQL rules of this cycle share their loads (one query per metric and filter).
+        const loads = cycleLoads();
+        for (const rule of index.scheduled) if (rule.kind === 'promql') prefetchPromqlRule(database, rule, now, loads);
         for (const rule of index.scheduled) {
-          const { findings: detected, held } = rule.kind === 'promql' ? await detectPromql(rule, now) : { findings: await detect(rule, now), held: new Set<string>() };
+          const { findings: detected, held } = rule.kind === 'promql' ? await detectPromql(rule, now, loads) : { findings: await detect(rule, now), held: new Set<string>() };
           const facts = await factsFor([...new Set(detected.map((d) => d.applianceId))]);
           const observations: Observation[] = [];
           const active = new Set<string>();

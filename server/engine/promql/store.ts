@@ -54,99 +54,198 @@ export function metricFilters(parsed: ParsedExpr): MetricFilter[] {
   return filters;
 }
 
+/** What the process knows of a series that never changes: its appliance and its labels (with `__name__`). */
+interface SeriesIdentity {
+  a: string;
+  labels: Readonly<Record<string, string>>;
+}
+
 /**
- * Label sets by their stored text, parsed once per load: a fleet repeats the same few label
- * sets (`{cpu="0",mode="idle"}`) on every appliance, so one shared, frozen object per distinct
- * (metric, labels) replaces a JSON.parse and an object per series. The evaluator never
- * mutates a series' labels.
+ * Series identities by series id, shared by every load of this process. A series' appliance,
+ * metric and labels are fixed for its id (`series_identity_idx`), so the loads read only ids,
+ * times and values and ask for the identities of ids they have not met. Label sets are interned
+ * by their text: a fleet repeats the same few (`{cpu="0",mode="idle"}`) on every appliance, and
+ * the evaluator never mutates a series' labels. Bounded: past `maxKnownSeries` entries it is
+ * cleared and refilled by the next loads (≈ 100 bytes per series). One map per database
+ * handle: ids are only unique within a database.
  */
-function labelInterner(): (metric: string, text: string) => Readonly<Record<string, string>> {
-  const seen = new Map<string, Readonly<Record<string, string>>>();
-  return (metric, text) => {
-    const key = `${metric}\u0000${text}`;
-    let labels = seen.get(key);
-    if (!labels) {
-      labels = Object.freeze({ ...(JSON.parse(text) as Record<string, string>), __name__: metric });
-      seen.set(key, labels);
+const knownSeriesOf = new WeakMap<Database, Map<number, SeriesIdentity>>();
+const internedLabels = new Map<string, Readonly<Record<string, string>>>();
+const internedAppliances = new Map<string, string>();
+const maxKnownSeries = 1_000_000;
+
+function intern(metric: string, text: string): Readonly<Record<string, string>> {
+  const key = `${metric}\u0000${text}`;
+  let labels = internedLabels.get(key);
+  if (!labels) {
+    labels = Object.freeze({ ...(JSON.parse(text) as Record<string, string>), __name__: metric });
+    if (internedLabels.size >= maxKnownSeries) internedLabels.clear();
+    internedLabels.set(key, labels);
+  }
+  return labels;
+}
+
+/** Fills `knownSeries` for the ids not in it yet (one query for all of them). */
+async function learnSeries(database: Database, ids: readonly number[]): Promise<Map<number, SeriesIdentity>> {
+  let knownSeries = knownSeriesOf.get(database);
+  if (!knownSeries) knownSeriesOf.set(database, (knownSeries = new Map()));
+  let missing = ids.filter((id) => !knownSeries.has(id));
+  if (missing.length === 0) return knownSeries;
+  if (knownSeries.size + missing.length > maxKnownSeries) {
+    knownSeries.clear();
+    missing = [...ids];
+  }
+  const rows = await database.query<{ id: number; a: string; metric: string; labels: string }>(
+    `select s.id::float8 as id, s.appliance_id::text as a, s.metric, s.labels::text as labels
+       from series s where s.id = any(array(select (jsonb_array_elements_text($1::text::jsonb))::bigint))`,
+    [JSON.stringify(missing)],
+  );
+  for (const r of rows) {
+    let a = internedAppliances.get(r.a);
+    if (a === undefined) {
+      a = r.a;
+      if (internedAppliances.size >= maxKnownSeries) internedAppliances.clear();
+      internedAppliances.set(a, a);
     }
-    return labels;
+    knownSeries.set(Number(r.id), { a, labels: intern(r.metric, r.labels) });
+  }
+  return knownSeries;
+}
+
+/** Series of one metric, grouped by appliance id. */
+type Loaded = Map<string, SeriesData[]>;
+
+/**
+ * The loads of one evaluation cycle, shared by its rules: two rules reading the same metric
+ * with the same equality filter over the same window (the filesystem rules, the two pool-state
+ * rules) cost one query. Create one per cycle: the memo holds the cycle's points.
+ */
+export interface SeriesLoads {
+  /** The memoized load for `key`, running `load` the first time. */
+  get(key: string, load: () => Promise<Loaded>): Promise<Loaded>;
+}
+
+/** A memo for one cycle (see SeriesLoads); without one every load queries. */
+export function cycleLoads(): SeriesLoads {
+  const memo = new Map<string, Promise<Loaded>>();
+  return {
+    get(key, load) {
+      let loaded = memo.get(key);
+      if (!loaded) {
+        loaded = load();
+        memo.set(key, loaded);
+        // A failed load is not remembered: the next rule tries again.
+        loaded.catch(() => memo.delete(key));
+      }
+      return loaded;
+    },
   };
+}
+
+const uncached: SeriesLoads = { get: (_key, load) => load() };
+
+/**
+ * One metric's series for `[from, to]` (Unix ms), by appliance id: one query for the whole
+ * fleet (or for `applianceIds`). `latestOnly` reads `series.last_ts/last_value` (expressions
+ * of instant selectors only); otherwise the points come from `sample_chunks`.
+ */
+async function loadMetric(database: Database, filter: MetricFilter, from: number, to: number, latestOnly: boolean, applianceIds: readonly string[] | undefined): Promise<Loaded> {
+  const only = applianceIds ? JSON.stringify(applianceIds) : null;
+  const applianceFilter = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
+  // series_metric_idx drives the scan; `labels @> $5` keeps only the series every selector of the metric requires.
+  const seriesFilter = `s.metric = $1 and s.labels @> $5::text::jsonb`;
+  const bySeries = new Map<number, Point[]>();
+  if (latestOnly) {
+    // One row of three comma-separated lists (float8 as text is its shortest exact form; NaN
+    // and ±Infinity read back through Number): decoding 60 000 rows one by one cost more than
+    // the database's work.
+    const [row] = await database.query<{ ids: string | null; ts: string | null; vs: string | null }>(
+      `select string_agg(s.id::text, ',') as ids, string_agg(((extract(epoch from s.last_ts) * 1000)::float8)::text, ',') as ts,
+              string_agg(s.last_value::float8::text, ',') as vs
+         from series s
+        where ${seriesFilter} and s.last_ts >= $2::text::timestamptz and s.last_ts <= $3::text::timestamptz and s.last_value is not null ${applianceFilter}`,
+      [filter.metric, new Date(from).toISOString(), new Date(to).toISOString(), only, JSON.stringify(filter.labels)],
+    );
+    if (row?.ids) {
+      const ids = row.ids.split(',');
+      const ts = row.ts!.split(',');
+      const vs = row.vs!.split(',');
+      for (let i = 0; i < ids.length; i++) bySeries.set(Number(ids[i]), [{ t: Number(ts[i]), v: Number(vs[i]) }]);
+    }
+  } else {
+    // A chunk lies within one hour: those overlapping [from, to] end at or after `from` and
+    // start before `to` (so they end before to + one span). The series are chosen first (by
+    // metric), then each one's chunks through (series_id, last_ts): the plan does not depend on
+    // how many chunks the whole fleet wrote in the window. `offset 0` keeps the series scan a
+    // subquery of its own, so the planner cannot start from the fleet's chunks instead. The
+    // arrays come as comma-separated text (float8 prints its shortest exact form): String.split
+    // is native, postgres.js's array parser walks characters.
+    const rows = await database.query<{ id: number; base: number; offsets: string; values: string }>(
+      `select s.id::float8 as id, (extract(epoch from c.first_ts) * 1000)::float8 as base,
+              array_to_string(c.point_offsets, ',') as offsets, array_to_string(c.point_values, ',') as values
+         from (select s.id from series s where ${seriesFilter} and s.last_ts >= $2::text::timestamptz ${applianceFilter} offset 0) s
+         cross join lateral (select c.first_ts, c.point_offsets, c.point_values from sample_chunks c
+                              where c.series_id = s.id and c.last_ts >= $2::text::timestamptz and c.last_ts < $6::text::timestamptz
+                                and c.first_ts <= $3::text::timestamptz) c`,
+      [filter.metric, new Date(from).toISOString(), new Date(to).toISOString(), only, JSON.stringify(filter.labels), new Date(to + sampleChunkSpanMs).toISOString()],
+    );
+    for (const r of rows) {
+      const id = Number(r.id);
+      let points = bySeries.get(id);
+      if (!points) bySeries.set(id, (points = []));
+      const base = Number(r.base);
+      const offsets = r.offsets.split(',');
+      const values = r.values.split(',');
+      for (let i = 0; i < offsets.length; i++) {
+        const t = base + Number(offsets[i]);
+        if (t >= from && t <= to) points.push({ t, v: Number(values[i]) });
+      }
+    }
+  }
+  const knownSeries = await learnSeries(database, [...bySeries.keys()]);
+  const byAppliance: Loaded = new Map();
+  for (const [id, points] of bySeries) {
+    const identity = knownSeries.get(id);
+    // A series deleted between the two reads has no identity: it is left out, as if read a moment later.
+    if (!identity || points.length === 0) continue;
+    // Chunks arrive in no particular order (and may overlap before compaction merges them).
+    for (let i = 1; i < points.length; i++) {
+      if (points[i]!.t < points[i - 1]!.t) {
+        points.sort((x, y) => x.t - y.t);
+        break;
+      }
+    }
+    const data: SeriesData = { labels: identity.labels, points };
+    const list = byAppliance.get(identity.a);
+    if (list) list.push(data);
+    else byAppliance.set(identity.a, [data]);
+  }
+  return byAppliance;
 }
 
 /**
  * The series an expression needs for `[from, to]` (Unix ms), grouped by appliance id: one
- * query for the whole fleet (or for `applianceIds`), whatever the number of appliances.
+ * query per metric for the whole fleet (or for `applianceIds`), whatever the number of
+ * appliances, shared through `loads` with the other rules of the cycle. The lists returned are
+ * fresh; the series in them may be shared with other rules and must not be mutated.
  */
-export async function loadSeries(database: Database, parsed: ParsedExpr, from: number, to: number, applianceIds?: readonly string[]): Promise<Map<string, SeriesData[]>> {
+export async function loadSeries(database: Database, parsed: ParsedExpr, from: number, to: number, applianceIds?: readonly string[], loads: SeriesLoads = uncached): Promise<Map<string, SeriesData[]>> {
   const byAppliance = new Map<string, SeriesData[]>();
-  if (parsed.metrics.length === 0) return byAppliance;
-  const filters = metricFilters(parsed);
-  const metrics = JSON.stringify(filters.map((f) => f.metric));
-  const required = JSON.stringify(Object.fromEntries(filters.map((f) => [f.metric, f.labels])));
-  const only = applianceIds ? JSON.stringify(applianceIds) : null;
-  const applianceFilter = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
-  // The metric list drives the index (series_metric_idx); `$5` maps each metric to the labels its selectors all require.
-  const selected = `series s`;
-  const metricFilter = `s.metric = any(array(select jsonb_array_elements_text($1::text::jsonb))) and s.labels @> ($5::text::jsonb -> s.metric)`;
-  const labelsOf = labelInterner();
-  const add = (applianceId: string, data: SeriesData) => {
-    const list = byAppliance.get(applianceId);
-    if (list) list.push(data);
-    else byAppliance.set(applianceId, [data]);
-  };
-  if (parsed.latestOnly) {
-    const rows = await database.query<{ a: string; metric: string; labels: string; t: number; v: number }>(
-      `select s.appliance_id::text as a, s.metric, s.labels::text as labels, (extract(epoch from s.last_ts) * 1000)::float8 as t, s.last_value as v
-         from ${selected}
-        where ${metricFilter} and s.last_ts >= $2::text::timestamptz and s.last_ts <= $3::text::timestamptz and s.last_value is not null ${applianceFilter}`,
-      [metrics, new Date(from).toISOString(), new Date(to).toISOString(), only, required],
-    );
-    for (const r of rows) add(r.a, { labels: labelsOf(r.metric, r.labels), points: [{ t: Number(r.t), v: Number(r.v) }] });
-    return byAppliance;
-  }
-  // A chunk lies within one hour: those overlapping [from, to] end at or after `from` and
-  // start before `to` (so they end before to + one span). The series are chosen first (by
-  // metric), then each one's chunks through (series_id, last_ts): the plan does not depend on
-  // how many chunks the whole fleet wrote in the window.
-  // `offset 0` keeps the series scan a subquery of its own, so the planner cannot start from
-  // the fleet's chunks instead. The arrays come as comma-separated text (float8 prints its
-  // shortest exact form): String.split is native, postgres.js's array parser walks characters.
-  const rows = await database.query<{ id: string; a: string; metric: string; labels: string; base: number; offsets: string; values: string }>(
-    `select s.id::text as id, s.appliance_id::text as a, s.metric, s.labels::text as labels, (extract(epoch from c.first_ts) * 1000)::float8 as base,
-            array_to_string(c.point_offsets, ',') as offsets, array_to_string(c.point_values, ',') as values
-       from (select s.id, s.appliance_id, s.metric, s.labels from ${selected}
-              where ${metricFilter} and s.last_ts >= $2::text::timestamptz ${applianceFilter} offset 0) s
-       cross join lateral (select c.first_ts, c.point_offsets, c.point_values from sample_chunks c
-                            where c.series_id = s.id and c.last_ts >= $2::text::timestamptz and c.last_ts < $6::text::timestamptz
-                              and c.first_ts <= $3::text::timestamptz) c`,
-    [metrics, new Date(from).toISOString(), new Date(to).toISOString(), only, required, new Date(to + sampleChunkSpanMs).toISOString()],
-  );
-  const bySeries = new Map<string, { a: string; labels: Readonly<Record<string, string>>; points: Point[] }>();
-  for (const r of rows) {
-    let series = bySeries.get(r.id);
-    if (!series) {
-      series = { a: r.a, labels: labelsOf(r.metric, r.labels), points: [] };
-      bySeries.set(r.id, series);
+  const only = applianceIds ? [...applianceIds].sort().join(',') : '*';
+  // Every metric's load starts at once: the database reads one while this process decodes another.
+  const pending = metricFilters(parsed).map((filter) => {
+    const key = `${parsed.latestOnly ? 'latest' : 'range'}|${from}|${to}|${only}|${filter.metric}|${JSON.stringify(filter.labels)}`;
+    return loads.get(key, () => loadMetric(database, filter, from, to, parsed.latestOnly, applianceIds));
+  });
+  // Each is awaited in turn below; the others' failures are handled there too, not left unhandled.
+  for (const p of pending) p.catch(() => {});
+  for (const p of pending) {
+    const loaded = await p;
+    for (const [applianceId, series] of loaded) {
+      const list = byAppliance.get(applianceId);
+      if (list) list.push(...series);
+      else byAppliance.set(applianceId, [...series]);
     }
-    const base = Number(r.base);
-    const offsets = r.offsets.split(',');
-    const values = r.values.split(',');
-    for (let i = 0; i < offsets.length; i++) {
-      const t = base + Number(offsets[i]);
-      if (t >= from && t <= to) series.points.push({ t, v: Number(values[i]) });
-    }
-  }
-  for (const series of bySeries.values()) {
-    const pts = series.points;
-    if (pts.length === 0) continue;
-    // Chunks arrive in no particular order (and may overlap before compaction merges them).
-    for (let i = 1; i < pts.length; i++) {
-      if (pts[i]!.t < pts[i - 1]!.t) {
-        pts.sort((x, y) => x.t - y.t);
-        break;
-      }
-    }
-    add(series.a, { labels: series.labels, points: pts });
   }
   return byAppliance;
 }
@@ -163,8 +262,25 @@ export interface PromqlRuleResult {
  * names (an appliance with none of them cannot satisfy a selector). Pure per appliance: one
  * appliance's data never reaches another's evaluation.
  */
-export async function evaluatePromqlRule(database: Database, parsed: ParsedExpr, now: number): Promise<PromqlRuleResult> {
-  const data = await loadSeries(database, parsed, now - parsed.lookbackMs, now);
+/**
+ * Starts the loads of a rule's expression in `loads` without waiting for them, so that the
+ * database reads the next rules' series while this process evaluates the current one. An
+ * expression that does not parse is left to its own evaluation to report; a failed load is
+ * retried by the rule that needs it.
+ */
+export function prefetchPromqlRule(database: Database, rule: { params: Record<string, unknown> }, now: Date, loads: SeriesLoads): void {
+  let parsed: ParsedExpr;
+  try {
+    parsed = parseCached(String((rule.params as { expr?: unknown }).expr ?? ''));
+  } catch {
+    return;
+  }
+  const at = now.getTime();
+  loadSeries(database, parsed, at - parsed.lookbackMs, at, undefined, loads).catch(() => {});
+}
+
+export async function evaluatePromqlRule(database: Database, parsed: ParsedExpr, now: number, loads?: SeriesLoads): Promise<PromqlRuleResult> {
+  const data = await loadSeries(database, parsed, now - parsed.lookbackMs, now, undefined, loads);
   const active = new Map<string, AlertSample[]>();
   const failed = new Map<string, string>();
   for (const [applianceId, series] of data) {
@@ -217,10 +333,10 @@ export interface PromqlFinding {
  * evaluation failed are returned in `failed` so their open alerts are left unchanged, as
  * Prometheus keeps a rule's alerts when an evaluation fails.
  */
-export async function detectPromqlRule(database: Database, rule: { name: string; params: Record<string, unknown> }, now: Date): Promise<{ findings: PromqlFinding[]; failed: Map<string, string> }> {
+export async function detectPromqlRule(database: Database, rule: { name: string; params: Record<string, unknown> }, now: Date, loads?: SeriesLoads): Promise<{ findings: PromqlFinding[]; failed: Map<string, string> }> {
   const params = rule.params as { expr?: unknown; labels?: Record<string, string> };
   const parsed = parseCached(String(params.expr ?? ''));
-  const result = await evaluatePromqlRule(database, parsed, now.getTime());
+  const result = await evaluatePromqlRule(database, parsed, now.getTime(), loads);
   const findings: PromqlFinding[] = [];
   for (const [applianceId, samples] of result.active) {
     for (const s of samples) {
