@@ -6,4 +6,4 @@ COPY . .
 RUN npm run build
 ENV NODE_ENV=production PORT=8080 DATA_DIR=/data
 EXPOSE 8080
-CMD ["npx", "tsx", "server/main.ts"]
+CMD ["node", "--enable-source-maps", "dist/server/main.js"]

@@ -5,7 +5,11 @@ import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import type { Database } from './client.ts';
 
-export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+/**
+ * The SQL migrations: beside this module, or — when this code runs from the server bundle
+ * (`dist/server/*.js`, `npm run build:server`) — under drizzle/ at the package root.
+ */
+export const migrationsFolder = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './migrations' : '../../drizzle/migrations', import.meta.url));
 
 // Several processes (two collectors and a server) may start at once against one PostgreSQL:
 // an advisory lock makes one of them migrate while the others wait.

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -34,8 +34,19 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+let built: Promise<void> | undefined;
+
+/** Builds the server bundle (`npm run build:server`) once per bench run: the bench measures what `npm start` runs. */
+function serverBundle(): Promise<void> {
+  built ??= new Promise<void>((resolve, reject) => {
+    execFile('npm', ['run', 'build:server', '--silent'], { cwd: repoRoot }, (err, _stdout, stderr) => (err ? reject(new Error(`npm run build:server failed: ${stderr}`)) : resolve()));
+  });
+  return built;
+}
+
 /**
- * Runs `server/main.ts` as a child process (so its memory is its own) and waits for /readyz.
+ * Runs the server bundle (`dist/server/main.js`, built from the sources first, as `npm start`
+ * runs it) as a child process (so its memory is its own) and waits for /readyz.
  * `env` adds to a minimal environment: DATABASE_URL or DATA_DIR, ROLE, …
  */
 export async function startServerProcess(env: Record<string, string>, log: (m: string) => void): Promise<ServerProcess> {
@@ -43,7 +54,8 @@ export async function startServerProcess(env: Record<string, string>, log: (m: s
   const adminKey = `bench_admin_${Math.random().toString(36).slice(2)}_0123456789`;
   // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof") profiles the server under load.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(repoRoot, 'server/main.ts')], {
+  await serverBundle();
+  const child = spawn(process.execPath, [...nodeArgs, '--enable-source-maps', path.join(repoRoot, 'dist/server/main.js')], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: adminKey, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -65,12 +65,18 @@ export class OffThreadParser {
   }
 
   private start(): Worker {
-    // The server runs its TypeScript through tsx; a worker thread has to register it itself.
-    const script = new URL('./parse-worker.ts', import.meta.url).href;
-    const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : 'tsx/esm/api';
-    const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(script)}); })`;
     // A bounded heap: one 5 MB body's tree is ~15 MB; the limits keep the worker's share of the RSS small.
-    const worker = new Worker(bootstrap, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 } });
+    const resourceLimits = { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 };
+    let worker: Worker;
+    if (import.meta.url.endsWith('.ts')) {
+      // Run from source through tsx (tests, tools): the worker thread has to register tsx itself.
+      const script = new URL('./parse-worker.ts', import.meta.url).href;
+      const tsx = typeof import.meta.resolve === 'function' ? import.meta.resolve('tsx/esm/api') : 'tsx/esm/api';
+      worker = new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(script)}); })`, { eval: true, resourceLimits });
+    } else {
+      // The server bundle (dist/server/main.js): the worker is bundled beside it.
+      worker = new Worker(new URL('./ingest/parse-worker.js', import.meta.url), { resourceLimits });
+    }
     worker.unref();
     worker.on('message', (reply: ParseReply) => this.receive(worker, reply));
     const fail = (err: Error) => {

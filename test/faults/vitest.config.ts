@@ -7,6 +7,8 @@ export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   test: {
     include: ['test/faults/**/*.test.ts'],
+    // The servers run from the bundle `npm start` runs: built from the sources first.
+    globalSetup: ['test/faults/support/build.ts'],
     environment: 'node',
     pool: 'forks',
     fileParallelism: false,

@@ -7,7 +7,7 @@ import { freePort, sleep } from './ports.ts';
 export const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 /**
- * `server/main.ts` as a child process on a fixed port, so a test can kill it, start it
+ * The server bundle (`dist/server/main.js`, as `npm start` runs it) as a child process on a fixed port, so a test can kill it, start it
  * again at the same address and let its clients carry on.
  */
 export interface ServerChild {
@@ -48,7 +48,8 @@ export async function serverChild(env: Record<string, string>, options: { port?:
     output: () => output,
     async start() {
       output = '';
-      child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'server/main.ts')], {
+      // The production artifact (`npm start`): the bundle the suite's global setup just built.
+      child = spawn(process.execPath, ['--enable-source-maps', path.join(repoRoot, 'dist/server/main.js')], {
         cwd: repoRoot,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: adminKey, LOG_LEVEL: 'warn', ...env },
         stdio: ['ignore', 'pipe', 'pipe'],
