@@ -266,9 +266,9 @@ export function createEngine(deps: CoreDeps): Engine {
         const facts = (await factsFor([ctx.applianceId])).get(ctx.applianceId);
         if (!facts) return;
         const matching = relevant.filter(({ rule, sample }) => selectorMatches(rule, facts, sample.labels));
-        // One primary-key lookup: the appliance's open alerts, from memory unless one changed.
-        const open = await openAlerts.openAlerts(ctx.applianceId);
-        const observations = await observeSamples(facts, matching, open);
+        // One primary-key lookup: the appliance's open alerts, from memory unless one changed
+        // (read together with what the rules need besides the samples).
+        const { observations, open } = await observeSamples(facts, matching, openAlerts.openAlerts(ctx.applianceId));
         await advance(observations, ctx.applianceId, open);
       } finally {
         span.end();
@@ -304,7 +304,7 @@ export function createEngine(deps: CoreDeps): Engine {
     return observations;
   }
 
-  async function observeSamples(facts: ApplianceFacts, matching: { rule: Rule; sample: Sample }[], open: ReadonlyMap<string, AlertState>): Promise<Observation[]> {
+  async function observeSamples(facts: ApplianceFacts, matching: { rule: Rule; sample: Sample }[], openAlertsRead: Promise<Map<string, AlertState>>): Promise<{ observations: Observation[]; open: Map<string, AlertState> }> {
     // Rules that read more than the sample (rates, ratios, aggregates) use the newest sample per series.
     const latest = new Map<string, { rule: Rule; sample: Sample }>();
     const extraMetrics = new Set<string>();
@@ -319,54 +319,64 @@ export function createEngine(deps: CoreDeps): Engine {
       const key = `${m.rule.id}|${labelsKey(m.sample.labels)}`;
       const seen = latest.get(key);
       if (!seen || seen.sample.ts <= m.sample.ts) latest.set(key, m);
-      if (m.rule.kind === 'rate' || p.aggregate) extraMetrics.add(m.sample.metric);
+      if (p.aggregate) extraMetrics.add(m.sample.metric);
       if (p.divideBy) extraMetrics.add(p.divideBy);
     }
-    const observations = observeDirect(facts, direct, open);
-    if (latest.size === 0) return observations;
+    if (latest.size === 0) {
+      const open = await openAlertsRead;
+      return { observations: observeDirect(facts, direct, open), open };
+    }
 
-    const series = await database.query<{ id: string; metric: string; labels: Record<string, string>; lastValue: number | null; lastTs: Date | null }>(
-      `select id::text as id, metric, labels, last_value as "lastValue", last_ts as "lastTs" from series where appliance_id = $1 and metric = any(array(select jsonb_array_elements_text($2::text::jsonb)))`,
-      [facts.id, JSON.stringify([...extraMetrics])],
-    );
-    const seriesBy = new Map(series.map((s) => [`${s.metric}|${labelsKey(s.labels)}`, s]));
     // Declared members of topology-aware aggregates, by kind.
     const memberKinds = [...new Set([...latest.values()].flatMap(({ rule }) => ((rule.params as ThresholdParams).members ? [(rule.params as ThresholdParams).members!.kind] : [])))];
-    const declared = new Map<string, string[]>();
-    if (memberKinds.length) {
-      const parts = await database.query<{ id: string; kind: string }>(
-        `select id, kind from components where appliance_id = $1::text::uuid and kind = any(array(select jsonb_array_elements_text($2::text::jsonb)))`,
-        [facts.id, JSON.stringify(memberKinds)],
-      );
-      for (const part of parts) declared.set(part.kind, [...(declared.get(part.kind) ?? []), part.id]);
-    }
-
-    const rateStarts: { id: string; from: string; key: string }[] = [];
+    // The first point in each rate rule's window, of the series the sample belongs to (found by its canonical key).
+    const rateStarts: { metric: string; labels_key: string; from: string; key: string }[] = [];
     for (const [key, { rule, sample }] of latest) {
       if (rule.kind !== 'rate') continue;
-      const s = seriesBy.get(`${sample.metric}|${labelsKey(sample.labels)}`);
-      if (s) rateStarts.push({ id: s.id, from: new Date(sample.ts - (rule.params as RateParams).windowSeconds * 1000).toISOString(), key });
+      rateStarts.push({ metric: sample.metric, labels_key: labelsKey(sample.labels), from: new Date(sample.ts - (rule.params as RateParams).windowSeconds * 1000).toISOString(), key });
     }
+    // The reads are independent of each other and of the open alerts' version check: one round
+    // trip to the database instead of four.
+    const [open, series, parts, firstRows] = await Promise.all([
+      openAlertsRead,
+      extraMetrics.size
+        ? database.query<{ id: string; metric: string; labels: Record<string, string>; lastValue: number | null; lastTs: Date | null }>(
+            `select id::text as id, metric, labels, last_value as "lastValue", last_ts as "lastTs" from series where appliance_id = $1 and metric = any(array(select jsonb_array_elements_text($2::text::jsonb)))`,
+            [facts.id, JSON.stringify([...extraMetrics])],
+          )
+        : Promise.resolve([]),
+      memberKinds.length
+        ? database.query<{ id: string; kind: string }>(
+            `select id, kind from components where appliance_id = $1::text::uuid and kind = any(array(select jsonb_array_elements_text($2::text::jsonb)))`,
+            [facts.id, JSON.stringify(memberKinds)],
+          )
+        : Promise.resolve([]),
+      rateStarts.length
+        ? database.query<{ key: string; first: number | null }>(
+            // The first point at or after "from": a chunk starting at or after it offers its first
+            // point; only the chunk(s) around "from" are unnested. Points are in time order.
+            `select u.key,
+                    (select w.v from (
+                       select c.first_ts as t, c.point_values[1] as v
+                         from sample_chunks c where c.series_id = s.id and c.last_ts >= u.from and c.first_ts >= u.from
+                       union all
+                       select c.first_ts + p.o * interval '1 millisecond', p.v
+                         from sample_chunks c cross join lateral unnest(c.point_offsets, c.point_values) as p(o, v)
+                        where c.series_id = s.id and c.last_ts >= u.from and c.first_ts < u.from
+                          and c.first_ts + p.o * interval '1 millisecond' >= u.from
+                     ) w order by w.t limit 1) as first
+               from jsonb_to_recordset($1::text::jsonb) as u(metric text, labels_key text, "from" timestamptz, key text)
+               join series s on s.appliance_id = $2::text::uuid and s.metric = u.metric and s.labels_key = u.labels_key`,
+            [JSON.stringify(rateStarts), facts.id],
+          )
+        : Promise.resolve([]),
+    ]);
+    const seriesBy = new Map(series.map((s) => [`${s.metric}|${labelsKey(s.labels)}`, s]));
+    const declared = new Map<string, string[]>();
+    for (const part of parts) declared.set(part.kind, [...(declared.get(part.kind) ?? []), part.id]);
     const firstInWindow = new Map<string, number>();
-    if (rateStarts.length) {
-      const rows = await database.query<{ key: string; first: number | null }>(
-        // The first point at or after "from": a chunk starting at or after it offers its first
-        // point; only the chunk(s) around "from" are unnested. Points are in time order.
-        `select u.key,
-                (select w.v from (
-                   select c.first_ts as t, c.point_values[1] as v
-                     from sample_chunks c where c.series_id = u.id and c.last_ts >= u.from and c.first_ts >= u.from
-                   union all
-                   select c.first_ts + p.o * interval '1 millisecond', p.v
-                     from sample_chunks c cross join lateral unnest(c.point_offsets, c.point_values) as p(o, v)
-                    where c.series_id = u.id and c.last_ts >= u.from and c.first_ts < u.from
-                      and c.first_ts + p.o * interval '1 millisecond' >= u.from
-                 ) w order by w.t limit 1) as first
-           from jsonb_to_recordset($1::text::jsonb) as u(id bigint, "from" timestamptz, key text)`,
-        [JSON.stringify(rateStarts)],
-      );
-      for (const r of rows) if (r.first !== null) firstInWindow.set(r.key, Number(r.first));
-    }
+    for (const r of firstRows) if (r.first !== null) firstInWindow.set(r.key, Number(r.first));
+    const observations = observeDirect(facts, direct, open);
 
     for (const [key, { rule, sample }] of latest) {
       const p = rule.params as ThresholdParams & StateParams;
@@ -381,7 +391,7 @@ export function createEngine(deps: CoreDeps): Engine {
       const observation = sampleObservation(rule, facts, sample, context, p.aggregate ? {} : sample.labels);
       if (observation) observations.push(observation);
     }
-    return observations;
+    return { observations, open };
   }
 
   function sampleObservation(rule: Rule, facts: ApplianceFacts, sample: Sample, context: ReadingContext, labels: Record<string, string> = sample.labels): Observation | null {
