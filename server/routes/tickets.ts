@@ -203,6 +203,7 @@ const TicketQuery = PageQuery.extend({
   applianceId: z.uuid().optional(),
   assigneeId: z.uuid().optional(),
   tier: z.enum(tiers).optional(),
+  source: z.enum(ticketSources).optional(),
   open: z.enum(['true', 'false']).optional(),
 });
 

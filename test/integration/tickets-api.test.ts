@@ -53,6 +53,23 @@ describe.each(backends)('tickets API on %s', (backend) => {
     expect((await p.json('POST', '/api/v1/tickets', { body: { summary: 'x' } })).status).toBe(400);
   });
 
+  it('filters the queue by how tickets were opened; an unknown source is a 400', async () => {
+    const customer = await f.customer();
+    const { appliance } = await f.appliance(customer.id);
+    const open = (source: string) =>
+      p.json('POST', '/api/v1/tickets', { key: engineer.apiKey, body: { applianceId: appliance.id, summary: source, description: '', source } }).then((r) => r.body.id as string);
+    const phone = await open('phone');
+    const chat = await open('chat');
+    const byPhone = await p.json('GET', `/api/v1/tickets?customerId=${customer.id}&source=phone`, { key: engineer.apiKey });
+    expect(byPhone.status).toBe(200);
+    expect((byPhone.body.items as { id: string }[]).map((t) => t.id)).toEqual([phone]);
+    const byChat = await p.json('GET', `/api/v1/tickets?customerId=${customer.id}&source=chat`, { key: engineer.apiKey });
+    expect((byChat.body.items as { id: string }[]).map((t) => t.id)).toEqual([chat]);
+    const bad = await p.json('GET', '/api/v1/tickets?source=fax', { key: engineer.apiKey });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.details).toMatchObject([{ path: 'source' }]);
+  });
+
   it('lists the queue by due instant, then priority — business-hours and 24/7 targets compared correctly (issue 17 item 4) — scoped and keyset-paginated', async () => {
     const mc = await f.customer({ tier: 'mission_critical' });
     const basic = await f.customer({ tier: 'basic' });

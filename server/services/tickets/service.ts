@@ -71,6 +71,8 @@ export interface TicketFilter {
   applianceId?: string | undefined;
   assigneeId?: string | undefined;
   tier?: Tier | undefined;
+  /** How the ticket was opened (SPEC §2.4: the guide's channels plus `auto` and `appliance`). */
+  source?: TicketSource | undefined;
   open?: boolean | undefined;
   limit: number;
   cursor?: string | undefined;
@@ -130,6 +132,7 @@ export async function listTickets(db: Db, user: UserPrincipal, calendar: SlaCale
         filter.applianceId ? eq(tickets.applianceId, filter.applianceId) : undefined,
         filter.assigneeId ? eq(tickets.assigneeId, filter.assigneeId) : undefined,
         filter.tier ? eq(tickets.tier, filter.tier) : undefined,
+        filter.source ? eq(tickets.source, filter.source) : undefined,
         filter.open === true ? sql`${tickets.status} not in ('resolved', 'closed')` : filter.open === false ? inArray(tickets.status, closedStatuses) : undefined,
         after ? sql`(${queueGroup}, ${queueInstant}, ${tickets.priority}, ${tickets.number}) > (${after[0]}::int, ${after[1]}::float8, ${after[2]}::text, ${after[3]}::bigint)` : undefined,
       ),
