@@ -90,7 +90,7 @@ export type HeartbeatInput = z.infer<typeof HeartbeatBody>;
 const HeartbeatEnvelope = HeartbeatBody.omit({ components: true });
 const ComponentList = z.array(HeartbeatComponent);
 /** Components validated per slice (a few ms of zod). */
-const componentsPerSlice = 500;
+const componentsPerSlice = 100;
 
 /**
  * `HeartbeatBody.parse(body)`, with a long component list validated `componentsPerSlice` at a
