@@ -33,10 +33,10 @@ export const configSchema = z.object({
     .default('15:00'),
   INGEST_RATE_PER_TOKEN: positiveInt.default(200_000),
   // Per-token fairness in front of parsing (SPEC §10): a byte bucket per token and in-flight bodies.
-  // Per-token fairness is opt-in for now (docs/ingest-fairness.md): the defaults let everything through.
-  INGEST_BYTES_PER_TOKEN_SECOND: positiveInt.default(1_000_000_000),
-  INGEST_BURST_BYTES_PER_TOKEN: positiveInt.min(5 * 1024 * 1024, 'must be at least 5242880 (one largest body)').default(1_000_000_000),
-  INGEST_IN_FLIGHT_PER_TOKEN: positiveInt.default(1000),
+  // 512 KiB/s with bursts of 15 MiB (three largest bodies) is ~400× an agent's traffic (docs/ingest-fairness.md).
+  INGEST_BYTES_PER_TOKEN_SECOND: positiveInt.default(512 * 1024),
+  INGEST_BURST_BYTES_PER_TOKEN: positiveInt.min(5 * 1024 * 1024, 'must be at least 5242880 (one largest body)').default(15 * 1024 * 1024),
+  INGEST_IN_FLIGHT_PER_TOKEN: positiveInt.default(8),
   // Native metric bodies at least this large (bytes) are parsed on a worker thread; 0 = never (docs/configuration.md).
   INGEST_PARSE_WORKER_BYTES: z.coerce.number().int().min(0).default(0),
   // A sample stamped further ahead than this is skipped (SPEC §7); older than RETENTION_DAYS too.

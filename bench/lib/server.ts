@@ -24,6 +24,15 @@ export function memoryOf(pid: number): { peakMb: number; rssMb: number } {
   return { peakMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
 }
 
+/**
+ * Server settings for a bench whose clients send as fast as the server answers (several MB/s per
+ * appliance token): the per-token fairness budget (SPEC §10, docs/ingest-fairness.md) is raised
+ * out of the way, and `clients` requests of one token may be in flight at once.
+ */
+export function unthrottledIngest(clients: number): Record<string, string> {
+  return { INGEST_BYTES_PER_TOKEN_SECOND: String(1024 ** 3), INGEST_BURST_BYTES_PER_TOKEN: String(1024 ** 3), INGEST_IN_FLIGHT_PER_TOKEN: String(Math.max(8, clients)) };
+}
+
 export interface ServerProcess {
   url: string;
   pid: number;

@@ -32,6 +32,7 @@ import { PromqlError } from './promql/parse.ts';
 import { cycleLoads, detectPromqlRule, prefetchPromqlRule, type SeriesLoads } from './promql/store.ts';
 import type { AlertResolution } from '../../drizzle/schema/index.ts';
 import type { AbsenceParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
+import { TimeSlice } from '../lib/time-slice.ts';
 
 const tracer = trace.getTracer('vigil');
 
@@ -409,7 +410,10 @@ export function createEngine(deps: CoreDeps): Engine {
         const facts = (await factsFor([ctx.applianceId])).get(ctx.applianceId);
         if (!facts) return;
         const observations: Observation[] = [];
+        // A batch of 1 000 events is tens of ms of matching and rendering: other requests run between slices (SPEC §10).
+        const slice = new TimeSlice();
         for (const event of events) {
+          await slice.pause();
           const labels = { alertname: event.name, severity: event.severity, ...event.labels };
           const rule = mostSpecificEventRule(index.events.filter((r) => eventRuleMatches(r, facts, event, labels)));
           if (!rule) continue;

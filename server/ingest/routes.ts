@@ -1,4 +1,3 @@
-import { isAscii } from 'node:buffer';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppliancePrincipal, IntegrationPrincipal } from '../auth/principal.ts';
@@ -6,15 +5,17 @@ import type { AppDeps } from '../composition.ts';
 import { newRouter, type AppEnv } from '../http/context.ts';
 import { currentAppliance, currentIntegration, requireAppliance } from '../http/middleware.ts';
 import { DomainError, invalid } from '../lib/errors.ts';
+import { parseJsonBodyInSlices } from '../lib/json-in-slices.ts';
+import { TimeSlice } from '../lib/time-slice.ts';
 import { ErrorBody, jsonBody, jsonResponse } from '../schemas/common.ts';
 import { alertmanagerWebhookSchema, parseAlertmanagerWebhook } from '../../telemetry/parsers/alertmanager.ts';
-import { nativeEventsBodySchema, nativeMetricsBodySchema, parseNativeEvents, parseNativeMetrics } from '../../telemetry/parsers/native.ts';
+import { nativeEventsBodySchema, nativeMetricsBodySchema, parseNativeEventsInSlices, parseNativeMetricsInSlices } from '../../telemetry/parsers/native.ts';
 import { parseOtlpMetrics } from '../../telemetry/parsers/otlp.ts';
 import { batchIdMessage, batchIdPattern, isBatchId } from '../../telemetry/batch-id.ts';
 import { parsePrometheusText } from '../../telemetry/parsers/prometheus-text.ts';
 import { skipReasons, type IngestReport } from '../../telemetry/parsers/types.ts';
 import { parseRemoteWrite } from '../../telemetry/parsers/remote-write.ts';
-import { HeartbeatAck, HeartbeatBody } from './heartbeat.ts';
+import { HeartbeatAck, HeartbeatBody, readHeartbeat } from './heartbeat.ts';
 import { offThreadParser } from './off-thread-parse.ts';
 import { MAX_INGEST_BODY_BYTES } from './fairness.ts';
 import { IngestService, type IngestSender } from './service.ts';
@@ -100,8 +101,6 @@ function otlpPartialSuccess(report: IngestReport): { rejectedDataPoints: number;
   return { rejectedDataPoints: report.skipped, errorMessage: `${warnings.join(', ')}${example}` };
 }
 
-const utf8 = new TextDecoder();
-
 /** The raw bytes of a JSON body (415 for another content type). */
 async function readJsonBytes(c: Context<AppEnv>): Promise<Buffer> {
   if (!/^application\/([\w.+-]+\+)?json\b/i.test(c.req.header('content-type') ?? '')) {
@@ -112,19 +111,21 @@ async function readJsonBytes(c: Context<AppEnv>): Promise<Buffer> {
   return Buffer.from(await c.req.raw.arrayBuffer());
 }
 
-/** JSON from body bytes: an ASCII body (the usual case) becomes a string in one copy; anything else goes through TextDecoder. */
-function decodeJson(bytes: Buffer): unknown {
-  const text = isAscii(bytes) ? bytes.toString('latin1') : utf8.decode(bytes);
-  if (text.length === 0) throw invalid('the request body is empty');
+/**
+ * JSON from body bytes (UTF-8; see `parseJsonBodyInSlices`). A large body is parsed a few ms at
+ * a time (SPEC §10: a 5 MB JSON.parse would hold every other token's requests for tens of ms).
+ */
+async function decodeJson(bytes: Buffer, slice: TimeSlice): Promise<unknown> {
+  if (bytes.length === 0) throw invalid('the request body is empty');
   try {
-    return JSON.parse(text) as unknown;
+    return await parseJsonBodyInSlices(bytes, slice);
   } catch {
     throw invalid('request body is not valid JSON');
   }
 }
 
 async function readJson(c: Context<AppEnv>): Promise<unknown> {
-  return decodeJson(await readJsonBytes(c));
+  return decodeJson(await readJsonBytes(c), new TimeSlice());
 }
 
 /** For the scrape-style formats, an optional `?batchId=` makes a retry idempotent too. */
@@ -207,9 +208,9 @@ export function collectorRoutes(deps: AppDeps) {
     responses: { 200: jsonResponse(WriteAck, 'Committed (or a duplicate)'), ...ingestErrors },
   });
   // Reading and parsing end before the write starts, so the JSON tree is garbage by then.
-  // With INGEST_PARSE_WORKER_BYTES set, a large body is parsed on the worker thread (SPEC §10: its
-  // JSON.parse would otherwise hold the event loop other tokens' requests wait on); its samples
-  // are charged once counted.
+  // A large body is parsed and validated a few ms at a time (SPEC §10: other tokens' requests
+  // wait on this event loop); with INGEST_PARSE_WORKER_BYTES set, on the worker thread instead,
+  // its samples charged once counted.
   const readNativeMetrics = async (c: Context<AppEnv>, appliance: AppliancePrincipal) => {
     const bytes = await readJsonBytes(c);
     const offThreadFrom = deps.config.INGEST_PARSE_WORKER_BYTES;
@@ -218,9 +219,10 @@ export function collectorRoutes(deps: AppDeps) {
       service.charge(appliance, batch.samples.length);
       return batch;
     }
-    const body = decodeJson(bytes);
+    const slice = new TimeSlice();
+    const body = await decodeJson(bytes, slice);
     service.charge(appliance, samplesCount(body));
-    return service.parse('native', () => parseNativeMetrics(body, service.parseContext()));
+    return service.parseAsync('native', () => parseNativeMetricsInSlices(body, service.parseContext(), () => slice.pause()));
   };
   ingest.post('/metrics', async (c) => {
     const appliance = currentAppliance(c);
@@ -264,8 +266,9 @@ export function collectorRoutes(deps: AppDeps) {
   });
   ingest.post('/events', async (c) => {
     const appliance = currentAppliance(c);
-    const body = await readJson(c);
-    const events = service.parse('events', () => parseNativeEvents(body, service.parseContext()));
+    const slice = new TimeSlice();
+    const body = await decodeJson(await readJsonBytes(c), slice);
+    const events = await service.parseAsync('events', () => parseNativeEventsInSlices(body, service.parseContext(), () => slice.pause()));
     service.charge(appliance, events.length);
     return c.json(await service.writeEvents(appliance, events), 200);
   });
@@ -288,21 +291,24 @@ export function collectorRoutes(deps: AppDeps) {
     return c.json({ ...written, skipped: parsed.skipped, truncatedLabelValues: parsed.truncated, problems: parsed.problems }, 200);
   });
 
-  ingest.openapi(
-    createRoute({
-      method: 'post',
-      path: '/heartbeat',
-      tags: ['collector'],
-      summary: 'Versions, uptime and topology; the reply carries the remote-tunnel setting chosen by the customer',
-      request: { body: jsonBody(HeartbeatBody) },
-      responses: { 200: jsonResponse(HeartbeatAck, 'Recorded'), ...ingestErrors },
-    }),
-    async (c) => {
-      const appliance = currentAppliance(c);
-      service.charge(appliance, 1);
-      return c.json(await service.heartbeat(appliance, c.req.valid('json')), 200);
-    },
-  );
+  doc.registerPath({
+    method: 'post',
+    path: '/heartbeat',
+    tags: ['collector'],
+    summary: 'Versions, uptime and topology; the reply carries the remote-tunnel setting chosen by the customer',
+    security,
+    request: { body: jsonBody(HeartbeatBody) },
+    responses: { 200: jsonResponse(HeartbeatAck, 'Recorded'), ...ingestErrors },
+  });
+  // Validated here rather than by the OpenAPI route: a topology of thousands of components is
+  // parsed and validated in slices (SPEC §10).
+  ingest.post('/heartbeat', async (c) => {
+    const appliance = currentAppliance(c);
+    const slice = new TimeSlice();
+    const input = await readHeartbeat(await decodeJson(await readJsonBytes(c), slice), slice);
+    service.charge(appliance, 1);
+    return c.json(await service.heartbeat(appliance, input), 200);
+  });
 
   ingest.openapi(
     createRoute({

@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../../drizzle/client.ts';
 import { sampleChunkSpanMs } from '../../drizzle/schema/telemetry.ts';
 import type { Sample } from '../../telemetry/parsers/types.ts';
 import { labelsKey } from '../../telemetry/series-key.ts';
+import { TimeSlice } from '../lib/time-slice.ts';
 
 export interface WriteResult {
   /** Samples committed by this request (0 for a duplicate). */
@@ -57,27 +59,46 @@ select count(*)::int4 as fresh from batch`;
 const writeSql = `with ${chunksSql('')}
 select 1 as fresh`;
 
-// Creates the series a batch names for the first time; an existing one answers its id.
+// Creates the series a batch names for the first time; an existing one answers its id. Each
+// answers by its position `n` in the statement's list rather than by its (long) key.
 const upsertSeriesSql = `
-insert into series (appliance_id, metric, labels, labels_key)
-select $1::text::uuid, x.metric, x.labels, x.labels_key
-from jsonb_to_recordset($2::text::jsonb) as x(metric text, labels jsonb, labels_key text)
-on conflict (appliance_id, metric, labels_key) do update set metric = excluded.metric
-returning id::text as id, metric, labels_key, (xmax = 0) as inserted`;
+with input as materialized (
+  select x.metric, x.labels, x.labels_key, x.n
+  from jsonb_to_recordset($2::text::jsonb) as x(metric text, labels jsonb, labels_key text, n int4)
+), upserted as (
+  insert into series (appliance_id, metric, labels, labels_key)
+  select $1::text::uuid, metric, labels, labels_key from input
+  on conflict (appliance_id, metric, labels_key) do update set metric = excluded.metric
+  returning id, metric, labels_key, (xmax = 0) as inserted
+)
+select u.id::text as id, i.n, u.inserted
+from upserted u join input i on i.metric = u.metric and i.labels_key = u.labels_key`;
+
+/** New series per statement: ~0.5 MB of JSON with long labels, a few ms of work on either side. */
+const newSeriesPerStatement = 1000;
 
 // How many series an appliance has: verified against the table when a batch brings new ones
 // and the in-memory count is unknown or near the limit.
 const countSeriesSql = `select count(*)::int as n from series where appliance_id = $1::text::uuid`;
 
-// Which of the named series exist already (they pass whatever the limit).
+// Which of the named series exist already (they pass whatever the limit), by position `n`.
 const existingSeriesSql = `
-select s.id::text as id, s.metric, s.labels_key from series s
-join jsonb_to_recordset($2::text::jsonb) as x(metric text, labels_key text) on s.metric = x.metric and s.labels_key = x.labels_key
+select x.n from series s
+join jsonb_to_recordset($2::text::jsonb) as x(metric text, labels_key text, n int4) on s.metric = x.metric and s.labels_key = x.labels_key
 where s.appliance_id = $1::text::uuid`;
 
 const retryableCodes = new Set(['40P01', '40001']);
-/** The write runs for every batch with the same text: parsed and planned once per connection. */
+/** The small statements run with the same text every time: parsed and planned once per connection. */
 const prepared = { prepare: true };
+/**
+ * The write itself is planned for each batch, not prepared: a generic plan chosen while the
+ * series table was small (a sequential scan of it, hash-joined to the batch's chunks) stays in
+ * each connection's cache after one appliance's flood of new series grows the table a
+ * hundredfold, until autovacuum's ANALYZE; every other appliance's write then scans the whole
+ * table (SPEC §10: measured 4 → 24 ms per 100-sample batch after 20 000 new series). Planning
+ * costs well under a millisecond.
+ */
+const plannedEachTime = { prepare: false };
 
 /** A known series. `stamp`/`slot` number the distinct series of the write in progress. */
 interface SeriesEntry {
@@ -89,11 +110,23 @@ interface SeriesEntry {
 /**
  * The series cache of one appliance, walked by the sample's own strings: metric, then each
  * label name and value in the order the sample lists them. A lookup builds no key string; a
- * label set sent in another order is another path to the same entry.
+ * label set sent in another order is another path to the same entry. A node with one child
+ * so far keeps it in `only` (one small object) rather than two maps: high-cardinality label sets
+ * (SPEC §10 allows 20 000 series per appliance) then cost about a quarter of the memory.
  */
 interface LabelNode {
   entry: SeriesEntry | null;
   next: Map<string, Map<string, LabelNode>> | null;
+  only: { name: string; value: string; child: LabelNode } | null;
+}
+
+const newNode = (): LabelNode => ({ entry: null, next: null, only: null });
+
+/** The child of `node` for one label, or undefined. */
+function childOf(node: LabelNode, name: string, value: string): LabelNode | undefined {
+  const only = node.only;
+  if (only !== null) return only.name === name && only.value === value ? only.child : undefined;
+  return node.next?.get(name)?.get(value);
 }
 
 class ApplianceSeries {
@@ -101,34 +134,60 @@ class ApplianceSeries {
   readonly byId = new Map<number, SeriesEntry>();
   /** Series of the appliance in the table as last counted or created here; null until counted. */
   count: number | null = null;
+  /** When (performance.now() ms) `count` was last read from the table. */
+  countedAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * The appliance is at its limit and every one of its series is in this cache, as of a count
+   * at most `freshMs` old: a sample the cache does not know is then of a new series and is
+   * refused without building its key or asking the table (a flood past the limit costs little).
+   */
+  fullAt(limit: number, freshMs: number): boolean {
+    return this.count !== null && this.count >= limit && this.byId.size >= this.count && performance.now() - this.countedAt < freshMs;
+  }
 
   find(sample: Sample): SeriesEntry | null {
     let node = this.metrics.get(sample.metric);
     const labels = sample.labels;
     for (const name in labels) {
       if (node === undefined) return null;
-      node = node.next?.get(name)?.get(labels[name]!);
+      node = childOf(node, name, labels[name]!);
     }
     return node?.entry ?? null;
   }
 
   add(sample: Sample, entry: SeriesEntry): void {
     let node = this.metrics.get(sample.metric);
-    if (node === undefined) this.metrics.set(sample.metric, (node = { entry: null, next: null }));
+    if (node === undefined) this.metrics.set(sample.metric, (node = newNode()));
     const labels = sample.labels;
     for (const name in labels) {
       const value = labels[name]!;
-      node.next ??= new Map();
-      let values = node.next.get(name);
-      if (values === undefined) node.next.set(name, (values = new Map()));
-      let child = values.get(value);
-      if (child === undefined) values.set(value, (child = { entry: null, next: null }));
+      const known = childOf(node, name, value);
+      if (known !== undefined) {
+        node = known;
+        continue;
+      }
+      const child = newNode();
+      if (node.next === null && node.only === null) {
+        node.only = { name, value, child };
+      } else {
+        if (node.only !== null) {
+          // A second child: the node moves to maps.
+          node.next = new Map([[node.only.name, new Map([[node.only.value, node.only.child]])]]);
+          node.only = null;
+        }
+        const next = node.next!;
+        let values = next.get(name);
+        if (values === undefined) next.set(name, (values = new Map()));
+        values.set(value, child);
+      }
       node = child;
     }
     node.entry = entry;
   }
 }
 
+/** A series a batch names that the cache does not know. */
 type MissingSeries = { metric: string; labels: Record<string, string>; labels_key: string };
 
 /**
@@ -179,8 +238,8 @@ export class SampleWriter {
     const params = chunkParams(samples, entries, ++this.stamp);
     const rows = await retrying(() =>
       batchId === null
-        ? this.database.query<{ fresh: number }>(writeSql, params, prepared)
-        : this.database.query<{ fresh: number }>(writeWithBatchSql, [...params, applianceId, batchId, String(count), receivedAt.toISOString()], prepared),
+        ? this.database.query<{ fresh: number }>(writeSql, params, plannedEachTime)
+        : this.database.query<{ fresh: number }>(writeWithBatchSql, [...params, applianceId, batchId, String(count), receivedAt.toISOString()], plannedEachTime),
     );
     const fresh = Number(rows[0]?.fresh ?? 0) > 0;
     return fresh ? { accepted: count, duplicate: false, ...limited } : { accepted: 0, duplicate: true };
@@ -192,23 +251,25 @@ export class SampleWriter {
    * as there is room for (in the batch's order). Returns them and how many series the appliance
    * has before the upsert.
    */
-  private async admitSeries(applianceId: string, known: ApplianceSeries, missing: Map<string, MissingSeries>): Promise<{ admitted: MissingSeries[]; before: number }> {
-    const all = [...missing.values()];
+  private async admitSeries(applianceId: string, known: ApplianceSeries, all: MissingSeries[], slice: TimeSlice): Promise<{ admitted: MissingSeries[]; before: number }> {
     if (!Number.isFinite(this.seriesLimit)) return { admitted: all, before: known.count ?? 0 };
-    if (known.count === null || known.count + missing.size > this.seriesLimit) {
+    if (known.count === null || known.count + all.length > this.seriesLimit) {
       const [row] = await this.database.query<{ n: number }>(countSeriesSql, [applianceId], prepared);
       known.count = Number(row?.n ?? 0);
+      known.countedAt = performance.now();
     }
     const before = known.count;
-    if (before + missing.size <= this.seriesLimit) return { admitted: all, before };
-    const existing = await this.database.query<{ metric: string; labels_key: string }>(existingSeriesSql, [
-      applianceId,
-      JSON.stringify(all.map((m) => ({ metric: m.metric, labels_key: m.labels_key }))),
-    ]);
-    const exists = new Set(existing.map((r) => `${r.metric}\u001e${r.labels_key}`));
+    if (before + all.length <= this.seriesLimit) return { admitted: all, before };
+    const exists = new Uint8Array(all.length);
+    for (let from = 0; from < all.length; from += newSeriesPerStatement) {
+      const part = all.slice(from, from + newSeriesPerStatement).map((m, k) => ({ metric: m.metric, labels_key: m.labels_key, n: from + k }));
+      const rows = await this.database.query<{ n: number }>(existingSeriesSql, [applianceId, JSON.stringify(part)]);
+      for (const row of rows) exists[Number(row.n)] = 1;
+      await slice.pause();
+    }
     let room = Math.max(0, this.seriesLimit - before);
-    const admitted = all.filter((m) => {
-      if (exists.has(`${m.metric}\u001e${m.labels_key}`)) return true;
+    const admitted = all.filter((_, k) => {
+      if (exists[k] === 1) return true;
       if (room <= 0) return false;
       room--;
       return true;
@@ -216,60 +277,90 @@ export class SampleWriter {
     return { admitted, before };
   }
 
-  /** The series entry of every sample; undefined for a new series beyond the appliance's limit. */
+  /**
+   * The series entry of every sample; undefined for a new series beyond the appliance's limit.
+   * A batch of new series does its work a few ms at a time (SPEC §10: one appliance's flood of
+   * new series must not stall the other appliances' requests): the lookups and label keys in
+   * slices, and the series created `newSeriesPerStatement` per statement.
+   */
   private async seriesOf(applianceId: string, samples: readonly Sample[]): Promise<(SeriesEntry | undefined)[]> {
     let known = this.cache.get(applianceId);
     if (!known) this.cache.set(applianceId, (known = new ApplianceSeries()));
+    const slice = new TimeSlice();
     const entries = new Array<SeriesEntry | undefined>(samples.length);
-    let missing: Map<string, MissingSeries> | undefined;
+    // The series the cache does not know, in the batch's order; by metric and labels key; and each sample's.
+    const missing: MissingSeries[] = [];
+    let missingByKey: Map<string, Map<string, MissingSeries>> | undefined;
+    let missingOf: (MissingSeries | undefined)[] | undefined;
+    // Recounted at least once a minute, so series other replicas created are seen.
+    const full = known.fullAt(this.seriesLimit, 60_000);
     for (let i = 0; i < samples.length; i++) {
+      if ((i & 255) === 255) await slice.pause();
       const entry = known.find(samples[i]!);
       if (entry !== null) entries[i] = entry;
-      else {
+      else if (!full) {
         const sample = samples[i]!;
         const lk = labelsKey(sample.labels);
-        missing ??= new Map();
-        missing.set(`${sample.metric}\u001e${lk}`, { metric: sample.metric, labels: sample.labels, labels_key: lk });
+        missingByKey ??= new Map();
+        missingOf ??= new Array<MissingSeries | undefined>(samples.length);
+        let ofMetric = missingByKey.get(sample.metric);
+        if (ofMetric === undefined) missingByKey.set(sample.metric, (ofMetric = new Map()));
+        let series = ofMetric.get(lk);
+        if (series === undefined) {
+          ofMetric.set(lk, (series = { metric: sample.metric, labels: sample.labels, labels_key: lk }));
+          missing.push(series);
+        }
+        missingOf[i] = series;
       }
     }
-    if (!missing) return entries;
+    if (!missingOf) return entries;
 
-    const { admitted, before } = await this.admitSeries(applianceId, known, missing);
-    const admittedKeys = admitted.length === missing.size ? null : new Set(admitted.map((m) => `${m.metric}\u001e${m.labels_key}`));
-    const rows =
-      admitted.length === 0
-        ? []
-        : await retrying(() =>
-            this.database.query<{ id: string; metric: string; labels_key: string; inserted: boolean }>(upsertSeriesSql, [applianceId, JSON.stringify(admitted)]),
-          );
-    const count = before + rows.filter((r) => r.inserted === true || String(r.inserted) === 'true').length;
-    if (this.cached + rows.length > this.maxCachedSeries) {
+    const { admitted, before } = await this.admitSeries(applianceId, known, missing, slice);
+    const created = new Map<MissingSeries, number>();
+    let inserted = 0;
+    for (let from = 0; from < admitted.length; from += newSeriesPerStatement) {
+      const started = performance.now();
+      const part = admitted.slice(from, from + newSeriesPerStatement);
+      const json = JSON.stringify(part.map((m, k) => ({ metric: m.metric, labels: m.labels, labels_key: m.labels_key, n: k })));
+      const rows = await retrying(() => this.database.query<{ id: string; n: number; inserted: boolean }>(upsertSeriesSql, [applianceId, json]));
+      for (const row of rows) {
+        created.set(part[Number(row.n)]!, Number(row.id));
+        if (row.inserted === true || String(row.inserted) === 'true') inserted++;
+      }
+      // Thousands of new series are a burst of work for PostgreSQL too: the next statement waits
+      // as long as this one took, so such a batch takes at most about half of the database's
+      // time from the other appliances' writes (SPEC §10). One statement's worth goes at once.
+      if (from + newSeriesPerStatement < admitted.length) await sleep(performance.now() - started);
+      else await slice.pause();
+    }
+    if (this.cached + created.size > this.maxCachedSeries) {
       // Simplest bound: start over; the next batches repopulate it with one upsert each.
       this.cache.clear();
       this.cached = 0;
     }
     known = this.cache.get(applianceId);
     if (!known) this.cache.set(applianceId, (known = new ApplianceSeries()));
-    if (Number.isFinite(this.seriesLimit)) known.count = count;
-    const byKey = new Map<string, SeriesEntry>();
-    for (const row of rows) {
-      const id = Number(row.id);
+    if (Number.isFinite(this.seriesLimit)) known.count = before + inserted;
+    const entryOf = new Map<MissingSeries, SeriesEntry>();
+    for (const [series, id] of created) {
       let entry = known.byId.get(id);
       if (entry === undefined) {
         known.byId.set(id, (entry = { id, stamp: 0, slot: 0 }));
         this.cached++;
       }
-      byKey.set(`${row.metric}\u001e${row.labels_key}`, entry);
+      entryOf.set(series, entry);
     }
     for (let i = 0; i < samples.length; i++) {
-      if (entries[i] !== undefined) continue;
-      const sample = samples[i]!;
-      const key = `${sample.metric}\u001e${labelsKey(sample.labels)}`;
-      const entry = byKey.get(key);
+      if ((i & 255) === 255) await slice.pause();
+      const series = missingOf[i];
+      if (entries[i] !== undefined || series === undefined) continue;
+      const entry = entryOf.get(series);
       // A series refused by the limit: its points are skipped.
-      if (entry === undefined && admittedKeys !== null && !admittedKeys.has(key)) continue;
-      if (entry === undefined) throw new Error('series upsert did not return every series');
-      known.add(sample, entry);
+      if (entry === undefined) {
+        if (created.size === admitted.length || !admitted.includes(series)) continue;
+        throw new Error('series upsert did not return every series');
+      }
+      known.add(samples[i]!, entry);
       entries[i] = entry;
     }
     return entries;

@@ -1,6 +1,6 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { trace } from '@opentelemetry/api';
-import { rawQuery, tableShape, type Db, type Tx } from '../../drizzle/client.ts';
+import { asDate, rawQuery, tableShape, type Db, type Tx } from '../../drizzle/client.ts';
 import { alerts, findings, tickets, type AlertResolution, type AlertStatus, type FindingKind, type FindingState, type Priority, type SuppressionReason, type TicketStatus } from '../../drizzle/schema/index.ts';
 import type { UserPrincipal } from '../auth/principal.ts';
 import { customerScope } from '../auth/scope.ts';
@@ -11,7 +11,7 @@ import type { ApplianceFacts, AlertState } from '../engine/conditions.ts';
 import type { Rule } from '../engine/rules.ts';
 import { createCalendar, type SlaCalendar } from '../sla/index.ts';
 import { readWindows, windowColumns, windowCovers, windowScopeMatches, windowsOfApplianceSql } from './maintenance.ts';
-import { decideRoute, isTicketOpen, type Related, type RouteDecision, type RoutedAlert, type RouteFacts } from './routing.ts';
+import { decideRoute, isTicketOpen, type Related, type RelatedAlert, type RouteDecision, type RoutedAlert, type RouteFacts } from './routing.ts';
 import { recomputeCandidates } from './rca/index.ts';
 import { recomputeHealth } from './health.ts';
 import { addTimelineEvent, liveTicket, raisePriority, type TicketRow } from './tickets/core.ts';
@@ -321,16 +321,20 @@ async function subjectOfRow(tx: Tx, row: AlertRow): Promise<AlertSubject | null>
   return { rule: read.rule as unknown as AlertSubject['rule'], appliance: read.appliance, component: row.component, labels: row.labels, fingerprint: row.fingerprint, title: row.name };
 }
 
+// What routing reads of the other alerts, not their whole rows: an appliance flooding events
+// has hundreds firing (SPEC §10 allows 600 new ones an hour), each routed against all the others.
+const relatedAlertColumns = `id, component, status, suppressed_by as "suppressedBy", ticket_id as "ticketId", starts_at as "startsAt"`;
+
 /** The facts routing reads, in one statement: windows, topology, related alerts, open tickets. */
 async function gatherRouteFacts(tx: Tx, deps: CoreDeps, appliance: ApplianceFacts, alert: AlertRow) {
   // The alerts that can matter: the firing ones, and those of the appliance's open tickets.
-  const [read] = await rawQuery<{ windows: Record<string, unknown>[]; parts: { id: string; parentId: string | null }[]; others: Record<string, unknown>[]; tickets: Record<string, unknown>[] }>(
+  const [read] = await rawQuery<{ windows: Record<string, unknown>[]; parts: { id: string; parentId: string | null }[]; others: (Omit<RelatedAlert, 'startsAt'> & { startsAt: string })[]; tickets: Record<string, unknown>[] }>(
     tx,
     `select
        (select coalesce(json_agg(w), '[]') from (${windowsOfApplianceSql}) w) as windows,
        (select coalesce(json_agg(c), '[]') from (select id, parent_id as "parentId" from components where appliance_id = $2::text::uuid) c) as parts,
        (select coalesce(json_agg(a), '[]') from (
-          select ${alertColumns} from alerts
+          select ${relatedAlertColumns} from alerts
            where appliance_id = $2::text::uuid and id <> $3::text::uuid and status <> 'pending'
              and (status = 'firing' or ticket_id in (select id from tickets where appliance_id = $2::text::uuid and status not in ('resolved', 'closed')))) a) as others,
        (select coalesce(json_agg(t order by t."openedAt"), '[]') from (
@@ -338,7 +342,6 @@ async function gatherRouteFacts(tx: Tx, deps: CoreDeps, appliance: ApplianceFact
     [appliance.customerId, appliance.id, alert.id],
   );
   const openTickets = ticketShape.read(read!.tickets);
-  const others = alertShape.read(read!.others);
   return {
     windows: readWindows(read!.windows),
     facts: {
@@ -348,7 +351,7 @@ async function gatherRouteFacts(tx: Tx, deps: CoreDeps, appliance: ApplianceFact
       correlationWindowMs: deps.config.CORRELATION_WINDOW_MINUTES * 60_000,
     } satisfies RouteFacts,
     related: {
-      alerts: others.map((o) => ({ id: o.id, component: o.component, status: o.status, suppressedBy: o.suppressedBy, ticketId: o.ticketId, startsAt: o.startsAt })),
+      alerts: read!.others.map((o) => ({ id: o.id, component: o.component, status: o.status, suppressedBy: o.suppressedBy, ticketId: o.ticketId, startsAt: asDate(o.startsAt) })),
       tickets: openTickets.map((t) => ({ id: t.id, status: t.status, openedAt: t.openedAt })),
     } as Related,
     openTickets,

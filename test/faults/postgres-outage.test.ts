@@ -9,7 +9,7 @@ import { startPrivateCluster, type PrivateCluster } from './support/cluster.ts';
 import { AckLedger, checkStored, report } from './support/ledger.ts';
 import { sleep, waitFor } from './support/ports.ts';
 import { startPusher } from './support/pusher.ts';
-import { serverChild, type ServerChild } from './support/server.ts';
+import { durabilityFloodLimits, serverChild, type ServerChild } from './support/server.ts';
 import { startScrapeTarget, type ScrapeTarget } from './support/target.ts';
 
 const OUTAGE_MS = Number(process.env.FAULTS_OUTAGE_SECONDS ?? 30) * 1000;
@@ -26,10 +26,8 @@ describe('PostgreSQL stopped under load', () => {
   beforeAll(async () => {
     cluster = await startPrivateCluster();
     databaseUrl = await cluster.createDatabase('vigil_outage');
-    // The pusher rotates each worker's 5 000 series over the appliances (6 workers: 30 000 series
-    // each), past the 20 000-series limit whose skipped points the ledger would count as lost;
-    // this test is about durability, so the limit is out of the way.
-    server = await serverChild({ DATABASE_URL: databaseUrl, DB_POOL_SIZE: '6', SERIES_LIMIT_PER_APPLIANCE: '1000000' });
+    // This test is about durability under a flood: the per-token limits are out of the way.
+    server = await serverChild({ DATABASE_URL: databaseUrl, DB_POOL_SIZE: '6', ...durabilityFloodLimits });
     await server.start();
     target = await startScrapeTarget();
     bufferDir = mkdtempSync(path.join(tmpdir(), 'vigil-faults-agent-'));

@@ -9,7 +9,7 @@ import { startPrivateCluster, type PrivateCluster } from './support/cluster.ts';
 import { AckLedger, checkStored, report } from './support/ledger.ts';
 import { sleep, waitFor } from './support/ports.ts';
 import { startPusher } from './support/pusher.ts';
-import { serverChild, type ServerChild } from './support/server.ts';
+import { durabilityFloodLimits, serverChild, type ServerChild } from './support/server.ts';
 import { startScrapeTarget, type ScrapeTarget } from './support/target.ts';
 
 // SPEC §6 durability: SIGKILL the server while agents and the simulator push, start it
@@ -24,10 +24,8 @@ describe('server killed with SIGKILL during ingest', () => {
   beforeAll(async () => {
     cluster = await startPrivateCluster();
     databaseUrl = await cluster.createDatabase('vigil_kill');
-    // The pusher rotates each worker's 5 000 series over the appliances (6 workers: 30 000 series
-    // each), past the 20 000-series limit whose skipped points the ledger would count as lost;
-    // this test is about durability, so the limit is out of the way.
-    server = await serverChild({ DATABASE_URL: databaseUrl, DB_POOL_SIZE: '8', SERIES_LIMIT_PER_APPLIANCE: '1000000' });
+    // This test is about durability under a flood: the per-token limits are out of the way.
+    server = await serverChild({ DATABASE_URL: databaseUrl, DB_POOL_SIZE: '8', ...durabilityFloodLimits });
     await server.start();
     target = await startScrapeTarget();
   });

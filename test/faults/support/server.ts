@@ -27,6 +27,20 @@ export interface ServerChild {
   rssMb(): number;
 }
 
+/**
+ * For the durability tests, whose pusher sends as fast as the server answers (6 workers, 5 000
+ * samples a batch, 30 000 series per appliance): far beyond an agent's traffic, so the per-token
+ * limits (SPEC §10) are raised out of the way — the series limit, whose skipped points the ledger
+ * would count as lost, and the ingest byte budget and in-flight limit, whose 429s would make the
+ * pusher wait instead of keeping batches in flight when the fault strikes.
+ */
+export const durabilityFloodLimits = {
+  SERIES_LIMIT_PER_APPLIANCE: '1000000',
+  INGEST_BYTES_PER_TOKEN_SECOND: String(1024 ** 3),
+  INGEST_BURST_BYTES_PER_TOKEN: String(1024 ** 3),
+  INGEST_IN_FLIGHT_PER_TOKEN: '64',
+};
+
 export async function serverChild(env: Record<string, string>, options: { port?: number } = {}): Promise<ServerChild> {
   const port = options.port ?? (await freePort());
   const adminKey = `faults_admin_${Math.random().toString(36).slice(2)}_0123456789`;
