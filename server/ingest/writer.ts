@@ -136,6 +136,12 @@ class ApplianceSeries {
   count: number | null = null;
   /** When (performance.now() ms) `count` was last read from the table. */
   countedAt = Number.NEGATIVE_INFINITY;
+  /**
+   * The value last cached for each label name. Series mostly share values (`job`, `pool`, one
+   * long constant in a flood): a value equal to it is kept as that one string rather than as the
+   * batch's own copy, so 20 000 series with the same long label keep it once.
+   */
+  private readonly lastValues = new Map<string, string>();
 
   /**
    * The appliance is at its limit and every one of its series is in this cache, as of a count
@@ -161,7 +167,10 @@ class ApplianceSeries {
     if (node === undefined) this.metrics.set(sample.metric, (node = newNode()));
     const labels = sample.labels;
     for (const name in labels) {
-      const value = labels[name]!;
+      let value = labels[name]!;
+      const last = this.lastValues.get(name);
+      if (last === value) value = last;
+      else this.lastValues.set(name, value);
       const known = childOf(node, name, value);
       if (known !== undefined) {
         node = known;

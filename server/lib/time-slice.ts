@@ -11,7 +11,7 @@ export class TimeSlice {
   private since = performance.now();
 
   /** @param budgetMs how long (ms) the loop may hold the event loop between two yields */
-  constructor(private readonly budgetMs = 4) {}
+  constructor(private readonly budgetMs = 2) {}
 
   /** Yields to the event loop when this slice's budget is spent; else resolves at once. */
   async pause(): Promise<void> {
