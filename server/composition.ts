@@ -1,6 +1,7 @@
 import type { Database } from '../drizzle/client.ts';
 import type { Principal } from './auth/principal.ts';
 import type { Config } from './env.ts';
+import { RecentPoints } from '../telemetry/recent-points.ts';
 import { createEngine, type Engine } from './engine/engine.ts';
 import type { RuleEngine } from './engine/listener.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
@@ -17,6 +18,11 @@ export interface CoreDeps {
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * The recent points of the series the PromQL range rules read, shared by this process's
+   * writer and scheduler (docs/decisions/0010); absent, every load reads the database.
+   */
+  recentPoints?: RecentPoints;
 }
 
 /** What the app (routes, ingest, live hub, jobs) is built from; tests build their own. */
@@ -49,6 +55,7 @@ export function composeDeps(options: {
     clock: options.clock ?? systemClock,
     logger: options.logger,
     metrics: createMetrics(),
+    recentPoints: new RecentPoints(),
   };
   const engine = createEngine(core);
   return { deps: { ...core, engine }, engine };

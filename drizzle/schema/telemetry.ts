@@ -34,6 +34,10 @@ export const series = pgTable(
     labelsKey: text('labels_key').notNull(),
     lastTs: timestamp('last_ts', { withTimezone: true, precision: 3 }),
     lastValue: doublePrecision('last_value'),
+    // Bumped by every batch write that stores points of the series (in the write's own
+    // statement): a process holding the series' recent points in memory serves them only while
+    // this equals the count of writes it applied (docs/decisions/0010).
+    writeSeq: bigint('write_seq', { mode: 'number' }).notNull().default(0),
   },
   // By metric across the fleet: the scheduled rules (absence, forecast, PromQL) read one or a
   // few metrics for every appliance. By label containment: a PromQL selector's equality

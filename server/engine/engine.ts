@@ -29,7 +29,7 @@ import type { HeartbeatInfo, IngestContext, IngestListener } from './listener.ts
 import { RuleIndex } from './rule-index.ts';
 import { OpenAlertCache } from './alert-state.ts';
 import { PromqlError } from './promql/parse.ts';
-import { cycleLoads, detectPromqlRule, prefetchPromqlRule, type SeriesLoads } from './promql/store.ts';
+import { cycleLoads, detectPromqlRule, prefetchPromqlRule, trackRangeRules, type SeriesLoads } from './promql/store.ts';
 import type { AlertResolution } from '../../drizzle/schema/index.ts';
 import type { AbsenceParams, ForecastParams, RateParams, Rule, StateParams, ThresholdParams } from './rules.ts';
 import { TimeSlice } from '../lib/time-slice.ts';
@@ -638,7 +638,10 @@ export function createEngine(deps: CoreDeps): Engine {
       span.setAttribute('vigil.trigger', 'schedule');
       try {
         // The PromQL rules of this cycle share their loads (one query per metric and filter).
-        const loads = cycleLoads();
+        // Range rules read the recent points this process's writer kept (ADR 0010) where current.
+        const recent = deps.recentPoints;
+        if (recent) trackRangeRules(recent, index.scheduled);
+        const loads = cycleLoads(recent);
         for (const rule of index.scheduled) if (rule.kind === 'promql') prefetchPromqlRule(database, rule, now, loads);
         for (const rule of index.scheduled) {
           const { findings: detected, held } = rule.kind === 'promql' ? await detectPromql(rule, now, loads) : { findings: await detect(rule, now), held: new Set<string>() };

@@ -48,7 +48,7 @@ export class IngestService {
   readonly fairness: IngestFairness;
 
   constructor(private readonly deps: AppDeps) {
-    this.writer = new SampleWriter(deps.database, deps.config.SERIES_LIMIT_PER_APPLIANCE);
+    this.writer = new SampleWriter(deps.database, deps.config.SERIES_LIMIT_PER_APPLIANCE, undefined, deps.recentPoints ?? null);
     this.directory = new ApplianceDirectory(deps.database, () => deps.clock.now().getTime());
     this.limiter = new IngestRateLimiter(deps.config.INGEST_RATE_PER_TOKEN, () => deps.clock.now().getTime());
     this.parseLimits = {

@@ -3,6 +3,7 @@ import type { Database } from '../../drizzle/client.ts';
 import { sampleChunkSpanMs } from '../../drizzle/schema/telemetry.ts';
 import type { Sample } from '../../telemetry/parsers/types.ts';
 import { labelsKey } from '../../telemetry/series-key.ts';
+import type { RecentPoint, RecentPoints } from '../../telemetry/recent-points.ts';
 import { TimeSlice } from '../lib/time-slice.ts';
 
 export interface WriteResult {
@@ -24,40 +25,51 @@ const fromMs = (column: string) => `timestamptz 'epoch' + ${column} * interval '
 
 // The batch's points travel as two flat arrays in chunk order (series by id, then time): each
 // point's milliseconds after its chunk's first point, and its value. A chunk is a slice of
-// them, named by its series, first time (Unix ms), offset, length and whether it holds the
-// series' newest point. The arrays are parsed once (a materialized CTE), not once per chunk.
-const chunksSql = (guard: string) => `
+// them, named by its series, first time (Unix ms), offset, length, whether it is the series'
+// last chunk in the batch and whether the caller holds the series in memory. The arrays are
+// parsed once (a materialized CTE), not once per chunk. Each series of the batch is updated
+// once (through its last chunk): its latest value moves if the batch's newest point is not
+// older, and its write count goes up by one whatever the times (RecentPoints, ADR 0010).
+const chunksSql = (guard: string, tracked: string) => `
 points as materialized (
   select $1::text::int4[] as o, $2::text::float8[] as v
 ), chunk as materialized (
-  select c.s, ${fromMs('c.f')} as first_ts, c.i, c.n, c.newest
-  from unnest($3::text::int8[], $4::text::int8[], $5::text::int4[], $6::text::int4[], $7::text::bool[]) as c(s, f, i, n, newest)
+  select c.s, ${fromMs('c.f')} as first_ts, c.i, c.n, c.newest, c.tracked
+  from unnest($3::text::int8[], $4::text::int8[], $5::text::int4[], $6::text::int4[], $7::text::bool[], ${tracked}::text::bool[]) as c(s, f, i, n, newest, tracked)
   ${guard}
 ), written as (
   insert into sample_chunks (series_id, first_ts, last_ts, point_count, point_offsets, point_values)
   select c.s, c.first_ts, c.first_ts + p.o[c.i + c.n] * interval '1 millisecond', c.n, p.o[c.i + 1 : c.i + c.n], p.v[c.i + 1 : c.i + c.n]
   from chunk c, points p
 ), latest as (
-  update series set last_ts = c.first_ts + p.o[c.i + c.n] * interval '1 millisecond', last_value = p.v[c.i + c.n]
+  update series set
+    last_ts = case when series.last_ts is null or series.last_ts <= c.first_ts + p.o[c.i + c.n] * interval '1 millisecond'
+                   then c.first_ts + p.o[c.i + c.n] * interval '1 millisecond' else series.last_ts end,
+    last_value = case when series.last_ts is null or series.last_ts <= c.first_ts + p.o[c.i + c.n] * interval '1 millisecond'
+                      then p.v[c.i + c.n] else series.last_value end,
+    write_seq = series.write_seq + 1
   from chunk c, points p
   where c.newest and series.id = c.s
-    and (series.last_ts is null or series.last_ts <= c.first_ts + p.o[c.i + c.n] * interval '1 millisecond')
+  returning series.id, series.write_seq, c.tracked
 )`;
 
+// The write counts of the series the caller holds in memory (RecentPoints), as `id:seq,…`.
+const trackedSeqs = `(select string_agg(l.id::text || ':' || l.write_seq::text, ',') from latest l where l.tracked) as seqs`;
+
 // One statement, so one implicit transaction: the batch id, the chunks and the series' latest
-// values commit together or not at all, and the reply is sent after that commit. A batch id
-// that is already recorded makes the other parts write nothing.
+// values and write counts commit together or not at all, and the reply is sent after that
+// commit. A batch id that is already recorded makes the other parts write nothing.
 const writeWithBatchSql = `
 with batch as (
   insert into ingest_batches (appliance_id, batch_id, sample_count, received_at)
-  values ($8::text::uuid, $9::text, $10::text::int4, $11::text::timestamptz)
+  values ($9::text::uuid, $10::text, $11::text::int4, $12::text::timestamptz)
   on conflict do nothing
   returning 1
-), ${chunksSql('where exists (select 1 from batch)')}
-select count(*)::int4 as fresh from batch`;
+), ${chunksSql('where exists (select 1 from batch)', '$8')}
+select count(*)::int4 as fresh, ${trackedSeqs} from batch`;
 
-const writeSql = `with ${chunksSql('')}
-select 1 as fresh`;
+const writeSql = `with ${chunksSql('', '$8')}
+select 1 as fresh, ${trackedSeqs}`;
 
 // Creates the series a batch names for the first time; an existing one answers its id. Each
 // answers by its position `n` in the statement's list rather than by its (long) key.
@@ -219,6 +231,8 @@ export class SampleWriter {
     private readonly database: Database,
     private readonly seriesLimit = Number.POSITIVE_INFINITY,
     private readonly maxCachedSeries = 1_000_000,
+    /** Told each committed batch's points of the series it tracks (the scheduler's memory, ADR 0010). */
+    private readonly recent: RecentPoints | null = null,
   ) {}
 
   async write(applianceId: string, allSamples: readonly Sample[], batchId: string | null, receivedAt: Date): Promise<WriteOutcome> {
@@ -244,13 +258,16 @@ export class SampleWriter {
     const count = samples.length;
     const limited = seriesLimited > 0 ? { seriesLimited, stored: samples } : {};
     if (count === 0 && batchId === null) return { accepted: 0, duplicate: false, ...limited };
-    const params = chunkParams(samples, entries, ++this.stamp);
+    const recent = this.recent;
+    const params = chunkParams(samples, entries, ++this.stamp, recent === null ? null : (sample) => recent.tracks(sample.metric, sample.labels));
     const rows = await retrying(() =>
       batchId === null
-        ? this.database.query<{ fresh: number }>(writeSql, params, plannedEachTime)
-        : this.database.query<{ fresh: number }>(writeWithBatchSql, [...params, applianceId, batchId, String(count), receivedAt.toISOString()], plannedEachTime),
+        ? this.database.query<{ fresh: number; seqs: string | null }>(writeSql, params, plannedEachTime)
+        : this.database.query<{ fresh: number; seqs: string | null }>(writeWithBatchSql, [...params, applianceId, batchId, String(count), receivedAt.toISOString()], plannedEachTime),
     );
     const fresh = Number(rows[0]?.fresh ?? 0) > 0;
+    const seqs = rows[0]?.seqs;
+    if (fresh && recent !== null && seqs) feedRecent(recent, seqs, samples, entries);
     return fresh ? { accepted: count, duplicate: false, ...limited } : { accepted: 0, duplicate: true };
   }
 
@@ -377,13 +394,37 @@ export class SampleWriter {
 }
 
 /**
- * The statement's first seven parameters: the points as two flat arrays in chunk order, and the
- * chunks (series id, first time, offset, length, holds the series' newest point). Series go in
+ * Hands the committed points of the tracked series to `recent`, with the write count the
+ * statement gave each (`seqs` = `id:seq,…`). Times as stored (whole ms), values as PostgreSQL
+ * reads them back (-0 is stored as 0).
+ */
+function feedRecent(recent: RecentPoints, seqs: string, samples: readonly Sample[], entries: readonly SeriesEntry[]): void {
+  const seqOf = new Map<number, number>();
+  for (const pair of seqs.split(',')) {
+    const colon = pair.indexOf(':');
+    seqOf.set(Number(pair.slice(0, colon)), Number(pair.slice(colon + 1)));
+  }
+  const pointsOf = new Map<number, { metric: string; points: RecentPoint[] }>();
+  for (let i = 0; i < samples.length; i++) {
+    const id = entries[i]!.id;
+    if (!seqOf.has(id)) continue;
+    const sample = samples[i]!;
+    let series = pointsOf.get(id);
+    if (series === undefined) pointsOf.set(id, (series = { metric: sample.metric, points: [] }));
+    series.points.push({ t: Math.floor(sample.ts), v: sample.value + 0 });
+  }
+  for (const [id, series] of pointsOf) recent.apply(id, series.metric, seqOf.get(id)!, series.points);
+}
+
+/**
+ * The statement's first eight parameters: the points as two flat arrays in chunk order, and the
+ * chunks (series id, first time, offset, length, last chunk of its series in the batch, series
+ * held in memory per `tracks`). Series go in
  * ascending id order, so concurrent batches lock series rows in the same order; each series'
  * points are in time order (a stable sort keeps the arrival order of equal times) and cut at
  * hour boundaries. Runs without awaiting, so `stamp` numbers this write's series alone.
  */
-function chunkParams(samples: readonly Sample[], entries: readonly SeriesEntry[], stamp: number): string[] {
+function chunkParams(samples: readonly Sample[], entries: readonly SeriesEntry[], stamp: number, tracks: ((sample: Sample) => boolean) | null): string[] {
   const count = samples.length;
   const slots: SeriesEntry[] = [];
   const slotOf = new Int32Array(count);
@@ -416,6 +457,7 @@ function chunkParams(samples: readonly Sample[], entries: readonly SeriesEntry[]
   let chunkStart = '';
   let chunkSizes = '';
   let chunkNewest = '';
+  let chunkTracked = '';
   let written = 0;
   let start = 0;
   for (let s = 0; s < bySeries.length; s++) {
@@ -424,6 +466,7 @@ function chunkParams(samples: readonly Sample[], entries: readonly SeriesEntry[]
     if (s + 1 < bySeries.length && bySeries[s + 1]!.id === id) continue;
     const end = next[bySeries[s]!.slot]!;
     inTimeOrder(samples, order, start, end);
+    const tracked = tracks !== null && tracks(samples[order[start]!]!) ? ',t' : ',f';
     let first = 0;
     let hourEnd = Number.NEGATIVE_INFINITY;
     let begun = written;
@@ -437,6 +480,7 @@ function chunkParams(samples: readonly Sample[], entries: readonly SeriesEntry[]
           chunkStart += `,${begun}`;
           chunkSizes += `,${written - begun}`;
           chunkNewest += ',f';
+          chunkTracked += tracked;
           begun = written;
         }
         first = ts;
@@ -451,9 +495,10 @@ function chunkParams(samples: readonly Sample[], entries: readonly SeriesEntry[]
     chunkStart += `,${begun}`;
     chunkSizes += `,${written - begun}`;
     chunkNewest += ',t';
+    chunkTracked += tracked;
     start = end;
   }
-  return [offsets, values, chunkSeries, chunkFirst, chunkStart, chunkSizes, chunkNewest].map(arrayLiteral);
+  return [offsets, values, chunkSeries, chunkFirst, chunkStart, chunkSizes, chunkNewest, chunkTracked].map(arrayLiteral);
 }
 
 // The chunks of a batch mostly start at the same scrape times: a small cache formats each once.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll } from 'vitest';
-import { openDatabase } from '../../drizzle/client.ts';
+import { openDatabase, type Database } from '../../drizzle/client.ts';
 import { users } from '../../drizzle/schema/index.ts';
 import { testConfig, type Config } from '../../server/env.ts';
 import { ManualClock } from '../../server/lib/clock.ts';
@@ -100,4 +100,15 @@ export async function createTestPlatform(
     },
     unique: (prefix) => `${prefix}-${randomUUID().slice(0, 8)}`,
   };
+}
+
+/** A Database that counts the statements it runs (for tests that bound a path's round trips). */
+export function countingDatabase(database: Database): { database: Database; statements: () => number } {
+  let n = 0;
+  const wrapped: Database = Object.create(database) as Database;
+  wrapped.query = (async (text: string, params?: unknown[], options?: { prepare?: boolean }) => {
+    n++;
+    return database.query(text, params, options);
+  }) as Database['query'];
+  return { database: wrapped, statements: () => n };
 }

@@ -3,22 +3,10 @@
 // remembered per database — two databases in one process (a test run, a bench) number their
 // series from 1 alike, and must never lend each other labels.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../drizzle/client.ts';
 import { cycleLoads, loadSeries } from '../../server/engine/promql/store.ts';
 import { parsePromql } from '../../server/engine/promql/parse.ts';
-import { backends, createTestPlatform, type TestPlatform } from './harness.ts';
+import { backends, countingDatabase, createTestPlatform, type TestPlatform } from './harness.ts';
 import { factories } from './factories.ts';
-
-/** A Database that counts the statements it runs. */
-function counting(database: Database): { database: Database; statements: () => number } {
-  let n = 0;
-  const wrapped: Database = Object.create(database) as Database;
-  wrapped.query = (async (text: string, params?: unknown[], options?: { prepare?: boolean }) => {
-    n++;
-    return database.query(text, params, options);
-  }) as Database['query'];
-  return { database: wrapped, statements: () => n };
-}
 
 describe.each(backends)('PromQL series loads on %s', (backend) => {
   let a: TestPlatform;
@@ -55,7 +43,7 @@ describe.each(backends)('PromQL series loads on %s', (backend) => {
     const now = a.clock.now().getTime() + 1000;
     const first = parsePromql('shared_metric < 6');
     const second = parsePromql('shared_metric > 6 and on() other_metric == 1');
-    const { database, statements } = counting(a.deps.database);
+    const { database, statements } = countingDatabase(a.deps.database);
     // Warm the identities (remembered per database handle) so the counts below are the loads alone.
     await loadSeries(database, second, now - second.lookbackMs, now);
     const warm = statements();

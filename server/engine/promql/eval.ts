@@ -6,6 +6,7 @@
 import { matchesAll, type LabelMatcher } from '../matchers.ts';
 import type { Aggregation, Binary, BinaryOp, Call, Expr, MatrixSelector, VectorSelector } from './ast.ts';
 import { LOOKBACK_MS, type ParsedExpr } from './parse.ts';
+import { lowerBound, upperBound } from '../../../telemetry/points.ts';
 
 export type Labels = Record<string, string>;
 
@@ -41,6 +42,24 @@ export class PromqlEvalError extends Error {
   }
 }
 
+// Label sets are values: the evaluator never mutates one, and the store hands every appliance
+// the same interned object for the same labels (`{cpu="0",mode="idle"}` on 10 000 appliances).
+// So what is derived from a label set alone — whether matchers hold, the set without its name,
+// its match signature, its group in an aggregation — is computed once per object and kept in a
+// WeakMap keyed by it (and by the AST node that asks, which lives as long as its parsed rule).
+// Derived label sets are frozen: a caller that mutated one would change it for every appliance.
+
+const matched = new WeakMap<readonly LabelMatcher[], WeakMap<Labels, boolean>>();
+
+/** matchesAll, remembered per (matchers, labels object). */
+function matchesCached(matchers: readonly LabelMatcher[], labels: Labels): boolean {
+  let byLabels = matched.get(matchers);
+  if (!byLabels) matched.set(matchers, (byLabels = new WeakMap()));
+  let hit = byLabels.get(labels);
+  if (hit === undefined) byLabels.set(labels, (hit = matchesAll(matchers, labels)));
+  return hit;
+}
+
 /** In-memory source over a list of series, indexed by metric name. */
 export function memorySource(series: readonly SeriesData[]): SeriesSource {
   const byName = new Map<string, SeriesData[]>();
@@ -51,42 +70,39 @@ export function memorySource(series: readonly SeriesData[]): SeriesSource {
     else byName.set(name, [s]);
   }
   return {
-    select: (metric, matchers) => (byName.get(metric) ?? []).filter((s) => matchesAll(matchers, s.labels)),
+    select: (metric, matchers) => (byName.get(metric) ?? []).filter((s) => matchesCached(matchers, s.labels)),
   };
 }
 
-/** Index of the first point with t >= from (binary search). */
-function lowerBound(points: readonly Point[], from: number): number {
-  let lo = 0;
-  let hi = points.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (points[mid]!.t < from) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const withoutName = new WeakMap<Labels, Labels>();
 
-/** Index past the last point with t <= to. */
-function upperBound(points: readonly Point[], to: number): number {
-  let lo = 0;
-  let hi = points.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (points[mid]!.t <= to) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
+/** The label set without `__name__` (the same object when it has none; one frozen object per input). */
 function dropName(labels: Labels): Labels {
   if (!('__name__' in labels)) return labels;
-  const { __name__: _drop, ...rest } = labels;
+  let rest = withoutName.get(labels);
+  if (rest === undefined) {
+    const { __name__: _drop, ...others } = labels;
+    rest = Object.freeze(others);
+    withoutName.set(labels, rest);
+  }
   return rest;
 }
 
-/** A canonical key of a label set, optionally restricted (on) or reduced (ignoring); never includes the metric name unless `on` lists it. */
-function signature(labels: Labels, matching: { on: boolean; labels: string[] } | null): string {
+type Matching = { on: boolean; labels: string[] } | null;
+const noMatching = {};
+const signatures = new WeakMap<object, WeakMap<Labels, string>>();
+
+/** A canonical key of a label set, optionally restricted (on) or reduced (ignoring); never includes the metric name unless `on` lists it. Remembered per (matching, labels object). */
+function signature(labels: Labels, matching: Matching): string {
+  const scope = matching ?? noMatching;
+  let byLabels = signatures.get(scope);
+  if (!byLabels) signatures.set(scope, (byLabels = new WeakMap()));
+  let sig = byLabels.get(labels);
+  if (sig === undefined) byLabels.set(labels, (sig = computeSignature(labels, matching)));
+  return sig;
+}
+
+function computeSignature(labels: Labels, matching: Matching): string {
   const keys = matching?.on ? matching.labels.filter((k) => k in labels) : Object.keys(labels).filter((k) => k !== '__name__' && !(matching?.labels.includes(k) ?? false));
   keys.sort();
   let out = '';
@@ -352,18 +368,32 @@ function call(expr: Call, at: number, source: SeriesSource): Value {
   }
 }
 
+const groupsOf = new WeakMap<Aggregation['grouping'], WeakMap<Labels, { labels: Labels; key: string }>>();
+
+/** The group of a sample's labels under `by`/`without` (frozen labels and their key), remembered per (grouping, labels object). */
+function groupOf(grouping: Aggregation['grouping'], input: Labels): { labels: Labels; key: string } {
+  let byLabels = groupsOf.get(grouping);
+  if (!byLabels) groupsOf.set(grouping, (byLabels = new WeakMap()));
+  let group = byLabels.get(input);
+  if (group === undefined) {
+    const { without, labels: names } = grouping;
+    const labels: Labels = {};
+    if (without) {
+      for (const [k, v] of Object.entries(input)) if (k !== '__name__' && !names.includes(k)) labels[k] = v;
+    } else {
+      for (const k of names) if (k in input) labels[k] = input[k]!;
+    }
+    group = { labels: Object.freeze(labels), key: labelsKey(labels) };
+    byLabels.set(input, group);
+  }
+  return group;
+}
+
 function aggregate(expr: Aggregation, at: number, source: SeriesSource): Sample[] {
   const input = vectorOf(expr.expr, at, source);
   const groups = new Map<string, { labels: Labels; values: number[] }>();
-  const { without, labels: names } = expr.grouping;
   for (const s of input) {
-    const labels: Labels = {};
-    if (without) {
-      for (const [k, v] of Object.entries(s.labels)) if (k !== '__name__' && !names.includes(k)) labels[k] = v;
-    } else {
-      for (const k of names) if (k in s.labels) labels[k] = s.labels[k]!;
-    }
-    const key = labelsKey(labels);
+    const { labels, key } = groupOf(expr.grouping, s.labels);
     const g = groups.get(key);
     if (g) g.values.push(s.value);
     else groups.set(key, { labels, values: [s.value] });

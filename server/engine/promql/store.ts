@@ -7,6 +7,7 @@ import { sampleChunkSpanMs } from '../../../drizzle/schema/telemetry.ts';
 import { evaluateAlert, memorySource, PromqlEvalError, type AlertSample, type Point, type SeriesData } from './eval.ts';
 import type { VectorSelector } from './ast.ts';
 import { parsePromql, type ParsedExpr } from './parse.ts';
+import type { RecentPoints } from '../../../telemetry/recent-points.ts';
 
 /** A metric an expression reads, with the equality matchers every selector of it carries (pushed into SQL). */
 interface MetricFilter {
@@ -123,16 +124,43 @@ type Loaded = Map<string, SeriesData[]>;
 export interface SeriesLoads {
   /** The memoized load for `key`, running `load` the first time. */
   get(key: string, load: () => Promise<Loaded>): Promise<Loaded>;
+  /** This process's recent points of the tracked metrics, served instead of chunks where current (ADR 0010). */
+  readonly recent?: RecentPoints;
 }
 
-/** A memo for one cycle (see SeriesLoads); without one every load queries. */
-export function cycleLoads(): SeriesLoads {
+/**
+ * Loads of a cycle running at once. Two: the database reads one metric while the other's rows
+ * travel and this process evaluates the rule before; with all of a cycle's loads started at
+ * once (nine on the default pack) every one finished late, and the first rule waited for all.
+ */
+const loadsInFlight = 2;
+
+/**
+ * A memo for one cycle (see SeriesLoads); without one every load queries. With `recent`, range
+ * loads of the metrics it tracks take the points of series it holds current from memory.
+ */
+export function cycleLoads(recent?: RecentPoints, concurrency = loadsInFlight): SeriesLoads {
   const memo = new Map<string, Promise<Loaded>>();
+  // Loads start in the order asked (the rules' order) with at most `concurrency` running, so the
+  // first rule's data arrives first and is evaluated while the database reads the next.
+  let running = 0;
+  const queue: (() => void)[] = [];
+  const slot = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (running >= concurrency) await new Promise<void>((resolve) => queue.push(resolve));
+    running++;
+    try {
+      return await work();
+    } finally {
+      running--;
+      queue.shift()?.();
+    }
+  };
   return {
+    ...(recent ? { recent } : {}),
     get(key, load) {
       let loaded = memo.get(key);
       if (!loaded) {
-        loaded = load();
+        loaded = slot(load);
         memo.set(key, loaded);
         // A failed load is not remembered: the next rule tries again.
         loaded.catch(() => memo.delete(key));
@@ -149,19 +177,22 @@ const uncached: SeriesLoads = { get: (_key, load) => load() };
  * fleet (or for `applianceIds`). `latestOnly` reads `series.last_ts/last_value` (expressions
  * of instant selectors only); otherwise the points come from `sample_chunks`.
  */
-async function loadMetric(database: Database, filter: MetricFilter, from: number, to: number, latestOnly: boolean, applianceIds: readonly string[] | undefined): Promise<Loaded> {
+async function loadMetric(database: Database, filter: MetricFilter, from: number, to: number, latestOnly: boolean, applianceIds: readonly string[] | undefined, recent: RecentPoints | undefined): Promise<Loaded> {
   const only = applianceIds ? JSON.stringify(applianceIds) : null;
   const applianceFilter = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
   // series_metric_idx drives the scan; `labels @> $5` keeps only the series every selector of the metric requires.
   const seriesFilter = `s.metric = $1 and s.labels @> $5::text::jsonb`;
-  const bySeries = new Map<number, Point[]>();
-  if (latestOnly) {
+  let bySeries = new Map<number, Point[]>();
+  if (!latestOnly && recent !== undefined && recent.tracks(filter.metric) && to - from <= recent.keepFor(filter.metric)) {
+    bySeries = await loadRecent(database, recent, filter, from, to, only);
+  } else if (latestOnly) {
     // One row of three comma-separated lists (float8 as text is its shortest exact form; NaN
     // and ±Infinity read back through Number): decoding 60 000 rows one by one cost more than
-    // the database's work.
+    // the database's work. Times go as whole milliseconds (int8): `date_part` is float8
+    // arithmetic, exact for millisecond timestamps, where `extract` computes in numeric.
     const [row] = await database.query<{ ids: string | null; ts: string | null; vs: string | null }>(
-      `select string_agg(s.id::text, ',') as ids, string_agg(((extract(epoch from s.last_ts) * 1000)::float8)::text, ',') as ts,
-              string_agg(s.last_value::float8::text, ',') as vs
+      `select string_agg(s.id::text, ',') as ids, string_agg((date_part('epoch', s.last_ts) * 1000)::int8::text, ',') as ts,
+              string_agg(s.last_value::text, ',') as vs
          from series s
         where ${seriesFilter} and s.last_ts >= $2::text::timestamptz and s.last_ts <= $3::text::timestamptz and s.last_value is not null ${applianceFilter}`,
       [filter.metric, new Date(from).toISOString(), new Date(to).toISOString(), only, JSON.stringify(filter.labels)],
@@ -202,6 +233,11 @@ async function loadMetric(database: Database, filter: MetricFilter, from: number
       }
     }
   }
+  return groupByAppliance(database, bySeries);
+}
+
+/** Points of each series id joined to its identity (appliance, labels), by appliance id. */
+async function groupByAppliance(database: Database, bySeries: Map<number, Point[]>): Promise<Loaded> {
   const knownSeries = await learnSeries(database, [...bySeries.keys()]);
   const byAppliance: Loaded = new Map();
   for (const [id, points] of bySeries) {
@@ -223,6 +259,79 @@ async function loadMetric(database: Database, filter: MetricFilter, from: number
   return byAppliance;
 }
 
+/** Decodes one chunk row's comma-separated offsets and values into `points` (times = base + offset, Unix ms), keeping t >= from. */
+function pushChunk(points: Point[], base: number, offsets: string, values: string, from: number, to: number): void {
+  const o = offsets.split(',');
+  const v = values.split(',');
+  for (let i = 0; i < o.length; i++) {
+    const t = base + Number(o[i]);
+    if (t >= from && t <= to) points.push({ t, v: Number(v[i]) });
+  }
+}
+
+/** Sorts points by time when chunks came out of order (a stable sort, as the database stored them). */
+function inOrder(points: Point[]): Point[] {
+  for (let i = 1; i < points.length; i++) {
+    if (points[i]!.t < points[i - 1]!.t) return points.sort((x, y) => x.t - y.t);
+  }
+  return points;
+}
+
+/**
+ * A range load through `recent` (docs/decisions/0010). One statement lists the metric's series
+ * with their write counts (`series.write_seq`); a series whose count this process has applied
+ * is served from memory. The others (written by another process, new to this one, or missed)
+ * are read from `sample_chunks` in one statement that reads their write counts in the same
+ * snapshot, every point from the metric's keep window on, and are put back into `recent` at
+ * that count. The result is what loadMetric's chunk read returns: per series id, its points in
+ * [from, to] in time order.
+ */
+async function loadRecent(database: Database, recent: RecentPoints, filter: MetricFilter, from: number, to: number, only: string | null): Promise<Map<number, Point[]>> {
+  const applianceFilter = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
+  const [row] = await database.query<{ ids: string | null; seqs: string | null }>(
+    `select string_agg(s.id::text, ',') as ids, string_agg(s.write_seq::text, ',') as seqs
+       from series s where s.metric = $1 and s.labels @> $3::text::jsonb and s.last_ts >= $2::text::timestamptz ${applianceFilter}`,
+    [filter.metric, new Date(from).toISOString(), JSON.stringify(filter.labels), only],
+  );
+  const bySeries = new Map<number, Point[]>();
+  if (!row?.ids) return bySeries;
+  const ids = row.ids.split(',');
+  const seqs = row.seqs!.split(',');
+  const stale: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const id = Number(ids[i]);
+    const points = recent.window(id, Number(seqs[i]), from, to);
+    if (points === undefined) stale.push(id);
+    else if (points.length > 0) bySeries.set(id, points);
+  }
+  if (stale.length === 0) return bySeries;
+  // Refilled from the start of the keep window (or the rule's, if earlier), with no upper bound:
+  // the entry must hold every point the database has from there on.
+  const refillFrom = Math.min(from, to - recent.keepFor(filter.metric));
+  const rows = await database.query<{ id: number; seq: number; base: number | null; offsets: string | null; values: string | null }>(
+    `select s.id::float8 as id, s.write_seq::float8 as seq, (extract(epoch from c.first_ts) * 1000)::float8 as base,
+            array_to_string(c.point_offsets, ',') as offsets, array_to_string(c.point_values, ',') as values
+       from (select s.id, s.write_seq from series s where s.id = any(array(select (jsonb_array_elements_text($1::text::jsonb))::bigint)) offset 0) s
+       left join lateral (select c.first_ts, c.point_offsets, c.point_values from sample_chunks c
+                           where c.series_id = s.id and c.last_ts >= $2::text::timestamptz) c on true`,
+    [JSON.stringify(stale), new Date(refillFrom).toISOString()],
+  );
+  const read = new Map<number, { seq: number; points: Point[] }>();
+  for (const r of rows) {
+    const id = Number(r.id);
+    let series = read.get(id);
+    if (!series) read.set(id, (series = { seq: Number(r.seq), points: [] }));
+    if (r.base !== null) pushChunk(series.points, Number(r.base), r.offsets!, r.values!, refillFrom, Number.POSITIVE_INFINITY);
+  }
+  for (const [id, series] of read) {
+    const points = inOrder(series.points);
+    const window = points.filter((p) => p.t >= from && p.t <= to);
+    if (window.length > 0) bySeries.set(id, window);
+    recent.replace(id, filter.metric, series.seq, refillFrom, points);
+  }
+  return bySeries;
+}
+
 /**
  * The series an expression needs for `[from, to]` (Unix ms), grouped by appliance id: one
  * query per metric for the whole fleet (or for `applianceIds`), whatever the number of
@@ -235,7 +344,7 @@ export async function loadSeries(database: Database, parsed: ParsedExpr, from: n
   // Every metric's load starts at once: the database reads one while this process decodes another.
   const pending = metricFilters(parsed).map((filter) => {
     const key = `${parsed.latestOnly ? 'latest' : 'range'}|${from}|${to}|${only}|${filter.metric}|${JSON.stringify(filter.labels)}`;
-    return loads.get(key, () => loadMetric(database, filter, from, to, parsed.latestOnly, applianceIds));
+    return loads.get(key, () => loadMetric(database, filter, from, to, parsed.latestOnly, applianceIds, loads.recent));
   });
   // Each is awaited in turn below; the others' failures are handled there too, not left unhandled.
   for (const p of pending) p.catch(() => {});
@@ -277,6 +386,32 @@ export function prefetchPromqlRule(database: Database, rule: { params: Record<st
   }
   const at = now.getTime();
   loadSeries(database, parsed, at - parsed.lookbackMs, at, undefined, loads).catch(() => {});
+}
+
+/**
+ * Tells `recent` which metrics the cycle's range rules read and over how long a window (range
+ * plus offset, ms): the writer then hands it those series' points. Rules whose expression does
+ * not parse are skipped (their evaluation reports it).
+ */
+export function trackRangeRules(recent: RecentPoints, rules: readonly { kind: string; params: Record<string, unknown> }[]): void {
+  const windows = new Map<string, { windowMs: number; filters: Record<string, string>[] }>();
+  for (const rule of rules) {
+    if (rule.kind !== 'promql') continue;
+    let parsed: ParsedExpr;
+    try {
+      parsed = parseCached(String((rule.params as { expr?: unknown }).expr ?? ''));
+    } catch {
+      continue;
+    }
+    if (parsed.latestOnly) continue;
+    for (const { metric, labels } of metricFilters(parsed)) {
+      let w = windows.get(metric);
+      if (!w) windows.set(metric, (w = { windowMs: 0, filters: [] }));
+      w.windowMs = Math.max(w.windowMs, parsed.lookbackMs);
+      if (!w.filters.some((f) => JSON.stringify(f) === JSON.stringify(labels))) w.filters.push(labels);
+    }
+  }
+  recent.track(windows);
 }
 
 export async function evaluatePromqlRule(database: Database, parsed: ParsedExpr, now: number, loads?: SeriesLoads): Promise<PromqlRuleResult> {

@@ -1,0 +1,1 @@
+ALTER TABLE "series" ADD COLUMN "write_seq" bigint DEFAULT 0 NOT NULL;

@@ -1,0 +1,172 @@
+// The last minutes of points of the series the PromQL range rules read, held in memory by the
+// process that both ingests and evaluates them (docs/decisions/0010). The writer appends each
+// committed batch's points; the scheduled evaluation serves a series from here only while the
+// number of writes applied equals the series' `write_seq` in the database, and reads it from
+// the database otherwise (another process wrote it, this process restarted, a write was missed).
+
+import { lowerBound, upperBound } from './points.ts';
+
+/** One stored point: time in Unix ms, value (the evaluator's Point). */
+export interface RecentPoint {
+  readonly t: number;
+  readonly v: number;
+}
+
+/** What is held of one metric: for how long (ms) and the series (equality matchers, any one of them). */
+export interface TrackedMetric {
+  windowMs: number;
+  filters: readonly Readonly<Record<string, string>>[];
+}
+
+interface Entry {
+  metric: string;
+  /** Writes of the series this entry holds: equals `series.write_seq` when it has them all. */
+  seq: number;
+  /** Points are complete from this time (Unix ms) on; older ones may be missing. */
+  from: number;
+  points: RecentPoint[];
+}
+
+/** At most this many points are held (≈ 40 bytes each): beyond it new series are not taken in. */
+const defaultMaxPoints = 4_000_000;
+/** Windows longer than this are read from the database (6 h `increase` windows would hold hours of points). */
+export const maxRecentWindowMs = 15 * 60_000;
+/** Points are kept this much longer than the longest window of their metric, for the 5-minute lookback and late scrapes. */
+const keepMarginMs = 2 * 60_000;
+
+/**
+ * Per series id: its recent points in time order and the count of writes they reflect. Not
+ * thread-safe across processes by design: the count is what makes a stale entry visible.
+ */
+export class RecentPoints {
+  private readonly entries = new Map<number, Entry>();
+  /** Metric → how long (ms) its points are kept and which of its series. */
+  private readonly tracked = new Map<string, TrackedMetric>();
+  private trackedText = '';
+  private pointCount = 0;
+
+  constructor(private readonly maxPoints = defaultMaxPoints) {}
+
+  /**
+   * The series to hold: per metric, the longest window (ms, range plus offset) a rule reads of
+   * it and the equality matchers its selectors require (`{mode: "idle"}`; a series is held when
+   * it carries every label of one of them, and `{}` holds all). Windows over
+   * `maxRecentWindowMs` are left out. Entries of metrics no longer named are dropped. Called by
+   * the scheduler at the start of each cycle with the cycle's rules.
+   */
+  track(windows: ReadonlyMap<string, TrackedMetric>): void {
+    const next = new Map<string, TrackedMetric>();
+    for (const [metric, w] of windows) if (w.windowMs <= maxRecentWindowMs) next.set(metric, { windowMs: w.windowMs + keepMarginMs, filters: w.filters });
+    const text = JSON.stringify([...next].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (text === this.trackedText) return;
+    this.trackedText = text;
+    this.tracked.clear();
+    for (const [metric, w] of next) this.tracked.set(metric, w);
+    for (const [id, entry] of this.entries) if (!next.has(entry.metric)) this.drop(id);
+  }
+
+  /** Whether series of `metric` with `labels` are held (the writer asks before collecting a batch's points); without labels, whether any of the metric is. */
+  tracks(metric: string, labels?: Readonly<Record<string, string>>): boolean {
+    const w = this.tracked.get(metric);
+    if (w === undefined) return false;
+    if (labels === undefined) return true;
+    return w.filters.some((filter) => {
+      for (const name in filter) if (labels[name] !== filter[name]) return false;
+      return true;
+    });
+  }
+
+  /** How long (ms) points of `metric` are kept; 0 when it is not tracked. */
+  keepFor(metric: string): number {
+    return this.tracked.get(metric)?.windowMs ?? 0;
+  }
+
+  /**
+   * A committed write of series `id` of `metric`, which made its `write_seq` equal to `seq`,
+   * with its points (any order). Applied only when the entry holds exactly the writes before it
+   * (`seq - 1`); a first write (`seq` 1) starts a complete entry; a write the entry already
+   * reflects (read from the database after it committed) is skipped. Otherwise (a write of
+   * another process came between) the entry is dropped, and the next cycle reads the series
+   * from the database.
+   */
+  apply(id: number, metric: string, seq: number, points: readonly RecentPoint[]): void {
+    const keep = this.tracked.get(metric)?.windowMs;
+    if (keep === undefined) return;
+    let entry = this.entries.get(id);
+    if (entry === undefined) {
+      if (seq !== 1 || this.pointCount + points.length > this.maxPoints) return;
+      entry = { metric, seq: 0, from: Number.NEGATIVE_INFINITY, points: [] };
+      this.entries.set(id, entry);
+    } else if (seq <= entry.seq && entry.metric === metric) {
+      // Already reflected: the entry was read from the database after this write committed.
+      return;
+    } else if (entry.seq !== seq - 1 || entry.metric !== metric) {
+      this.drop(id);
+      return;
+    }
+    entry.seq = seq;
+    const list = entry.points;
+    const before = list.length;
+    let sorted = true;
+    for (const p of points) {
+      if (list.length > 0 && p.t < list[list.length - 1]!.t) sorted = false;
+      list.push(p);
+    }
+    // Equal times keep their write order, as the database's chunks do (a stable sort).
+    if (!sorted) list.sort((a, b) => a.t - b.t);
+    this.pointCount += list.length - before;
+    this.trim(entry, keep);
+  }
+
+  /**
+   * Replaces series `id`'s entry with what the database held at write count `seq`: every point
+   * from `from` (Unix ms) on, in time order. Refused (false) past the point budget.
+   */
+  replace(id: number, metric: string, seq: number, from: number, points: RecentPoint[]): boolean {
+    const keep = this.tracked.get(metric)?.windowMs;
+    if (keep === undefined) return false;
+    this.drop(id);
+    if (this.pointCount + points.length > this.maxPoints) return false;
+    const entry: Entry = { metric, seq, from, points };
+    this.entries.set(id, entry);
+    this.pointCount += points.length;
+    this.trim(entry, keep);
+    return true;
+  }
+
+  /**
+   * Series `id`'s points in [from, to] (Unix ms, closed) when the entry reflects exactly `seq`
+   * writes — or more: a write committed after the caller read `seq` only adds newer data — and
+   * is complete from `from`; otherwise undefined. The array is fresh, its points shared.
+   */
+  window(id: number, seq: number, from: number, to: number): RecentPoint[] | undefined {
+    const entry = this.entries.get(id);
+    if (entry === undefined || entry.seq < seq || from < entry.from) return undefined;
+    return entry.points.slice(lowerBound(entry.points, from), upperBound(entry.points, to));
+  }
+
+  /** Held series and points, for the bench and the tests. */
+  size(): { series: number; points: number } {
+    return { series: this.entries.size, points: this.pointCount };
+  }
+
+  private drop(id: number): void {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return;
+    this.pointCount -= entry.points.length;
+    this.entries.delete(id);
+  }
+
+  /** Drops points older than `keep` before the newest; the entry is then complete only from there. */
+  private trim(entry: Entry, keep: number): void {
+    const points = entry.points;
+    if (points.length === 0) return;
+    const cutoff = points[points.length - 1]!.t - keep;
+    if (points[0]!.t >= cutoff) return;
+    let k = 0;
+    while (k < points.length && points[k]!.t < cutoff) k++;
+    points.splice(0, k);
+    this.pointCount -= k;
+    if (cutoff > entry.from) entry.from = cutoff;
+  }
+}
