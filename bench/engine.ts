@@ -8,7 +8,9 @@ import { openDatabase, type Database } from '../drizzle/client.ts';
 import { testConfig } from '../server/env.ts';
 import { createLogger } from '../server/lib/logger.ts';
 import { startPlatform } from '../server/platform.ts';
-import { cycleLoads, detectPromqlRule, prefetchPromqlRule } from '../server/engine/promql/store.ts';
+import { cycleLoads, detectPromqlRule, prefetchPromqlRule, trackRangeRules } from '../server/engine/promql/store.ts';
+import { SampleWriter } from '../server/ingest/writer.ts';
+import type { Sample } from '../telemetry/parsers/types.ts';
 import { memoryOf, startServerProcess } from './lib/server.ts';
 import type { BenchContext, BenchResult, BenchSection } from './lib/types.ts';
 
@@ -246,8 +248,9 @@ function peakRssMb(): number {
 
 /**
  * Seeds a node_exporter fleet through the platform's own connection (PostgreSQL or PGlite):
- * per appliance 4 CPUs × 4 modes of `node_cpu_seconds_total` with ten points a minute apart
- * (the 5-minute `rate` reads five or six of them), 2 filesystems (ext4 `/` and a tmpfs the
+ * per appliance 4 CPUs × 4 modes of `node_cpu_seconds_total` with ten points a minute apart,
+ * each its own chunk as the writer leaves them until the hourly compaction (the 5-minute `rate`
+ * reads five or six of them), 2 filesystems (ext4 `/` and a tmpfs the
  * fstype filter drops), 2 ZFS pool states, hwmon and load. Healthy values: no alert fires.
  */
 async function seedNodeExporterFleet(database: Database, appliances: number, now: Date): Promise<void> {
@@ -260,10 +263,10 @@ async function seedNodeExporterFleet(database: Database, appliances: number, now
        from generate_series(1, $1::int) g join lateral (select id from customers where name = 'bench-' || (1 + g % 100)) c on true`,
     [appliances, at],
   );
-  // Gauges: one point (now), in series.last_ts/last_value.
+  // Gauges: one point (now), in series.last_ts/last_value. Label keys as the writer makes them (telemetry/series-key.ts).
   await database.query(
     `insert into series (appliance_id, metric, labels, labels_key, last_ts, last_value)
-     select a.id, m.metric, m.labels, m.key, $1::text::timestamptz, m.value from appliances a cross join (values
+     select a.id, m.metric, m.labels, replace(m.key, ',', chr(31)), $1::text::timestamptz, m.value from appliances a cross join (values
        ('node_filesystem_avail_bytes', '{"device":"/dev/sda1","fstype":"ext4","mountpoint":"/"}'::jsonb, 'device=/dev/sda1,fstype=ext4,mountpoint=/', 5e10::float8),
        ('node_filesystem_size_bytes', '{"device":"/dev/sda1","fstype":"ext4","mountpoint":"/"}'::jsonb, 'device=/dev/sda1,fstype=ext4,mountpoint=/', 1e11),
        ('node_filesystem_readonly', '{"device":"/dev/sda1","fstype":"ext4","mountpoint":"/"}'::jsonb, 'device=/dev/sda1,fstype=ext4,mountpoint=/', 0),
@@ -278,20 +281,21 @@ async function seedNodeExporterFleet(database: Database, appliances: number, now
      ) as m(metric, labels, key, value) where a.serial like 'PSN-%'`,
     [at],
   );
-  // Counters: 4 CPUs × 4 modes; idle advances 0.9 s/s, the others share the rest.
+  // Counters: 4 CPUs × 4 modes; idle advances 0.9 s/s, the others share the rest. Stored as the
+  // writer stores them before the hourly compaction: one chunk per scrape (a minute apart).
   await database.query(
-    `insert into series (appliance_id, metric, labels, labels_key, last_ts, last_value)
-     select a.id, 'node_cpu_seconds_total', jsonb_build_object('cpu', cpu::text, 'mode', mode), 'cpu=' || cpu || ',mode=' || mode, $1::text::timestamptz, 1000
+    `insert into series (appliance_id, metric, labels, labels_key, last_ts, last_value, write_seq)
+     select a.id, 'node_cpu_seconds_total', jsonb_build_object('cpu', cpu::text, 'mode', mode), 'cpu=' || cpu || chr(31) || 'mode=' || mode, $1::text::timestamptz,
+            case when mode = 'idle' then 1000 else 100 end, 10
        from appliances a cross join generate_series(0, 3) cpu cross join unnest(array['idle','user','system','iowait']) mode where a.serial like 'PSN-%'`,
     [at],
   );
   await database.query(
     `insert into sample_chunks (series_id, first_ts, last_ts, point_count, compacted, point_offsets, point_values)
-     select s.id, $2::text::timestamptz, $1::text::timestamptz, 10, false, array(select g * 60000 from generate_series(0, 9) g)::int[],
-            case when s.labels->>'mode' = 'idle' then array(select 1000 - (9 - g) * 54 from generate_series(0, 9) g)::float8[]
-                 else array(select 100 - (9 - g) * 2 from generate_series(0, 9) g)::float8[] end
-       from series s where s.metric = 'node_cpu_seconds_total'`,
-    [at, start],
+     select s.id, $1::text::timestamptz + g * interval '1 minute', $1::text::timestamptz + g * interval '1 minute', 1, false, array[0]::int[],
+            array[case when s.labels->>'mode' = 'idle' then 1000 - (9 - g) * 54 else 100 - (9 - g) * 2 end]::float8[]
+       from series s cross join generate_series(0, 9) g where s.metric = 'node_cpu_seconds_total'`,
+    [start],
   );
   // Statistics as a running server has them (autovacuum), not an empty table's guesses.
   await database.query('analyze');
@@ -307,33 +311,76 @@ async function promqlDatabase(ctx: BenchContext, backend: 'postgres' | 'pglite')
   return { database: openDatabase({ dataDir }), config: testConfig({ DATA_DIR: dataDir }), cleanup: () => rmSync(dataDir, { recursive: true, force: true }) };
 }
 
+/** One scrape of a seeded appliance `minutes` after the seed's last (seedNodeExporterFleet's series and healthy values). */
+function nodeExporterScrape(minutes: number, ts: number): Sample[] {
+  const samples: Sample[] = [];
+  const fs = (device: string, fstype: string, mountpoint: string) => ({ device, fstype, mountpoint });
+  for (const labels of [fs('/dev/sda1', 'ext4', '/'), fs('tmpfs', 'tmpfs', '/run')]) {
+    samples.push({ metric: 'node_filesystem_avail_bytes', labels, ts, value: labels.fstype === 'ext4' ? 5e10 : 0 });
+    samples.push({ metric: 'node_filesystem_size_bytes', labels, ts, value: labels.fstype === 'ext4' ? 1e11 : 1e9 });
+    samples.push({ metric: 'node_filesystem_readonly', labels, ts, value: 0 });
+  }
+  samples.push({ metric: 'node_zfs_zpool_state', labels: { state: 'online', zpool: 'tank' }, ts, value: 1 });
+  samples.push({ metric: 'node_zfs_zpool_state', labels: { state: 'degraded', zpool: 'tank' }, ts, value: 0 });
+  samples.push({ metric: 'node_hwmon_temp_celsius', labels: { chip: 'platform_coretemp_0', sensor: 'temp1' }, ts, value: 45 });
+  samples.push({ metric: 'node_hwmon_temp_crit_celsius', labels: { chip: 'platform_coretemp_0', sensor: 'temp1' }, ts, value: 100 });
+  samples.push({ metric: 'node_load15', labels: {}, ts, value: 0.5 });
+  for (let cpu = 0; cpu < 4; cpu++) {
+    for (const mode of ['idle', 'user', 'system', 'iowait']) {
+      samples.push({ metric: 'node_cpu_seconds_total', labels: { cpu: String(cpu), mode }, ts, value: mode === 'idle' ? 1000 + minutes * 54 : 100 + minutes * 2 });
+    }
+  }
+  return samples;
+}
+
 /**
  * The default pack's PromQL rules over a node_exporter fleet (seedNodeExporterFleet), on one
- * backend. Timed: full evaluation passes of every PromQL rule (each one query over the fleet,
- * then the per-appliance evaluation, as detectPromqlRule does in the scheduled cycle, whose
- * interval is one minute), after one warm cycle; the median of PASSES is reported with the
- * time per appliance, and the whole scheduled cycle with them. RSS is this process's, which
- * holds the evaluator (and, for PGlite, the database).
+ * backend, as a running server meets them (docs/decisions/0010):
+ * - the first cycle after start reads every series from the database (reported, not bound);
+ * - then, per pass, a minute passes: every appliance sends one scrape through the writer (the
+ *   ingest path's SampleWriter, which hands the CPU counters to the scheduler's memory; timed
+ *   apart), and one pass of every PromQL rule is timed (each metric one query over the fleet,
+ *   shared by the rules, then the per-appliance evaluation), as in the scheduled cycle;
+ * - the whole scheduled cycle (absence, forecast, version and PromQL rules, alerts written) after the passes.
+ * The median pass is reported with the time per appliance. RSS is this process's, which holds
+ * the evaluator and the recent points (and, for PGlite, the database).
  */
 async function promql(ctx: BenchContext, backend: 'postgres' | 'pglite', appliances = Number(process.env.BENCH_PROMQL_APPLIANCES ?? 10_000)): Promise<BenchResult[]> {
   const label = backend === 'postgres' ? 'PostgreSQL' : 'PGlite';
   const { database, config, cleanup } = await promqlDatabase(ctx, backend);
   const platform = await startPlatform(config, { logger: createLogger('silent'), database, schedule: false });
   try {
-    const now = new Date();
-    await seedNodeExporterFleet(database, appliances, now);
+    const seededAt = new Date();
+    await seedNodeExporterFleet(database, appliances, seededAt);
     ctx.log(`promql (${label}): ${appliances} appliances seeded`);
     const rules = platform.engine.rules.scheduled.filter((r) => r.kind === 'promql');
-    // Warm: the first cycle prepares statements and parses the expressions.
-    await platform.engine.evaluateScheduled(now);
+    const recent = platform.deps.recentPoints!;
+    const writer = new SampleWriter(database, Number.POSITIVE_INFINITY, undefined, recent);
+    const ids = (await database.query<{ id: string }>(`select id::text as id from appliances where serial like 'PSN-%' order by serial`)).map((r) => r.id);
+    // The first cycle after start: every series from the database.
+    const cold = await platform.engine.evaluateScheduled(seededAt);
+    ctx.log(`promql (${label}): first cycle ${cold.ms} ms`);
     const passes: number[] = [];
+    const scrapes: number[] = [];
     let found = 0;
     let rss = 0;
+    let now = seededAt;
     for (let pass = 0; pass < PROMQL_PASSES; pass++) {
+      const minutes = pass + 1;
+      now = new Date(seededAt.getTime() + minutes * 60_000);
+      const scrapeStarted = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < ids.length) await writer.write(ids[next++]!, nodeExporterScrape(minutes, now.getTime()), null, now);
+        }),
+      );
+      scrapes.push(performance.now() - scrapeStarted);
       const started = performance.now();
       found = 0;
-      // One pass is one cycle's worth: the rules share their loads as in evaluateScheduled.
-      const loads = cycleLoads();
+      // One pass is one cycle's worth: the rules share their loads and the recent points as in evaluateScheduled.
+      trackRangeRules(recent, rules);
+      const loads = cycleLoads(recent);
       for (const rule of rules) prefetchPromqlRule(database, rule, now, loads);
       for (const rule of rules) found += (await detectPromqlRule(database, rule, now, loads)).findings.length;
       passes.push(performance.now() - started);
@@ -342,7 +389,9 @@ async function promql(ctx: BenchContext, backend: 'postgres' | 'pglite', applian
     const sorted = [...passes].sort((a, b) => a - b);
     const evalMs = percentile(sorted, 50);
     const cycleResult = await platform.engine.evaluateScheduled(now);
+    const held = recent.size();
     const load = os.loadavg()[0]!;
+    const samplesPerScrape = nodeExporterScrape(0, 0).length * ids.length;
     return [
       {
         section: SECTION,
@@ -351,11 +400,34 @@ async function promql(ctx: BenchContext, backend: 'postgres' | 'pglite', applian
         unit: 'ms',
         target: '< 1000',
         pass: evalMs < 1000,
-        notes: `median of ${PROMQL_PASSES} passes (${passes.map((p) => Math.round(p)).join(' / ')} ms); ${rules.length} rules, one query each over the fleet, then per-appliance evaluation; ${appliances * 27} series (CPU 4×4 modes, 10 points each); ${found} alert elements (healthy fleet: 0 expected); evaluation interval 60 s; load average ${load.toFixed(1)} on ${os.cpus().length} CPUs`,
+        notes: `median of ${PROMQL_PASSES} passes (${passes.map((p) => Math.round(p)).join(' / ')} ms), each after a minute's scrape of the fleet through the writer; ${rules.length} rules, one query per metric over the fleet, then per-appliance evaluation; ${appliances * 27} series (CPU 4×4 modes, one chunk per scrape); ${found} alert elements (healthy fleet: 0 expected); evaluation interval 60 s; load average ${load.toFixed(1)} on ${os.cpus().length} CPUs`,
       },
       { section: SECTION, name: `PromQL pass per appliance (${label})`, value: Math.round((evalMs * 1000) / appliances), unit: 'µs', notes: 'the median pass divided by the appliances' },
-      { section: SECTION, name: `RSS during the PromQL passes (${label})`, value: Math.round(rss), unit: 'MB', notes: `the bench process (evaluator${backend === 'pglite' ? ' and the PGlite database' : ''}); peak VmHWM so far ${Math.round(peakRssMb())} MB includes the seeding` },
-      { section: SECTION, name: `scheduled cycle with the PromQL rules, ${appliances} appliances (${label})`, value: cycleResult.ms, unit: 'ms', notes: 'every scheduled rule of the pack (absence, forecast, version, PromQL), no other series stored' },
+      {
+        section: SECTION,
+        name: `scheduled cycle with the PromQL rules, ${appliances} appliances (${label})`,
+        value: cycleResult.ms,
+        unit: 'ms',
+        target: '< 1000',
+        pass: cycleResult.ms < 1000,
+        notes: 'SPEC §6: every scheduled rule of the pack (absence, forecast, version, PromQL), after the passes; no other series stored',
+      },
+      {
+        section: SECTION,
+        name: `first cycle after start, ${appliances} appliances (${label})`,
+        value: cold.ms,
+        unit: 'ms',
+        notes: 'the whole scheduled cycle with no recent points in memory: every CPU series read from its chunks (ten one-point chunks each); once per start',
+      },
+      {
+        section: SECTION,
+        name: `one scrape of the fleet through the writer (${label})`,
+        value: Math.round(samplesPerScrape / (percentile([...scrapes].sort((a, b) => a - b), 50) / 1000)),
+        unit: 'samples/s',
+        notes: `${samplesPerScrape} samples in ${ids.length} batches, 8 concurrent, in process (median of ${scrapes.length}: ${scrapes.map((s) => Math.round(s)).join(' / ')} ms); untimed in the passes`,
+      },
+      { section: SECTION, name: `recent points held (${label})`, value: held.points, unit: 'points', notes: `${held.series} series of node_cpu_seconds_total{mode="idle"} (the range rule's); 7-minute window` },
+      { section: SECTION, name: `RSS during the PromQL passes (${label})`, value: Math.round(rss), unit: 'MB', notes: `the bench process (evaluator, recent points${backend === 'pglite' ? ' and the PGlite database' : ''}); peak VmHWM so far ${Math.round(peakRssMb())} MB includes the seeding` },
     ];
   } finally {
     await platform.stop();
