@@ -145,6 +145,20 @@ export class RecentPoints {
     return entry.points.slice(lowerBound(entry.points, from), upperBound(entry.points, to));
   }
 
+  /**
+   * Drops the entries whose newest point is older than their metric's keep window before `now`
+   * (Unix ms): no window ending at `now` reads them (a deleted appliance's series, a mount
+   * gone). A later write of such a series is not applied (its count is not 1); the next cycle
+   * reads the series from the database. Called once per cycle.
+   */
+  sweep(now: number): void {
+    for (const [id, entry] of this.entries) {
+      const keep = this.tracked.get(entry.metric)?.windowMs ?? 0;
+      const newest = entry.points.length > 0 ? entry.points[entry.points.length - 1]!.t : Number.NEGATIVE_INFINITY;
+      if (newest < now - keep) this.drop(id);
+    }
+  }
+
   /** Held series and points, for the bench and the tests. */
   size(): { series: number; points: number } {
     return { series: this.entries.size, points: this.pointCount };

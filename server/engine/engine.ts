@@ -640,7 +640,10 @@ export function createEngine(deps: CoreDeps): Engine {
         // The PromQL rules of this cycle share their loads (one query per metric and filter).
         // Range rules read the recent points this process's writer kept (ADR 0010) where current.
         const recent = deps.recentPoints;
-        if (recent) trackRangeRules(recent, index.scheduled);
+        if (recent) {
+          trackRangeRules(recent, index.scheduled);
+          recent.sweep(now.getTime());
+        }
         const loads = cycleLoads(recent);
         for (const rule of index.scheduled) if (rule.kind === 'promql') prefetchPromqlRule(database, rule, now, loads);
         for (const rule of index.scheduled) {
