@@ -380,7 +380,7 @@ async function promql(ctx: BenchContext, backend: 'postgres' | 'pglite', applian
       found = 0;
       // One pass is one cycle's worth: the rules share their loads and the recent points as in evaluateScheduled.
       trackRangeRules(recent, rules);
-      const loads = cycleLoads(recent);
+      const loads = cycleLoads(recent, rules);
       for (const rule of rules) prefetchPromqlRule(database, rule, now, loads);
       for (const rule of rules) found += (await detectPromqlRule(database, rule, now, loads)).findings.length;
       passes.push(performance.now() - started);

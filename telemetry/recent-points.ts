@@ -146,6 +146,17 @@ export class RecentPoints {
   }
 
   /**
+   * Series `id`'s newest point when the entry reflects at least `seq` writes and holds a point;
+   * otherwise undefined. The newest point is never trimmed, so a current entry's is the one the
+   * database's `series.last_ts/last_value` hold (or newer).
+   */
+  newest(id: number, seq: number): RecentPoint | undefined {
+    const entry = this.entries.get(id);
+    if (entry === undefined || entry.seq < seq || entry.points.length === 0) return undefined;
+    return entry.points[entry.points.length - 1];
+  }
+
+  /**
    * Drops the entries whose newest point is older than their metric's keep window before `now`
    * (Unix ms): no window ending at `now` reads them (a deleted appliance's series, a mount
    * gone). A later write of such a series is not applied (its count is not 1); the next cycle

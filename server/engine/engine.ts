@@ -644,7 +644,7 @@ export function createEngine(deps: CoreDeps): Engine {
           trackRangeRules(recent, index.scheduled);
           recent.sweep(now.getTime());
         }
-        const loads = cycleLoads(recent);
+        const loads = cycleLoads(recent, index.scheduled);
         for (const rule of index.scheduled) if (rule.kind === 'promql') prefetchPromqlRule(database, rule, now, loads);
         for (const rule of index.scheduled) {
           const { findings: detected, held } = rule.kind === 'promql' ? await detectPromql(rule, now, loads) : { findings: await detect(rule, now), held: new Set<string>() };

@@ -3,7 +3,7 @@
 // remembered per database — two databases in one process (a test run, a bench) number their
 // series from 1 alike, and must never lend each other labels.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cycleLoads, loadSeries } from '../../server/engine/promql/store.ts';
+import { cycleLoads, evaluatePromqlRule, loadSeries } from '../../server/engine/promql/store.ts';
 import { parsePromql } from '../../server/engine/promql/parse.ts';
 import { backends, countingDatabase, createTestPlatform, type TestPlatform } from './harness.ts';
 import { factories } from './factories.ts';
@@ -58,5 +58,22 @@ describe.each(backends)('PromQL series loads on %s', (backend) => {
     // Without a cycle's memo every load queries.
     await loadSeries(database, first, now - first.lookbackMs, now);
     expect(statements() - warm).toBe(3);
+  });
+  it('reads a metric once per cycle for latest-value rules that filter it differently, each seeing its own series', async () => {
+    const appliance = await scrape(a, 'pool_state_probe{state="online",zpool="tank"} 1\npool_state_probe{state="degraded",zpool="tank"} 0\n');
+    const now = a.clock.now().getTime() + 1000;
+    const rules = ['pool_state_probe{state=~"faulted|degraded"} == 1', 'pool_state_probe{state="degraded"} == 1', 'pool_state_probe{state="online"} == 1'].map((expr) => ({ kind: 'promql', params: { expr } }));
+    const parsed = rules.map((r) => parsePromql(r.params.expr));
+    const { database, statements } = countingDatabase(a.deps.database);
+    await loadSeries(database, parsed[0]!, now - parsed[0]!.lookbackMs, now);
+    const warm = statements();
+    const loads = cycleLoads(undefined, rules);
+    const loaded = await Promise.all(parsed.map((p) => loadSeries(database, p, now - p.lookbackMs, now, undefined, loads)));
+    // The three filters share no label: one unfiltered read of the metric.
+    expect(statements() - warm).toBe(1);
+    expect(loaded.map((l) => l.get(appliance)!.length)).toEqual([2, 2, 2]);
+    // Each rule still applies its own matchers: only the online state holds.
+    const fired = await Promise.all(parsed.map((p) => evaluatePromqlRule(database, p, now, loads)));
+    expect(fired.map((f) => f.active.get(appliance)?.map((s) => s.labels.state) ?? [])).toEqual([[], [], ['online']]);
   });
 });

@@ -17,6 +17,10 @@ const MIN = 60_000;
 const expr = 'rate(node_cpu_seconds_total{mode="idle"}[5m])';
 const rule = { kind: 'promql', params: { expr } };
 const parsed = parsePromql(expr);
+// A latest-value rule on the same series (the pack's load-per-core reads them so).
+const latestExpr = 'count by (instance) (node_cpu_seconds_total{mode="idle"})';
+const latestRule = { kind: 'promql', params: { expr: latestExpr } };
+const latestParsed = parsePromql(latestExpr);
 
 /** A load as comparable data: appliance → series (by cpu label) → points. */
 function plain(loaded: Map<string, SeriesData[]>): Record<string, Record<string, { t: number; v: number }[]>> {
@@ -96,7 +100,7 @@ describe.each(backends)('recent points of the range rules on %s', (backend) => {
     expect(plain(early)[box]!['0/idle']).toHaveLength(7);
   });
 
-  it('equals the database-only load after any interleaving of two writers, late points and concurrent batches', async () => {
+  it('equals the database-only load, range and latest, after any interleaving of two writers, late points and concurrent batches', async () => {
     let run = 0;
     const op = fc.oneof(
       fc.record({ kind: fc.constant('write' as const), here: fc.boolean(), cpu: fc.integer({ min: 0, max: 2 }), late: fc.integer({ min: 0, max: 400 }), burst: fc.integer({ min: 1, max: 3 }) }),
@@ -127,9 +131,14 @@ describe.each(backends)('recent points of the range rules on %s', (backend) => {
             await Promise.all(writes);
           } else {
             const now = cursor + o.ahead * 1000;
-            const loaded = await loadSeries(p.deps.database, parsed, now - parsed.lookbackMs, now, undefined, cycleLoads(recent));
-            const truth = await loadSeries(p.deps.database, parsed, now - parsed.lookbackMs, now);
-            expect(plain(loaded)).toEqual(plain(truth));
+            // One cycle's loads, as the scheduler's: the range and latest loads share the write counts.
+            const loads = cycleLoads(recent, [rule, latestRule]);
+            const [loaded, latest] = await Promise.all([
+              loadSeries(p.deps.database, parsed, now - parsed.lookbackMs, now, undefined, loads),
+              loadSeries(p.deps.database, latestParsed, now - latestParsed.lookbackMs, now, undefined, loads),
+            ]);
+            expect(plain(loaded)).toEqual(plain(await loadSeries(p.deps.database, parsed, now - parsed.lookbackMs, now)));
+            expect(plain(latest)).toEqual(plain(await loadSeries(p.deps.database, latestParsed, now - latestParsed.lookbackMs, now)));
           }
         }
       }),

@@ -124,8 +124,12 @@ type Loaded = Map<string, SeriesData[]>;
 export interface SeriesLoads {
   /** The memoized load for `key`, running `load` the first time. */
   get(key: string, load: () => Promise<Loaded>): Promise<Loaded>;
+  /** A memoized read shared by loads (the write counts of a metric), outside the limit on loads in flight. */
+  shared<T>(key: string, read: () => Promise<T>): Promise<T>;
   /** This process's recent points of the tracked metrics, served instead of chunks where current (ADR 0010). */
   readonly recent?: RecentPoints;
+  /** Per metric, the equality filter a latest-value load of this cycle uses (the labels every latest rule's selectors share). */
+  readonly latestFilters?: ReadonlyMap<string, Record<string, string>>;
 }
 
 /**
@@ -139,8 +143,18 @@ const loadsInFlight = 2;
  * A memo for one cycle (see SeriesLoads); without one every load queries. With `recent`, range
  * loads of the metrics it tracks take the points of series it holds current from memory.
  */
-export function cycleLoads(recent?: RecentPoints, concurrency = loadsInFlight): SeriesLoads {
-  const memo = new Map<string, Promise<Loaded>>();
+export function cycleLoads(recent?: RecentPoints, rules?: readonly { kind: string; params: Record<string, unknown> }[], concurrency = loadsInFlight): SeriesLoads {
+  const memo = new Map<string, Promise<unknown>>();
+  const remember = <T>(key: string, start: () => Promise<T>): Promise<T> => {
+    let loaded = memo.get(key) as Promise<T> | undefined;
+    if (!loaded) {
+      loaded = start();
+      memo.set(key, loaded);
+      // A failed load is not remembered: the next rule tries again.
+      loaded.catch(() => memo.delete(key));
+    }
+    return loaded;
+  };
   // Loads start in the order asked (the rules' order) with at most `concurrency` running, so the
   // first rule's data arrives first and is evaluated while the database reads the next.
   let running = 0;
@@ -157,34 +171,62 @@ export function cycleLoads(recent?: RecentPoints, concurrency = loadsInFlight): 
   };
   return {
     ...(recent ? { recent } : {}),
-    get(key, load) {
-      let loaded = memo.get(key);
-      if (!loaded) {
-        loaded = slot(load);
-        memo.set(key, loaded);
-        // A failed load is not remembered: the next rule tries again.
-        loaded.catch(() => memo.delete(key));
-      }
-      return loaded;
-    },
+    ...(rules ? { latestFilters: latestFiltersOf(rules) } : {}),
+    get: (key, load) => remember(key, () => slot(load)),
+    shared: (key, read) => remember(key, read),
   };
 }
 
-const uncached: SeriesLoads = { get: (_key, load) => load() };
+const uncached: SeriesLoads = { get: (_key, load) => load(), shared: (_key, read) => read() };
+
+/** The parsed expressions of the PromQL rules among `rules`; those that do not parse are left to their own evaluation to report. */
+function* parsedRules(rules: readonly { kind: string; params: Record<string, unknown> }[]): Generator<ParsedExpr> {
+  for (const rule of rules) {
+    if (rule.kind !== 'promql') continue;
+    try {
+      yield parseCached(String((rule.params as { expr?: unknown }).expr ?? ''));
+    } catch {
+      // reported by the rule's evaluation
+    }
+  }
+}
+
+/**
+ * Per metric, the labels that every latest-value rule's selectors of it require alike: the two
+ * pool-state rules (`state=~"faulted|…"` and `state="degraded"`) then read the metric once,
+ * unfiltered, instead of twice. Loading more series than a selector needs is always correct:
+ * the evaluator applies every matcher again.
+ */
+function latestFiltersOf(rules: readonly { kind: string; params: Record<string, unknown> }[]): Map<string, Record<string, string>> {
+  const common = new Map<string, Record<string, string>>();
+  for (const parsed of parsedRules(rules)) {
+    if (!parsed.latestOnly) continue;
+    for (const { metric, labels } of metricFilters(parsed)) {
+      const seen = common.get(metric);
+      common.set(metric, seen === undefined ? labels : Object.fromEntries(Object.entries(seen).filter(([k, v]) => labels[k] === v)));
+    }
+  }
+  return common;
+}
 
 /**
  * One metric's series for `[from, to]` (Unix ms), by appliance id: one query for the whole
  * fleet (or for `applianceIds`). `latestOnly` reads `series.last_ts/last_value` (expressions
  * of instant selectors only); otherwise the points come from `sample_chunks`.
  */
-async function loadMetric(database: Database, filter: MetricFilter, from: number, to: number, latestOnly: boolean, applianceIds: readonly string[] | undefined, recent: RecentPoints | undefined): Promise<Loaded> {
+async function loadMetric(database: Database, filter: MetricFilter, from: number, to: number, latestOnly: boolean, applianceIds: readonly string[] | undefined, loads: SeriesLoads): Promise<Loaded> {
+  const recent = loads.recent;
   const only = applianceIds ? JSON.stringify(applianceIds) : null;
   const applianceFilter = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
   // series_metric_idx drives the scan; `labels @> $5` keeps only the series every selector of the metric requires.
   const seriesFilter = `s.metric = $1 and s.labels @> $5::text::jsonb`;
   let bySeries = new Map<number, Point[]>();
-  if (!latestOnly && recent !== undefined && recent.tracks(filter.metric) && to - from <= recent.keepFor(filter.metric)) {
-    bySeries = await loadRecent(database, recent, filter, from, to, only);
+  // Memory serves a load only when every series its filter selects is held (a tracked filter's labels are among the load's).
+  const held = recent !== undefined && recent.tracks(filter.metric, filter.labels) && to - from <= recent.keepFor(filter.metric);
+  if (held && !latestOnly) {
+    bySeries = await loadRecent(database, recent, loads, filter, from, to, only);
+  } else if (held && latestOnly) {
+    bySeries = await loadRecentLatest(database, recent, loads, filter, from, to, only);
   } else if (latestOnly) {
     // One row of three comma-separated lists (float8 as text is its shortest exact form; NaN
     // and ±Infinity read back through Number): decoding 60 000 rows one by one cost more than
@@ -278,6 +320,58 @@ function inOrder(points: Point[]): Point[] {
 }
 
 /**
+ * The ids and write counts (`series.write_seq`) of a metric's series selected by `filter` whose
+ * newest point is at or after `from` (Unix ms): one statement, one row of two lists, shared by
+ * the cycle's range and latest loads of the same metric, filter and start.
+ */
+async function writeCounts(database: Database, loads: SeriesLoads, filter: MetricFilter, from: number, only: string | null): Promise<{ ids: number[]; seqs: number[] }> {
+  return loads.shared(`counts|${from}|${only ?? '*'}|${filter.metric}|${JSON.stringify(filter.labels)}`, async () => {
+    const applianceFilter = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
+    const [row] = await database.query<{ ids: string | null; seqs: string | null }>(
+      `select string_agg(s.id::text, ',') as ids, string_agg(s.write_seq::text, ',') as seqs
+         from series s where s.metric = $1 and s.labels @> $3::text::jsonb and s.last_ts >= $2::text::timestamptz ${applianceFilter}`,
+      [filter.metric, new Date(from).toISOString(), JSON.stringify(filter.labels), only],
+    );
+    if (!row?.ids) return { ids: [], seqs: [] };
+    return { ids: row.ids.split(',').map(Number), seqs: row.seqs!.split(',').map(Number) };
+  });
+}
+
+/**
+ * A latest-value load through `recent`: what `series.last_ts/last_value` hold is the newest point
+ * of a current entry (the writer moves them to the newest point, later writes winning ties, as
+ * the entry orders its points). Series whose entry is not current, or holds no point, are read
+ * from `series` by id. The write counts are the ones the range load of the same metric reads.
+ */
+async function loadRecentLatest(database: Database, recent: RecentPoints, loads: SeriesLoads, filter: MetricFilter, from: number, to: number, only: string | null): Promise<Map<number, Point[]>> {
+  const counts = await writeCounts(database, loads, filter, from, only);
+  const bySeries = new Map<number, Point[]>();
+  const stale: number[] = [];
+  for (let i = 0; i < counts.ids.length; i++) {
+    const id = counts.ids[i]!;
+    const newest = recent.newest(id, counts.seqs[i]!);
+    if (newest === undefined) stale.push(id);
+    else if (newest.t >= from && newest.t <= to) bySeries.set(id, [newest]);
+  }
+  if (stale.length === 0) return bySeries;
+  const [row] = await database.query<{ ids: string | null; ts: string | null; vs: string | null }>(
+    `select string_agg(s.id::text, ',') as ids, string_agg((date_part('epoch', s.last_ts) * 1000)::int8::text, ',') as ts,
+            string_agg(s.last_value::text, ',') as vs
+       from series s
+      where s.id = any(array(select (jsonb_array_elements_text($1::text::jsonb))::bigint))
+        and s.last_ts >= $2::text::timestamptz and s.last_ts <= $3::text::timestamptz and s.last_value is not null`,
+    [JSON.stringify(stale), new Date(from).toISOString(), new Date(to).toISOString()],
+  );
+  if (row?.ids) {
+    const ids = row.ids.split(',');
+    const ts = row.ts!.split(',');
+    const vs = row.vs!.split(',');
+    for (let i = 0; i < ids.length; i++) bySeries.set(Number(ids[i]), [{ t: Number(ts[i]), v: Number(vs[i]) }]);
+  }
+  return bySeries;
+}
+
+/**
  * A range load through `recent` (docs/decisions/0010). One statement lists the metric's series
  * with their write counts (`series.write_seq`); a series whose count this process has applied
  * is served from memory. The others (written by another process, new to this one, or missed)
@@ -286,21 +380,13 @@ function inOrder(points: Point[]): Point[] {
  * that count. The result is what loadMetric's chunk read returns: per series id, its points in
  * [from, to] in time order.
  */
-async function loadRecent(database: Database, recent: RecentPoints, filter: MetricFilter, from: number, to: number, only: string | null): Promise<Map<number, Point[]>> {
-  const applianceFilter = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
-  const [row] = await database.query<{ ids: string | null; seqs: string | null }>(
-    `select string_agg(s.id::text, ',') as ids, string_agg(s.write_seq::text, ',') as seqs
-       from series s where s.metric = $1 and s.labels @> $3::text::jsonb and s.last_ts >= $2::text::timestamptz ${applianceFilter}`,
-    [filter.metric, new Date(from).toISOString(), JSON.stringify(filter.labels), only],
-  );
+async function loadRecent(database: Database, recent: RecentPoints, loads: SeriesLoads, filter: MetricFilter, from: number, to: number, only: string | null): Promise<Map<number, Point[]>> {
+  const counts = await writeCounts(database, loads, filter, from, only);
   const bySeries = new Map<number, Point[]>();
-  if (!row?.ids) return bySeries;
-  const ids = row.ids.split(',');
-  const seqs = row.seqs!.split(',');
   const stale: number[] = [];
-  for (let i = 0; i < ids.length; i++) {
-    const id = Number(ids[i]);
-    const points = recent.window(id, Number(seqs[i]), from, to);
+  for (let i = 0; i < counts.ids.length; i++) {
+    const id = counts.ids[i]!;
+    const points = recent.window(id, counts.seqs[i]!, from, to);
     if (points === undefined) stale.push(id);
     else if (points.length > 0) bySeries.set(id, points);
   }
@@ -342,9 +428,11 @@ export async function loadSeries(database: Database, parsed: ParsedExpr, from: n
   const byAppliance = new Map<string, SeriesData[]>();
   const only = applianceIds ? [...applianceIds].sort().join(',') : '*';
   // Every metric's load starts at once: the database reads one while this process decodes another.
-  const pending = metricFilters(parsed).map((filter) => {
+  const pending = metricFilters(parsed).map((own) => {
+    const widened = parsed.latestOnly ? loads.latestFilters?.get(own.metric) : undefined;
+    const filter = widened ? { metric: own.metric, labels: widened } : own;
     const key = `${parsed.latestOnly ? 'latest' : 'range'}|${from}|${to}|${only}|${filter.metric}|${JSON.stringify(filter.labels)}`;
-    return loads.get(key, () => loadMetric(database, filter, from, to, parsed.latestOnly, applianceIds, loads.recent));
+    return loads.get(key, () => loadMetric(database, filter, from, to, parsed.latestOnly, applianceIds, loads));
   });
   // Each is awaited in turn below; the others' failures are handled there too, not left unhandled.
   for (const p of pending) p.catch(() => {});
@@ -395,14 +483,7 @@ export function prefetchPromqlRule(database: Database, rule: { params: Record<st
  */
 export function trackRangeRules(recent: RecentPoints, rules: readonly { kind: string; params: Record<string, unknown> }[]): void {
   const windows = new Map<string, { windowMs: number; filters: Record<string, string>[] }>();
-  for (const rule of rules) {
-    if (rule.kind !== 'promql') continue;
-    let parsed: ParsedExpr;
-    try {
-      parsed = parseCached(String((rule.params as { expr?: unknown }).expr ?? ''));
-    } catch {
-      continue;
-    }
+  for (const parsed of parsedRules(rules)) {
     if (parsed.latestOnly) continue;
     for (const { metric, labels } of metricFilters(parsed)) {
       let w = windows.get(metric);
