@@ -55,7 +55,7 @@ export function composeDeps(options: {
     clock: options.clock ?? systemClock,
     logger: options.logger,
     metrics: createMetrics(),
-    recentPoints: new RecentPoints(),
+    recentPoints: new RecentPoints(options.database),
   };
   const engine = createEngine(core);
   return { deps: { ...core, engine }, engine };

@@ -1,8 +1,9 @@
 // The last minutes of points of the series the PromQL range rules read, held in memory by the
 // process that both ingests and evaluates them (docs/decisions/0010). The writer appends each
 // committed batch's points; the scheduled evaluation serves a series from here only while the
-// number of writes applied equals the series' `write_seq` in the database, and reads it from
-// the database otherwise (another process wrote it, this process restarted, a write was missed).
+// number of writes applied equals the series' `write_seq` in the database and the newest point
+// held is its `last_ts`, and reads it from the database otherwise (another process wrote it,
+// this process restarted, a write was missed, a writer that does not count wrote it).
 
 import { lowerBound, upperBound } from './points.ts';
 
@@ -35,8 +36,9 @@ export const maxRecentWindowMs = 15 * 60_000;
 const keepMarginMs = 2 * 60_000;
 
 /**
- * Per series id: its recent points in time order and the count of writes they reflect. Not
- * thread-safe across processes by design: the count is what makes a stale entry visible.
+ * Per series id of one database: its recent points in time order and the count of writes they
+ * reflect. One per process and database (series ids are unique only within a database): the
+ * writer and the loads use it only for the database it was made for (`servesFor`).
  */
 export class RecentPoints {
   private readonly entries = new Map<number, Entry>();
@@ -45,7 +47,19 @@ export class RecentPoints {
   private trackedText = '';
   private pointCount = 0;
 
-  constructor(private readonly maxPoints = defaultMaxPoints) {}
+  /**
+   * `database` is the handle whose series ids the entries are keyed by (compared by identity);
+   * `maxPoints` bounds the points held.
+   */
+  constructor(
+    private readonly database: object,
+    private readonly maxPoints = defaultMaxPoints,
+  ) {}
+
+  /** Whether this holds series of `database` (the handle it was made for). */
+  servesFor(database: object): boolean {
+    return database === this.database;
+  }
 
   /**
    * The series to hold: per metric, the longest window (ms, range plus offset) a rule reads of
@@ -84,23 +98,28 @@ export class RecentPoints {
   /**
    * A committed write of series `id` of `metric`, which made its `write_seq` equal to `seq`,
    * with its points (any order). Applied only when the entry holds exactly the writes before it
-   * (`seq - 1`); a first write (`seq` 1) starts a complete entry; a write the entry already
+   * (`seq - 1`); the first write (`seq` 1) of a series the writer created (`createdByWriter`)
+   * starts a complete entry; a write the entry already
    * reflects (read from the database after it committed) is skipped. Otherwise (a write of
    * another process came between) the entry is dropped, and the next cycle reads the series
    * from the database.
    */
-  apply(id: number, metric: string, seq: number, points: readonly RecentPoint[]): void {
+  apply(id: number, metric: string, seq: number, points: readonly RecentPoint[], createdByWriter = false): void {
     const keep = this.tracked.get(metric)?.windowMs;
     if (keep === undefined) return;
     let entry = this.entries.get(id);
     if (entry === undefined) {
-      if (seq !== 1 || this.pointCount + points.length > this.maxPoints) return;
+      if (seq !== 1 || !createdByWriter || this.pointCount + points.length > this.maxPoints) return;
       entry = { metric, seq: 0, from: Number.NEGATIVE_INFINITY, points: [] };
       this.entries.set(id, entry);
     } else if (seq <= entry.seq && entry.metric === metric) {
       // Already reflected: the entry was read from the database after this write committed.
       return;
     } else if (entry.seq !== seq - 1 || entry.metric !== metric) {
+      this.drop(id);
+      return;
+    }
+    if (this.pointCount + points.length > this.maxPoints) {
       this.drop(id);
       return;
     }
@@ -135,25 +154,36 @@ export class RecentPoints {
   }
 
   /**
-   * Series `id`'s points in [from, to] (Unix ms, closed) when the entry reflects exactly `seq`
-   * writes — or more: a write committed after the caller read `seq` only adds newer data — and
-   * is complete from `from`; otherwise undefined. The array is fresh, its points shared.
+   * The entry of series `id` when it is current: it reflects exactly `seq` writes (the
+   * database's `write_seq`) and its newest point is at `lastTs` (Unix ms, the database's
+   * `last_ts`), so no write it did not see — from a process whose writes are not counted, or a
+   * database that went back — is missing. Otherwise undefined.
    */
-  window(id: number, seq: number, from: number, to: number): RecentPoint[] | undefined {
+  private current(id: number, seq: number, lastTs: number): Entry | undefined {
     const entry = this.entries.get(id);
-    if (entry === undefined || entry.seq < seq || from < entry.from) return undefined;
+    if (entry === undefined || entry.seq !== seq) return undefined;
+    const points = entry.points;
+    if (points.length === 0 || points[points.length - 1]!.t !== lastTs) return undefined;
+    return entry;
+  }
+
+  /**
+   * Series `id`'s points in [from, to] (Unix ms, closed) when the entry is current (see
+   * `current`) and complete from `from`; otherwise undefined. The array is fresh, its points shared.
+   */
+  window(id: number, seq: number, lastTs: number, from: number, to: number): RecentPoint[] | undefined {
+    const entry = this.current(id, seq, lastTs);
+    if (entry === undefined || from < entry.from) return undefined;
     return entry.points.slice(lowerBound(entry.points, from), upperBound(entry.points, to));
   }
 
   /**
-   * Series `id`'s newest point when the entry reflects at least `seq` writes and holds a point;
-   * otherwise undefined. The newest point is never trimmed, so a current entry's is the one the
-   * database's `series.last_ts/last_value` hold (or newer).
+   * Series `id`'s newest point when the entry is current (see `current`): what the database's
+   * `series.last_ts/last_value` hold, as the newest point is never trimmed; otherwise undefined.
    */
-  newest(id: number, seq: number): RecentPoint | undefined {
-    const entry = this.entries.get(id);
-    if (entry === undefined || entry.seq < seq || entry.points.length === 0) return undefined;
-    return entry.points[entry.points.length - 1];
+  newest(id: number, seq: number, lastTs: number): RecentPoint | undefined {
+    const entry = this.current(id, seq, lastTs);
+    return entry?.points[entry.points.length - 1];
   }
 
   /**

@@ -226,6 +226,12 @@ export class SampleWriter {
   private readonly cache = new Map<string, ApplianceSeries>();
   private cached = 0;
   private stamp = 0;
+  /**
+   * Tracked series this writer created and has not written yet: only their first write (count 1)
+   * may start a complete entry in `recent` — a series another writer created may hold points
+   * written by one that does not count them.
+   */
+  private readonly createdHere = new Set<number>();
 
   constructor(
     private readonly database: Database,
@@ -258,7 +264,7 @@ export class SampleWriter {
     const count = samples.length;
     const limited = seriesLimited > 0 ? { seriesLimited, stored: samples } : {};
     if (count === 0 && batchId === null) return { accepted: 0, duplicate: false, ...limited };
-    const recent = this.recent;
+    const recent = this.recent?.servesFor(this.database) ? this.recent : null;
     const params = chunkParams(samples, entries, ++this.stamp, recent === null ? null : (sample) => recent.tracks(sample.metric, sample.labels));
     const rows = await retrying(() =>
       batchId === null
@@ -267,7 +273,7 @@ export class SampleWriter {
     );
     const fresh = Number(rows[0]?.fresh ?? 0) > 0;
     const seqs = rows[0]?.seqs;
-    if (fresh && recent !== null && seqs) feedRecent(recent, seqs, samples, entries);
+    if (fresh && recent !== null && seqs) feedRecent(recent, seqs, samples, entries, this.createdHere);
     return fresh ? { accepted: count, duplicate: false, ...limited } : { accepted: 0, duplicate: true };
   }
 
@@ -350,8 +356,15 @@ export class SampleWriter {
       const json = JSON.stringify(part.map((m, k) => ({ metric: m.metric, labels: m.labels, labels_key: m.labels_key, n: k })));
       const rows = await retrying(() => this.database.query<{ id: string; n: number; inserted: boolean }>(upsertSeriesSql, [applianceId, json]));
       for (const row of rows) {
-        created.set(part[Number(row.n)]!, Number(row.id));
-        if (row.inserted === true || String(row.inserted) === 'true') inserted++;
+        const series = part[Number(row.n)]!;
+        created.set(series, Number(row.id));
+        if (row.inserted === true || String(row.inserted) === 'true') {
+          inserted++;
+          if (this.recent?.tracks(series.metric, series.labels)) {
+            if (this.createdHere.size >= 100_000) this.createdHere.clear();
+            this.createdHere.add(Number(row.id));
+          }
+        }
       }
       // Thousands of new series are a burst of work for PostgreSQL too: the next statement waits
       // as long as this one took, so such a batch takes at most about half of the database's
@@ -395,10 +408,11 @@ export class SampleWriter {
 
 /**
  * Hands the committed points of the tracked series to `recent`, with the write count the
- * statement gave each (`seqs` = `id:seq,…`). Times as stored (whole ms), values as PostgreSQL
- * reads them back (-0 is stored as 0).
+ * statement gave each and whether this writer created the series (a first write may then start
+ * its entry) (`seqs` = `id:seq,…`). Times as stored (whole ms); values as read back:
+ * the statement's text of -0 is `String(-0)`, "0", so -0 is held as 0 too.
  */
-function feedRecent(recent: RecentPoints, seqs: string, samples: readonly Sample[], entries: readonly SeriesEntry[]): void {
+function feedRecent(recent: RecentPoints, seqs: string, samples: readonly Sample[], entries: readonly SeriesEntry[], createdHere: Set<number>): void {
   const seqOf = new Map<number, number>();
   for (const pair of seqs.split(',')) {
     const colon = pair.indexOf(':');
@@ -413,7 +427,7 @@ function feedRecent(recent: RecentPoints, seqs: string, samples: readonly Sample
     if (series === undefined) pointsOf.set(id, (series = { metric: sample.metric, points: [] }));
     series.points.push({ t: Math.floor(sample.ts), v: sample.value + 0 });
   }
-  for (const [id, series] of pointsOf) recent.apply(id, series.metric, seqOf.get(id)!, series.points);
+  for (const [id, series] of pointsOf) recent.apply(id, series.metric, seqOf.get(id)!, series.points, createdHere.delete(id));
 }
 
 /**

@@ -8,8 +8,10 @@ const MIN = 60_000;
 const cpu = new Map([['node_cpu_seconds_total', { windowMs: 5 * MIN, filters: [{ mode: 'idle' }] }]]);
 const pts = (...ts: number[]) => ts.map((t) => ({ t, v: t / 1000 }));
 
+const database = {};
+
 function tracked(maxPoints?: number): RecentPoints {
-  const recent = new RecentPoints(maxPoints);
+  const recent = new RecentPoints(database, maxPoints);
   recent.track(cpu);
   return recent;
 }
@@ -26,60 +28,79 @@ describe('RecentPoints', () => {
     expect(recent.tracks('node_cpu_seconds_total')).toBe(false);
   });
 
-  it('a first write starts a complete entry; the next in sequence is applied; a gap drops the entry', () => {
+  it('the first write of a series its writer created starts a complete entry; the next in sequence is applied; a gap drops the entry', () => {
     const recent = tracked();
-    recent.apply(1, 'node_cpu_seconds_total', 1, pts(0));
+    recent.apply(1, 'node_cpu_seconds_total', 1, pts(0), true);
     recent.apply(1, 'node_cpu_seconds_total', 2, pts(MIN));
-    expect(recent.window(1, 2, -MIN, MIN)).toEqual(pts(0, MIN));
+    expect(recent.window(1, 2, MIN, -MIN, MIN)).toEqual(pts(0, MIN));
+    expect(recent.newest(1, 2, MIN)).toEqual(pts(MIN)[0]);
     // The database counts 3: a write this process did not see.
-    expect(recent.window(1, 3, 0, MIN)).toBeUndefined();
+    expect(recent.window(1, 3, MIN, 0, MIN)).toBeUndefined();
     // Write 4 arrives with 3 missing: the entry goes.
     recent.apply(1, 'node_cpu_seconds_total', 4, pts(3 * MIN));
     expect(recent.size()).toEqual({ series: 0, points: 0 });
     // A series met after its first write is not taken in until the database refills it.
     recent.apply(2, 'node_cpu_seconds_total', 5, pts(0));
+    // Nor a first write (count 1) of a series another writer created: it may hold uncounted points.
+    recent.apply(3, 'node_cpu_seconds_total', 1, pts(0));
     expect(recent.size().series).toBe(0);
   });
 
-  it('serves a newer entry than the count read (a write committed since), skips a write it already reflects', () => {
+  it('serves only an entry whose count and newest time are the database’s; skips a write it already reflects', () => {
     const recent = tracked();
     recent.replace(1, 'node_cpu_seconds_total', 4, -10 * MIN, pts(0, MIN));
     recent.apply(1, 'node_cpu_seconds_total', 4, pts(MIN));
     expect(recent.size().points).toBe(2);
+    expect(recent.window(1, 4, MIN, 0, MIN)).toEqual(pts(0, MIN));
+    // A writer that does not count wrote a newer point: same count, newer last_ts.
+    expect(recent.window(1, 4, 2 * MIN, 0, 2 * MIN)).toBeUndefined();
+    expect(recent.newest(1, 4, 2 * MIN)).toBeUndefined();
+    // A write committed after the count was read: re-read, not served (the database may also have gone back).
     recent.apply(1, 'node_cpu_seconds_total', 5, pts(2 * MIN));
-    expect(recent.window(1, 4, 0, 2 * MIN)).toEqual(pts(0, MIN, 2 * MIN));
+    expect(recent.window(1, 4, MIN, 0, 2 * MIN)).toBeUndefined();
+    expect(recent.window(1, 5, 2 * MIN, 0, 2 * MIN)).toEqual(pts(0, MIN, 2 * MIN));
+  });
+
+  it('holds series only for the database it was made for', () => {
+    const recent = tracked();
+    expect(recent.servesFor(database)).toBe(true);
+    expect(recent.servesFor({})).toBe(false);
   });
 
   it('keeps late points in time order, equal times in write order', () => {
     const recent = tracked();
-    recent.apply(1, 'node_cpu_seconds_total', 1, [{ t: 2 * MIN, v: 2 }, { t: 0, v: 0 }]);
+    recent.apply(1, 'node_cpu_seconds_total', 1, [{ t: 2 * MIN, v: 2 }, { t: 0, v: 0 }], true);
     recent.apply(1, 'node_cpu_seconds_total', 2, [{ t: MIN, v: 1 }, { t: 2 * MIN, v: 3 }]);
-    expect(recent.window(1, 2, 0, 2 * MIN)).toEqual([{ t: 0, v: 0 }, { t: MIN, v: 1 }, { t: 2 * MIN, v: 2 }, { t: 2 * MIN, v: 3 }]);
+    expect(recent.newest(1, 2, 2 * MIN)).toEqual({ t: 2 * MIN, v: 3 });
+    expect(recent.window(1, 2, 2 * MIN, 0, 2 * MIN)).toEqual([{ t: 0, v: 0 }, { t: MIN, v: 1 }, { t: 2 * MIN, v: 2 }, { t: 2 * MIN, v: 3 }]);
   });
 
   it('lets points older than the keep window go, and then refuses windows reaching before them', () => {
     const recent = tracked();
-    recent.apply(1, 'node_cpu_seconds_total', 1, pts(0, MIN, 2 * MIN));
+    recent.apply(1, 'node_cpu_seconds_total', 1, pts(0, MIN, 2 * MIN), true);
     recent.apply(1, 'node_cpu_seconds_total', 2, pts(9 * MIN));
     // Kept: 7 minutes before the newest point (9 min), so from 2 min on.
-    expect(recent.window(1, 2, 2 * MIN, 9 * MIN)).toEqual(pts(2 * MIN, 9 * MIN));
-    expect(recent.window(1, 2, MIN, 9 * MIN)).toBeUndefined();
+    expect(recent.window(1, 2, 9 * MIN, 2 * MIN, 9 * MIN)).toEqual(pts(2 * MIN, 9 * MIN));
+    expect(recent.window(1, 2, 9 * MIN, MIN, 9 * MIN)).toBeUndefined();
   });
 
-  it('takes no new series past its point budget', () => {
+  it('holds no more than its point budget', () => {
     const recent = tracked(3);
-    recent.apply(1, 'node_cpu_seconds_total', 1, pts(0, MIN));
-    recent.apply(2, 'node_cpu_seconds_total', 1, pts(0, MIN));
+    recent.apply(1, 'node_cpu_seconds_total', 1, pts(0, MIN), true);
+    recent.apply(2, 'node_cpu_seconds_total', 1, pts(0, MIN), true);
     expect(recent.size()).toEqual({ series: 1, points: 2 });
     expect(recent.replace(3, 'node_cpu_seconds_total', 7, 0, pts(0, MIN))).toBe(false);
+    // An entry that would grow past it is let go.
+    recent.apply(1, 'node_cpu_seconds_total', 2, pts(2 * MIN, 3 * MIN));
+    expect(recent.size()).toEqual({ series: 0, points: 0 });
   });
 
   it('sweeps entries whose newest point left the keep window', () => {
     const recent = tracked();
-    recent.apply(1, 'node_cpu_seconds_total', 1, pts(0));
-    recent.apply(2, 'node_cpu_seconds_total', 1, pts(6 * MIN));
+    recent.apply(1, 'node_cpu_seconds_total', 1, pts(0), true);
+    recent.apply(2, 'node_cpu_seconds_total', 1, pts(6 * MIN), true);
     recent.sweep(8 * MIN);
-    expect(recent.window(1, 1, 0, 8 * MIN)).toBeUndefined();
-    expect(recent.window(2, 1, 6 * MIN, 8 * MIN)).toEqual(pts(6 * MIN));
+    expect(recent.window(1, 1, 0, 0, 8 * MIN)).toBeUndefined();
+    expect(recent.window(2, 1, 6 * MIN, 6 * MIN, 8 * MIN)).toEqual(pts(6 * MIN));
   });
 });

@@ -111,7 +111,7 @@ function computeSignature(labels: Labels, matching: Matching): string {
 }
 
 export function labelsKey(labels: Labels): string {
-  return signature(labels, { on: true, labels: Object.keys(labels) });
+  return computeSignature(labels, { on: true, labels: Object.keys(labels) });
 }
 
 function compareOp(op: BinaryOp, a: number, b: number): boolean {

@@ -160,13 +160,15 @@ export function cycleLoads(recent?: RecentPoints, rules?: readonly { kind: strin
   let running = 0;
   const queue: (() => void)[] = [];
   const slot = async <T>(work: () => Promise<T>): Promise<T> => {
+    // A finishing load hands its place to the next waiting one (`running` stays counted).
     if (running >= concurrency) await new Promise<void>((resolve) => queue.push(resolve));
-    running++;
+    else running++;
     try {
       return await work();
     } finally {
-      running--;
-      queue.shift()?.();
+      const next = queue.shift();
+      if (next) next();
+      else running--;
     }
   };
   return {
@@ -222,7 +224,7 @@ async function loadMetric(database: Database, filter: MetricFilter, from: number
   const seriesFilter = `s.metric = $1 and s.labels @> $5::text::jsonb`;
   let bySeries = new Map<number, Point[]>();
   // Memory serves a load only when every series its filter selects is held (a tracked filter's labels are among the load's).
-  const held = recent !== undefined && recent.tracks(filter.metric, filter.labels) && to - from <= recent.keepFor(filter.metric);
+  const held = recent !== undefined && recent.servesFor(database) && recent.tracks(filter.metric, filter.labels) && to - from <= recent.keepFor(filter.metric);
   if (held && !latestOnly) {
     bySeries = await loadRecent(database, recent, loads, filter, from, to, only);
   } else if (held && latestOnly) {
@@ -320,20 +322,21 @@ function inOrder(points: Point[]): Point[] {
 }
 
 /**
- * The ids and write counts (`series.write_seq`) of a metric's series selected by `filter` whose
+ * The ids, write counts (`series.write_seq`) and newest times (`last_ts`, Unix ms) of a metric's series selected by `filter` whose
  * newest point is at or after `from` (Unix ms): one statement, one row of two lists, shared by
  * the cycle's range and latest loads of the same metric, filter and start.
  */
-async function writeCounts(database: Database, loads: SeriesLoads, filter: MetricFilter, from: number, only: string | null): Promise<{ ids: number[]; seqs: number[] }> {
+async function writeCounts(database: Database, loads: SeriesLoads, filter: MetricFilter, from: number, only: string | null): Promise<{ ids: number[]; seqs: number[]; lastTs: number[] }> {
   return loads.shared(`counts|${from}|${only ?? '*'}|${filter.metric}|${JSON.stringify(filter.labels)}`, async () => {
     const applianceFilter = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
-    const [row] = await database.query<{ ids: string | null; seqs: string | null }>(
-      `select string_agg(s.id::text, ',') as ids, string_agg(s.write_seq::text, ',') as seqs
+    const [row] = await database.query<{ ids: string | null; seqs: string | null; ts: string | null }>(
+      `select string_agg(s.id::text, ',') as ids, string_agg(s.write_seq::text, ',') as seqs,
+              string_agg((date_part('epoch', s.last_ts) * 1000)::int8::text, ',') as ts
          from series s where s.metric = $1 and s.labels @> $3::text::jsonb and s.last_ts >= $2::text::timestamptz ${applianceFilter}`,
       [filter.metric, new Date(from).toISOString(), JSON.stringify(filter.labels), only],
     );
-    if (!row?.ids) return { ids: [], seqs: [] };
-    return { ids: row.ids.split(',').map(Number), seqs: row.seqs!.split(',').map(Number) };
+    if (!row?.ids) return { ids: [], seqs: [], lastTs: [] };
+    return { ids: row.ids.split(',').map(Number), seqs: row.seqs!.split(',').map(Number), lastTs: row.ts!.split(',').map(Number) };
   });
 }
 
@@ -349,7 +352,7 @@ async function loadRecentLatest(database: Database, recent: RecentPoints, loads:
   const stale: number[] = [];
   for (let i = 0; i < counts.ids.length; i++) {
     const id = counts.ids[i]!;
-    const newest = recent.newest(id, counts.seqs[i]!);
+    const newest = recent.newest(id, counts.seqs[i]!, counts.lastTs[i]!);
     if (newest === undefined) stale.push(id);
     else if (newest.t >= from && newest.t <= to) bySeries.set(id, [newest]);
   }
@@ -386,7 +389,7 @@ async function loadRecent(database: Database, recent: RecentPoints, loads: Serie
   const stale: number[] = [];
   for (let i = 0; i < counts.ids.length; i++) {
     const id = counts.ids[i]!;
-    const points = recent.window(id, counts.seqs[i]!, from, to);
+    const points = recent.window(id, counts.seqs[i]!, counts.lastTs[i]!, from, to);
     if (points === undefined) stale.push(id);
     else if (points.length > 0) bySeries.set(id, points);
   }
