@@ -80,6 +80,13 @@ describe('PromQL parser', () => {
     expect(parseError('rate(x[5m:1m])').message).toContain('subqueries');
     expect(parseError('x @ 100').message).toContain('@ modifier');
     expect(parseError('{__name__=~"node_.*"}').message).toContain('without a metric name');
+    // A name the grammar does not know as a function (Prometheus 2's holt_winters) is named too, at the name.
+    const unknown = parseError('1 + holt_winters(node_load1[5m], 0.5, 0.5) > 1');
+    expect(unknown.kind).toBe('unsupported');
+    expect(unknown.message).toContain('function "holt_winters" is not supported');
+    expect(unknown.column).toBe(5);
+    // A parenthesis after something else stays a syntax error.
+    expect(parseError('node_load1 > 1 (2)').kind).toBe('syntax');
   });
 
   it('refuses a regex RE2 does not accept, at the regex', () => {
