@@ -55,6 +55,17 @@ export function metricFilters(parsed: ParsedExpr): MetricFilter[] {
   return filters;
 }
 
+/**
+ * The SQL condition of a filter's equality matchers on `s.labels`, whose JSON is parameter
+ * `$n`. An empty filter (every series of the metric) tests nothing: containment of `{}` is true
+ * of every row, but reading each row's labels to find out cost about a fifth of a latest-value
+ * load (20 000 series rows, PostgreSQL: 28–44 → 19–32 ms).
+ * The parameter is still referenced, so the statement's parameters keep their types.
+ */
+function containsSql(filter: MetricFilter, n: number): string {
+  return Object.keys(filter.labels).length > 0 ? `s.labels @> $${n}::text::jsonb` : `$${n}::text is not null`;
+}
+
 /** What the process knows of a series that never changes: its appliance and its labels (with `__name__`). */
 interface SeriesIdentity {
   a: string;
@@ -211,6 +222,11 @@ function latestFiltersOf(rules: readonly { kind: string; params: Record<string, 
   return common;
 }
 
+/** Whether `recent` serves `filter`'s series over [from, to] (Unix ms): every series the filter selects is held, for long enough. */
+function heldIn(recent: RecentPoints | undefined, database: Database, filter: MetricFilter, from: number, to: number): recent is RecentPoints {
+  return recent !== undefined && recent.servesFor(database) && recent.tracks(filter.metric, filter.labels) && to - from <= recent.keepFor(filter.metric);
+}
+
 /**
  * One metric's series for `[from, to]` (Unix ms), by appliance id: one query for the whole
  * fleet (or for `applianceIds`). `latestOnly` reads `series.last_ts/last_value` (expressions
@@ -221,14 +237,14 @@ async function loadMetric(database: Database, filter: MetricFilter, from: number
   const only = applianceIds ? JSON.stringify(applianceIds) : null;
   const applianceFilter = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
   // series_metric_idx drives the scan; `labels @> $5` keeps only the series every selector of the metric requires.
-  const seriesFilter = `s.metric = $1 and s.labels @> $5::text::jsonb`;
+  const seriesFilter = `s.metric = $1 and ${containsSql(filter, 5)}`;
   let bySeries = new Map<number, Point[]>();
   // Memory serves a load only when every series its filter selects is held (a tracked filter's labels are among the load's).
-  const held = recent !== undefined && recent.servesFor(database) && recent.tracks(filter.metric, filter.labels) && to - from <= recent.keepFor(filter.metric);
+  const held = heldIn(recent, database, filter, from, to);
   if (held && !latestOnly) {
-    bySeries = await loadRecent(database, recent, loads, filter, from, to, only);
+    bySeries = await loadRecent(database, recent!, loads, filter, from, to, only);
   } else if (held && latestOnly) {
-    bySeries = await loadRecentLatest(database, recent, loads, filter, from, to, only);
+    bySeries = await loadRecentLatest(database, recent!, loads, filter, from, to, only);
   } else if (latestOnly) {
     // One row of three comma-separated lists (float8 as text is its shortest exact form; NaN
     // and ±Infinity read back through Number): decoding 60 000 rows one by one cost more than
@@ -332,7 +348,7 @@ async function writeCounts(database: Database, loads: SeriesLoads, filter: Metri
     const [row] = await database.query<{ ids: string | null; seqs: string | null; ts: string | null }>(
       `select string_agg(s.id::text, ',') as ids, string_agg(s.write_seq::text, ',') as seqs,
               string_agg((date_part('epoch', s.last_ts) * 1000)::int8::text, ',') as ts
-         from series s where s.metric = $1 and s.labels @> $3::text::jsonb and s.last_ts >= $2::text::timestamptz ${applianceFilter}`,
+         from series s where s.metric = $1 and ${containsSql(filter, 3)} and s.last_ts >= $2::text::timestamptz ${applianceFilter}`,
       [filter.metric, new Date(from).toISOString(), JSON.stringify(filter.labels), only],
     );
     if (!row?.ids) return { ids: [], seqs: [], lastTs: [] };
