@@ -55,7 +55,9 @@ export function composeDeps(options: {
     clock: options.clock ?? systemClock,
     logger: options.logger,
     metrics: createMetrics(),
-    recentPoints: new RecentPoints(options.database),
+    // Held only where the same process writes and evaluates (ROLE all): a server-only process
+    // would never be fed, and a collector never evaluates.
+    ...(options.config.ROLE === 'all' ? { recentPoints: new RecentPoints(options.database) } : {}),
   };
   const engine = createEngine(core);
   return { deps: { ...core, engine }, engine };

@@ -23,6 +23,8 @@ interface Entry {
   metric: string;
   /** Writes of the series this entry holds: equals `series.write_seq` when it has them all. */
   seq: number;
+  /** The write count of the database snapshot the entry was read from (0 when it began with a first write). */
+  base: number;
   /** Points are complete from this time (Unix ms) on; older ones may be missing. */
   from: number;
   points: RecentPoint[];
@@ -99,10 +101,10 @@ export class RecentPoints {
    * A committed write of series `id` of `metric`, which made its `write_seq` equal to `seq`,
    * with its points (any order). Applied only when the entry holds exactly the writes before it
    * (`seq - 1`); the first write (`seq` 1) of a series the writer created (`createdByWriter`)
-   * starts a complete entry; a write the entry already
-   * reflects (read from the database after it committed) is skipped. Otherwise (a write of
-   * another process came between) the entry is dropped, and the next cycle reads the series
-   * from the database.
+   * starts a complete entry; a write the entry's database read already reflected (`seq` at or
+   * below that snapshot's count) is skipped. Otherwise — a write of another process came
+   * between, or a count comes a second time because the database went back — the entry is
+   * dropped, and the next cycle reads the series from the database.
    */
   apply(id: number, metric: string, seq: number, points: readonly RecentPoint[], createdByWriter = false): void {
     const keep = this.tracked.get(metric)?.windowMs;
@@ -110,12 +112,13 @@ export class RecentPoints {
     let entry = this.entries.get(id);
     if (entry === undefined) {
       if (seq !== 1 || !createdByWriter || this.pointCount + points.length > this.maxPoints) return;
-      entry = { metric, seq: 0, from: Number.NEGATIVE_INFINITY, points: [] };
+      entry = { metric, seq: 0, base: 0, from: Number.NEGATIVE_INFINITY, points: [] };
       this.entries.set(id, entry);
-    } else if (seq <= entry.seq && entry.metric === metric) {
+    } else if (seq <= entry.base && entry.metric === metric) {
       // Already reflected: the entry was read from the database after this write committed.
       return;
     } else if (entry.seq !== seq - 1 || entry.metric !== metric) {
+      // A gap, or a count met twice (the database went back and reused it): read it again.
       this.drop(id);
       return;
     }
@@ -139,14 +142,18 @@ export class RecentPoints {
 
   /**
    * Replaces series `id`'s entry with what the database held at write count `seq`: every point
-   * from `from` (Unix ms) on, in time order. Refused (false) past the point budget.
+   * from `from` (Unix ms) on, in time order. Points of equal time come from the chunks in no
+   * set order; with `lastValue` (the series' `last_value` in the same snapshot) the newest time's
+   * points are ordered so that the last one is it, as the writer's later-write-wins update left
+   * it. Refused (false) past the point budget.
    */
-  replace(id: number, metric: string, seq: number, from: number, points: RecentPoint[]): boolean {
+  replace(id: number, metric: string, seq: number, from: number, points: RecentPoint[], lastValue?: number): boolean {
     const keep = this.tracked.get(metric)?.windowMs;
     if (keep === undefined) return false;
     this.drop(id);
     if (this.pointCount + points.length > this.maxPoints) return false;
-    const entry: Entry = { metric, seq, from, points };
+    if (lastValue !== undefined) newestAs(points, lastValue);
+    const entry: Entry = { metric, seq, base: seq, from, points };
     this.entries.set(id, entry);
     this.pointCount += points.length;
     this.trim(entry, keep);
@@ -223,5 +230,24 @@ export class RecentPoints {
     points.splice(0, k);
     this.pointCount -= k;
     if (cutoff > entry.from) entry.from = cutoff;
+  }
+}
+
+/**
+ * Orders the points sharing the newest time so that the last of them has `lastValue` (NaN
+ * matches NaN); leaves the points as they are when none has it. Points must be in time order.
+ */
+export function newestAs(points: RecentPoint[], lastValue: number): void {
+  const n = points.length;
+  if (n < 2) return;
+  const newest = points[n - 1]!.t;
+  const same = (v: number) => v === lastValue || (Number.isNaN(v) && Number.isNaN(lastValue));
+  if (same(points[n - 1]!.v)) return;
+  for (let i = n - 2; i >= 0 && points[i]!.t === newest; i--) {
+    if (same(points[i]!.v)) {
+      const [p] = points.splice(i, 1);
+      points.push(p!);
+      return;
+    }
   }
 }

@@ -71,9 +71,23 @@ describe.each(backends)('PromQL series loads on %s', (backend) => {
     const loaded = await Promise.all(parsed.map((p) => loadSeries(database, p, now - p.lookbackMs, now, undefined, loads)));
     // The three filters share no label: one unfiltered read of the metric.
     expect(statements() - warm).toBe(1);
-    expect(loaded.map((l) => l.get(appliance)!.length)).toEqual([2, 2, 2]);
+    // Each rule gets the series its own equality matchers select: the read is shared, not the result.
+    expect(loaded.map((l) => l.get(appliance)!.length)).toEqual([2, 1, 1]);
     // Each rule still applies its own matchers: only the online state holds.
     const fired = await Promise.all(parsed.map((p) => evaluatePromqlRule(database, p, now, loads)));
     expect(fired.map((f) => f.active.get(appliance)?.map((s) => s.labels.state) ?? [])).toEqual([[], [], ['online']]);
+  });
+  it('evaluates a rule for the appliances its own series select, whatever other rules widen the read to', async () => {
+    // An appliance with / only: a "/data not mounted" rule must not see it as an appliance without /data
+    // just because another rule reads every mount of the metric.
+    const appliance = await scrape(a, 'mount_probe{mountpoint="/"} 1\n');
+    const now = a.clock.now().getTime() + 1000;
+    const rules = ['mount_probe < 0.1', '(count(mount_probe{mountpoint="/data"}) or vector(0)) == 0'].map((expr) => ({ kind: 'promql', params: { expr } }));
+    const parsed = rules.map((r) => parsePromql(r.params.expr));
+    const loads = cycleLoads(undefined, rules);
+    const [, notMounted] = await Promise.all(parsed.map((p) => evaluatePromqlRule(a.deps.database, p, now, loads)));
+    const alone = await evaluatePromqlRule(a.deps.database, parsed[1]!, now);
+    expect(notMounted!.active.has(appliance)).toBe(false);
+    expect(alone.active.has(appliance)).toBe(false);
   });
 });

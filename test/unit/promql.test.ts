@@ -85,8 +85,8 @@ describe('PromQL parser', () => {
     expect(unknown.kind).toBe('unsupported');
     expect(unknown.message).toContain('function "holt_winters" is not supported');
     expect(unknown.column).toBe(5);
-    // A parenthesis after something else stays a syntax error.
-    expect(parseError('node_load1 > 1 (2)').kind).toBe('syntax');
+    // A parenthesis after something else stays a syntax error: a number, a duration, a recording rule's name.
+    for (const expr of ['node_load1 > 1 (2)', 'x offset 5m(1)', '1e3(x)', '0x1f(x)', 'job:rate(x)', 'job:rate5m(x)']) expect(parseError(expr).kind, expr).toBe('syntax');
   });
 
   it('refuses a regex RE2 does not accept, at the regex', () => {

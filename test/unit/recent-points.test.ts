@@ -2,7 +2,7 @@
 // it has applied exactly the writes the database counts; any gap, a trim past the window asked
 // for, or a budget overrun sends the series back to the database.
 import { describe, expect, it } from 'vitest';
-import { RecentPoints } from '../../telemetry/recent-points.ts';
+import { newestAs, RecentPoints } from '../../telemetry/recent-points.ts';
 
 const MIN = 60_000;
 const cpu = new Map([['node_cpu_seconds_total', { windowMs: 5 * MIN, filters: [{ mode: 'idle' }] }]]);
@@ -102,5 +102,35 @@ describe('RecentPoints', () => {
     recent.sweep(8 * MIN);
     expect(recent.window(1, 1, 0, 0, 8 * MIN)).toBeUndefined();
     expect(recent.window(2, 1, 6 * MIN, 6 * MIN, 8 * MIN)).toEqual(pts(6 * MIN));
+  });
+
+  it('drops an entry when a write count comes a second time (the database went back and reused it)', () => {
+    const recent = tracked();
+    recent.replace(1, 'node_cpu_seconds_total', 9, -10 * MIN, pts(0));
+    recent.apply(1, 'node_cpu_seconds_total', 10, pts(MIN));
+    recent.apply(1, 'node_cpu_seconds_total', 11, pts(2 * MIN));
+    // Writes 10 and 11 were lost by a failover; the new primary counts its own writes 10, 11, 12.
+    recent.apply(1, 'node_cpu_seconds_total', 10, pts(3 * MIN));
+    expect(recent.size().series).toBe(0);
+    // A write the refill's snapshot already held (count ≤ 9) is only skipped.
+    recent.replace(2, 'node_cpu_seconds_total', 9, -10 * MIN, pts(0));
+    recent.apply(2, 'node_cpu_seconds_total', 9, pts(0));
+    expect(recent.window(2, 9, 0, -MIN, MIN)).toEqual(pts(0));
+  });
+
+  it('orders a refill’s points of the newest time so that the last is last_value', () => {
+    const points = [{ t: 0, v: 1 }, { t: MIN, v: 2 }, { t: MIN, v: 3 }];
+    newestAs(points, 2);
+    expect(points).toEqual([{ t: 0, v: 1 }, { t: MIN, v: 3 }, { t: MIN, v: 2 }]);
+    const nan = [{ t: MIN, v: Number.NaN }, { t: MIN, v: 5 }];
+    newestAs(nan, Number.NaN);
+    expect(nan.at(-1)!.v).toBeNaN();
+    // An older point with the value is not moved.
+    const older = [{ t: 0, v: 2 }, { t: MIN, v: 3 }];
+    newestAs(older, 2);
+    expect(older).toEqual([{ t: 0, v: 2 }, { t: MIN, v: 3 }]);
+    const recent = tracked();
+    recent.replace(1, 'node_cpu_seconds_total', 4, -10 * MIN, [{ t: 0, v: 1 }, { t: MIN, v: 7 }, { t: MIN, v: 6 }], 7);
+    expect(recent.newest(1, 4, MIN)).toEqual({ t: MIN, v: 7 });
   });
 });

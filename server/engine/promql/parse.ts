@@ -127,7 +127,9 @@ export function parsePromql(text: string): ParsedExpr {
       if (n.type.isError) {
         // A name the grammar does not know as a function, called: Prometheus 2's holt_winters
         // (renamed in 3), a function of a newer release. Named like any unsupported function.
-        const called = text[n.from] === '(' ? /[a-zA-Z_][a-zA-Z0-9_]*$/.exec(text.slice(0, n.from)) : null;
+        // The whole name before the parenthesis (not the tail of a number, a duration or a
+        // recording rule's `level:metric:op` name, which are not calls).
+        const called = text[n.from] === '(' ? /(?<![\w.:])[a-zA-Z_][a-zA-Z0-9_]*$/.exec(text.slice(0, n.from)) : null;
         if (called) fail('unsupported', `function "${called[0]}" is not supported (supported: ${supportedFunctions.join(', ')})`, n.from - called[0].length);
         const near = text.slice(n.from, Math.max(n.to, n.from + 1)).trim();
         fail('syntax', n.from >= text.length || near === '' ? 'unexpected end of input' : `unexpected ${JSON.stringify(near.slice(0, 20))}`, n.from);

@@ -222,9 +222,13 @@ function latestFiltersOf(rules: readonly { kind: string; params: Record<string, 
   return common;
 }
 
-/** Whether `recent` serves `filter`'s series over [from, to] (Unix ms): every series the filter selects is held, for long enough. */
-function heldIn(recent: RecentPoints | undefined, database: Database, filter: MetricFilter, from: number, to: number): recent is RecentPoints {
-  return recent !== undefined && recent.servesFor(database) && recent.tracks(filter.metric, filter.labels) && to - from <= recent.keepFor(filter.metric);
+/**
+ * Whether `recent` serves `filter`'s series over [from, to] (Unix ms): every series the filter
+ * selects is held, and for a range load held long enough (a latest-value load needs only the
+ * newest point, which is never let go).
+ */
+function heldIn(recent: RecentPoints | undefined, database: Database, filter: MetricFilter, from: number, to: number, latestOnly: boolean): recent is RecentPoints {
+  return recent !== undefined && recent.servesFor(database) && recent.tracks(filter.metric, filter.labels) && (latestOnly || to - from <= recent.keepFor(filter.metric));
 }
 
 /**
@@ -240,7 +244,7 @@ async function loadMetric(database: Database, filter: MetricFilter, from: number
   const seriesFilter = `s.metric = $1 and ${containsSql(filter, 5)}`;
   let bySeries = new Map<number, Point[]>();
   // Memory serves a load only when every series its filter selects is held (a tracked filter's labels are among the load's).
-  const held = heldIn(recent, database, filter, from, to);
+  const held = heldIn(recent, database, filter, from, to, latestOnly);
   if (held && !latestOnly) {
     bySeries = await loadRecent(database, recent!, loads, filter, from, to, only);
   } else if (held && latestOnly) {
@@ -413,26 +417,27 @@ async function loadRecent(database: Database, recent: RecentPoints, loads: Serie
   // Refilled from the start of the keep window (or the rule's, if earlier), with no upper bound:
   // the entry must hold every point the database has from there on.
   const refillFrom = Math.min(from, to - recent.keepFor(filter.metric));
-  const rows = await database.query<{ id: number; seq: number; base: number | null; offsets: string | null; values: string | null }>(
-    `select s.id::float8 as id, s.write_seq::float8 as seq, (extract(epoch from c.first_ts) * 1000)::float8 as base,
+  const rows = await database.query<{ id: number; seq: number; last: string | null; base: number | null; offsets: string | null; values: string | null }>(
+    `select s.id::float8 as id, s.write_seq::float8 as seq, s.last_value::text as last, (extract(epoch from c.first_ts) * 1000)::float8 as base,
             array_to_string(c.point_offsets, ',') as offsets, array_to_string(c.point_values, ',') as values
-       from (select s.id, s.write_seq from series s where s.id = any(array(select (jsonb_array_elements_text($1::text::jsonb))::bigint)) offset 0) s
+       from (select s.id, s.write_seq, s.last_value from series s where s.id = any(array(select (jsonb_array_elements_text($1::text::jsonb))::bigint)) offset 0) s
        left join lateral (select c.first_ts, c.point_offsets, c.point_values from sample_chunks c
                            where c.series_id = s.id and c.last_ts >= $2::text::timestamptz) c on true`,
     [JSON.stringify(stale), new Date(refillFrom).toISOString()],
   );
-  const read = new Map<number, { seq: number; points: Point[] }>();
+  const read = new Map<number, { seq: number; last: number | undefined; points: Point[] }>();
   for (const r of rows) {
     const id = Number(r.id);
     let series = read.get(id);
-    if (!series) read.set(id, (series = { seq: Number(r.seq), points: [] }));
+    if (!series) read.set(id, (series = { seq: Number(r.seq), last: r.last === null ? undefined : Number(r.last), points: [] }));
     if (r.base !== null) pushChunk(series.points, Number(r.base), r.offsets!, r.values!, refillFrom, Number.POSITIVE_INFINITY);
   }
   for (const [id, series] of read) {
     const points = inOrder(series.points);
     const window = points.filter((p) => p.t >= from && p.t <= to);
     if (window.length > 0) bySeries.set(id, window);
-    recent.replace(id, filter.metric, series.seq, refillFrom, points);
+    // Equal newest times come in no set order: the entry's newest point must be last_value's.
+    recent.replace(id, filter.metric, series.seq, refillFrom, points, series.last);
   }
   return bySeries;
 }
@@ -447,17 +452,25 @@ export async function loadSeries(database: Database, parsed: ParsedExpr, from: n
   const byAppliance = new Map<string, SeriesData[]>();
   const only = applianceIds ? [...applianceIds].sort().join(',') : '*';
   // Every metric's load starts at once: the database reads one while this process decodes another.
-  const pending = metricFilters(parsed).map((own) => {
-    const widened = parsed.latestOnly ? loads.latestFilters?.get(own.metric) : undefined;
-    const filter = widened ? { metric: own.metric, labels: widened } : own;
-    const key = `${parsed.latestOnly ? 'latest' : 'range'}|${from}|${to}|${only}|${filter.metric}|${JSON.stringify(filter.labels)}`;
-    return loads.get(key, () => loadMetric(database, filter, from, to, parsed.latestOnly, applianceIds, loads));
+  const own = metricFilters(parsed);
+  const pending = own.map((filter) => {
+    // A latest-value load may read the metric with the labels every latest rule of the cycle
+    // shares (one read for several rules), unless memory holds this rule's series.
+    const widened = parsed.latestOnly && !heldIn(loads.recent, database, filter, from, to, true) ? loads.latestFilters?.get(filter.metric) : undefined;
+    const read = widened ? { metric: filter.metric, labels: widened } : filter;
+    const key = `${parsed.latestOnly ? 'latest' : 'range'}|${from}|${to}|${only}|${read.metric}|${JSON.stringify(read.labels)}`;
+    return loads.get(key, () => loadMetric(database, read, from, to, parsed.latestOnly, applianceIds, loads));
   });
   // Each is awaited in turn below; the others' failures are handled there too, not left unhandled.
   for (const p of pending) p.catch(() => {});
-  for (const p of pending) {
-    const loaded = await p;
-    for (const [applianceId, series] of loaded) {
+  for (let i = 0; i < pending.length; i++) {
+    const loaded = await pending[i]!;
+    // A widened read holds series this rule's selectors cannot match: an appliance is evaluated
+    // only for the series its own filter selects, whatever the other rules of the cycle read.
+    const labels = Object.entries(own[i]!.labels);
+    for (const [applianceId, all] of loaded) {
+      const series = labels.length === 0 ? all : all.filter((s) => labels.every(([k, v]) => s.labels[k] === v));
+      if (series.length === 0) continue;
       const list = byAppliance.get(applianceId);
       if (list) list.push(...series);
       else byAppliance.set(applianceId, [...series]);
@@ -473,11 +486,6 @@ export interface PromqlRuleResult {
   failed: Map<string, string>;
 }
 
-/**
- * Evaluates an alerting expression at `now` for every appliance that has any of the series it
- * names (an appliance with none of them cannot satisfy a selector). Pure per appliance: one
- * appliance's data never reaches another's evaluation.
- */
 /**
  * Starts the loads of a rule's expression in `loads` without waiting for them, so that the
  * database reads the next rules' series while this process evaluates the current one. An
@@ -514,6 +522,11 @@ export function trackRangeRules(recent: RecentPoints, rules: readonly { kind: st
   recent.track(windows);
 }
 
+/**
+ * Evaluates an alerting expression at `now` for every appliance that has any of the series it
+ * names (an appliance with none of them cannot satisfy a selector). Pure per appliance: one
+ * appliance's data never reaches another's evaluation.
+ */
 export async function evaluatePromqlRule(database: Database, parsed: ParsedExpr, now: number, loads?: SeriesLoads): Promise<PromqlRuleResult> {
   const data = await loadSeries(database, parsed, now - parsed.lookbackMs, now, undefined, loads);
   const active = new Map<string, AlertSample[]>();
