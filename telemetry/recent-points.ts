@@ -224,9 +224,8 @@ export class RecentPoints {
     const points = entry.points;
     if (points.length === 0) return;
     const cutoff = points[points.length - 1]!.t - keep;
-    if (points[0]!.t >= cutoff) return;
-    let k = 0;
-    while (k < points.length && points[k]!.t < cutoff) k++;
+    const k = lowerBound(points, cutoff);
+    if (k === 0) return;
     points.splice(0, k);
     this.pointCount -= k;
     if (cutoff > entry.from) entry.from = cutoff;

@@ -3,7 +3,7 @@ import { z } from '@hono/zod-openapi';
 import type { Db } from '../../drizzle/client.ts';
 import { applianceChanges, appliances, components, heartbeats } from '../../drizzle/schema/index.ts';
 import { componentKinds, type ApplianceStatus, type ChangeKind } from '../../drizzle/schema/enums.ts';
-import { DomainError, notFound } from '../lib/errors.ts';
+import { DomainError, notFound, validationFailed } from '../lib/errors.ts';
 import type { TimeSlice } from '../lib/time-slice.ts';
 
 const versionText = z.string().trim().min(1).max(100).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
@@ -116,11 +116,6 @@ export async function readHeartbeat(body: unknown, slice: TimeSlice): Promise<He
   }
   if (issues.length > 0 || !envelope.success) throw validationFailed(issues);
   return { ...envelope.data, components: valid };
-}
-
-function validationFailed(issues: readonly z.core.$ZodIssue[]): DomainError {
-  const details = issues.slice(0, 50).map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
-  return new DomainError('invalid_request', 'request validation failed', details);
 }
 
 export const HeartbeatAck = z

@@ -232,14 +232,17 @@ export class SampleWriter {
    * written by one that does not count them.
    */
   private readonly createdHere = new Set<number>();
+  /** Told each committed batch's points of the series it tracks (the scheduler's memory, ADR 0010); null when it holds another database's series. */
+  private readonly recent: RecentPoints | null;
 
   constructor(
     private readonly database: Database,
     private readonly seriesLimit = Number.POSITIVE_INFINITY,
     private readonly maxCachedSeries = 1_000_000,
-    /** Told each committed batch's points of the series it tracks (the scheduler's memory, ADR 0010). */
-    private readonly recent: RecentPoints | null = null,
-  ) {}
+    recent: RecentPoints | null = null,
+  ) {
+    this.recent = recent?.servesFor(database) ? recent : null;
+  }
 
   async write(applianceId: string, allSamples: readonly Sample[], batchId: string | null, receivedAt: Date): Promise<WriteOutcome> {
     if (allSamples.length === 0 && batchId === null) return { accepted: 0, duplicate: false };
@@ -264,7 +267,7 @@ export class SampleWriter {
     const count = samples.length;
     const limited = seriesLimited > 0 ? { seriesLimited, stored: samples } : {};
     if (count === 0 && batchId === null) return { accepted: 0, duplicate: false, ...limited };
-    const recent = this.recent?.servesFor(this.database) ? this.recent : null;
+    const recent = this.recent;
     const params = chunkParams(samples, entries, ++this.stamp, recent === null ? null : (sample) => recent.tracks(sample.metric, sample.labels));
     const rows = await retrying(() =>
       batchId === null

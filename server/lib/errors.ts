@@ -31,3 +31,11 @@ export class DomainError extends Error {
 export const notFound = (what = 'resource') => new DomainError('not_found', `${what} not found`);
 export const invalid = (message: string, details?: unknown) => new DomainError('invalid_request', message, details);
 export const conflict = (message: string, details?: unknown) => new DomainError('conflict', message, details);
+
+/** The 400 of a request body that fails its schema: the first 50 issues (zod's), each a dotted path and a message. */
+export const validationFailed = (issues: readonly { path: readonly PropertyKey[]; message: string }[]) =>
+  new DomainError(
+    'invalid_request',
+    'request validation failed',
+    issues.slice(0, 50).map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+  );

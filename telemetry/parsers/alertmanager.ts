@@ -89,9 +89,7 @@ export function parseAlertmanagerWebhook(body: unknown, ctx: ParseContext): Pars
   rawAlerts.forEach((raw: unknown, index) => {
     const result = alertmanagerAlertSchema.safeParse(raw);
     if (!result.success) {
-      for (const issue of result.error.issues) {
-        problems.add(index, issue.path.length > 0 ? issue.path.join('.') : undefined, issue.message);
-      }
+      problems.addIssues(index, result.error.issues);
       return;
     }
     const alert = result.data;

@@ -368,6 +368,11 @@ export class ProblemList {
     }
   }
 
+  /** Item `index`'s schema issues (zod's), each with its dotted path as the field. */
+  addIssues(index: number, issues: readonly { path: readonly PropertyKey[]; message: string }[]): void {
+    for (const issue of issues) this.add(index, issue.path.length > 0 ? issue.path.join('.') : undefined, issue.message);
+  }
+
   /** Throws the whole batch back if any item was bad. */
   throwIfAny(total: number, noun: string): void {
     if (this.invalidItems === 0) return;

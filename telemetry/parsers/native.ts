@@ -280,10 +280,7 @@ function eventsOf(body: unknown): unknown[] {
 function readEvent(raw: unknown, index: number, ctx: ParseContext, problems: ProblemList, events: IngestEvent[]): void {
   const result = nativeEventSchema.safeParse(raw);
   if (!result.success) {
-    for (const issue of result.error.issues) {
-      const field = issue.path.length > 0 ? issue.path.join('.') : undefined;
-      problems.add(index, field, issue.message);
-    }
+    problems.addIssues(index, result.error.issues);
     return;
   }
   const event = result.data;

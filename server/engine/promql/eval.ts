@@ -49,15 +49,23 @@ export class PromqlEvalError extends Error {
 // WeakMap keyed by it (and by the AST node that asks, which lives as long as its parsed rule).
 // Derived label sets are frozen: a caller that mutated one would change it for every appliance.
 
-const matched = new WeakMap<readonly LabelMatcher[], WeakMap<Labels, boolean>>();
+/** Per scope object (an AST node's matchers, matching or grouping), per label-set object: a derived value. */
+type Derived<V> = WeakMap<object, WeakMap<Labels, V>>;
+
+/** `compute()` for (scope, labels) the first time, the remembered value after. */
+function derived<V>(cache: Derived<V>, scope: object, labels: Labels, compute: () => V): V {
+  let byLabels = cache.get(scope);
+  if (!byLabels) cache.set(scope, (byLabels = new WeakMap()));
+  let value = byLabels.get(labels);
+  if (value === undefined) byLabels.set(labels, (value = compute()));
+  return value;
+}
+
+const matched: Derived<boolean> = new WeakMap();
 
 /** matchesAll, remembered per (matchers, labels object). */
 function matchesCached(matchers: readonly LabelMatcher[], labels: Labels): boolean {
-  let byLabels = matched.get(matchers);
-  if (!byLabels) matched.set(matchers, (byLabels = new WeakMap()));
-  let hit = byLabels.get(labels);
-  if (hit === undefined) byLabels.set(labels, (hit = matchesAll(matchers, labels)));
-  return hit;
+  return derived(matched, matchers, labels, () => matchesAll(matchers, labels));
 }
 
 /** In-memory source over a list of series, indexed by metric name. */
@@ -90,16 +98,11 @@ function dropName(labels: Labels): Labels {
 
 type Matching = { on: boolean; labels: string[] } | null;
 const noMatching = {};
-const signatures = new WeakMap<object, WeakMap<Labels, string>>();
+const signatures: Derived<string> = new WeakMap();
 
 /** A canonical key of a label set, optionally restricted (on) or reduced (ignoring); never includes the metric name unless `on` lists it. Remembered per (matching, labels object). */
 function signature(labels: Labels, matching: Matching): string {
-  const scope = matching ?? noMatching;
-  let byLabels = signatures.get(scope);
-  if (!byLabels) signatures.set(scope, (byLabels = new WeakMap()));
-  let sig = byLabels.get(labels);
-  if (sig === undefined) byLabels.set(labels, (sig = computeSignature(labels, matching)));
-  return sig;
+  return derived(signatures, matching ?? noMatching, labels, () => computeSignature(labels, matching));
 }
 
 function computeSignature(labels: Labels, matching: Matching): string {
@@ -368,14 +371,11 @@ function call(expr: Call, at: number, source: SeriesSource): Value {
   }
 }
 
-const groupsOf = new WeakMap<Aggregation['grouping'], WeakMap<Labels, { labels: Labels; key: string }>>();
+const groupsOf: Derived<{ labels: Labels; key: string }> = new WeakMap();
 
 /** The group of a sample's labels under `by`/`without` (frozen labels and their key), remembered per (grouping, labels object). */
 function groupOf(grouping: Aggregation['grouping'], input: Labels): { labels: Labels; key: string } {
-  let byLabels = groupsOf.get(grouping);
-  if (!byLabels) groupsOf.set(grouping, (byLabels = new WeakMap()));
-  let group = byLabels.get(input);
-  if (group === undefined) {
+  return derived(groupsOf, grouping, input, () => {
     const { without, labels: names } = grouping;
     const labels: Labels = {};
     if (without) {
@@ -383,10 +383,8 @@ function groupOf(grouping: Aggregation['grouping'], input: Labels): { labels: La
     } else {
       for (const k of names) if (k in input) labels[k] = input[k]!;
     }
-    group = { labels: Object.freeze(labels), key: labelsKey(labels) };
-    byLabels.set(input, group);
-  }
-  return group;
+    return { labels: Object.freeze(labels), key: labelsKey(labels) };
+  });
 }
 
 function aggregate(expr: Aggregation, at: number, source: SeriesSource): Sample[] {

@@ -108,6 +108,9 @@ export interface ParsedExpr {
   latestOnly: boolean;
 }
 
+/** The reason given for a function Vigil does not evaluate (or the grammar does not know). */
+const unsupportedFunction = (name: string) => `function "${name}" is not supported (supported: ${supportedFunctions.join(', ')})`;
+
 /** Prometheus' default lookback for instant selectors (--query.lookback-delta). */
 export const LOOKBACK_MS = 5 * 60_000;
 
@@ -130,7 +133,7 @@ export function parsePromql(text: string): ParsedExpr {
         // The whole name before the parenthesis (not the tail of a number, a duration or a
         // recording rule's `level:metric:op` name, which are not calls).
         const called = text[n.from] === '(' ? /(?<![\w.:])[a-zA-Z_][a-zA-Z0-9_]*$/.exec(text.slice(0, n.from)) : null;
-        if (called) fail('unsupported', `function "${called[0]}" is not supported (supported: ${supportedFunctions.join(', ')})`, n.from - called[0].length);
+        if (called) fail('unsupported', unsupportedFunction(called[0]), n.from - called[0].length);
         const near = text.slice(n.from, Math.max(n.to, n.from + 1)).trim();
         fail('syntax', n.from >= text.length || near === '' ? 'unexpected end of input' : `unexpected ${JSON.stringify(near.slice(0, 20))}`, n.from);
       }
@@ -280,7 +283,7 @@ export function parsePromql(text: string): ParsedExpr {
         const idNode = child(node, 'FunctionIdentifier')!;
         const name = src(idNode);
         if (!(supportedFunctions as readonly string[]).includes(name)) {
-          return fail('unsupported', `function "${name}" is not supported (supported: ${supportedFunctions.join(', ')})`, idNode.from);
+          return fail('unsupported', unsupportedFunction(name), idNode.from);
         }
         const func = name as FunctionName;
         const body = child(node, 'FunctionCallBody')!;

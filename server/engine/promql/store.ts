@@ -66,6 +66,27 @@ function containsSql(filter: MetricFilter, n: number): string {
   return Object.keys(filter.labels).length > 0 ? `s.labels @> $${n}::text::jsonb` : `$${n}::text is not null`;
 }
 
+/** Restricts a series scan to the appliances in parameter `$4` (a JSON list of ids), when it is not null. */
+const applianceFilterSql = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
+
+/**
+ * The select list of a latest-value read: one row of three comma-separated lists (float8 as
+ * text is its shortest exact form; NaN and ±Infinity read back through Number), which decodes
+ * far faster than a row per series. Times go as whole milliseconds (int8): `date_part` is float8
+ * arithmetic, exact for millisecond timestamps, where `extract` computes in numeric.
+ */
+const latestListsSql = `string_agg(s.id::text, ',') as ids, string_agg((date_part('epoch', s.last_ts) * 1000)::int8::text, ',') as ts,
+              string_agg(s.last_value::text, ',') as vs`;
+
+/** Decodes a latestListsSql row into `bySeries`: series id → its one point. */
+function addLatest(row: { ids: string | null; ts: string | null; vs: string | null } | undefined, bySeries: Map<number, Point[]>): void {
+  if (!row?.ids) return;
+  const ids = row.ids.split(',');
+  const ts = row.ts!.split(',');
+  const vs = row.vs!.split(',');
+  for (let i = 0; i < ids.length; i++) bySeries.set(Number(ids[i]), [{ t: Number(ts[i]), v: Number(vs[i]) }]);
+}
+
 /** What the process knows of a series that never changes: its appliance and its labels (with `__name__`). */
 interface SeriesIdentity {
   a: string;
@@ -239,7 +260,6 @@ function heldIn(recent: RecentPoints | undefined, database: Database, filter: Me
 async function loadMetric(database: Database, filter: MetricFilter, from: number, to: number, latestOnly: boolean, applianceIds: readonly string[] | undefined, loads: SeriesLoads): Promise<Loaded> {
   const recent = loads.recent;
   const only = applianceIds ? JSON.stringify(applianceIds) : null;
-  const applianceFilter = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
   // series_metric_idx drives the scan; `labels @> $5` keeps only the series every selector of the metric requires.
   const seriesFilter = `s.metric = $1 and ${containsSql(filter, 5)}`;
   let bySeries = new Map<number, Point[]>();
@@ -250,23 +270,13 @@ async function loadMetric(database: Database, filter: MetricFilter, from: number
   } else if (held && latestOnly) {
     bySeries = await loadRecentLatest(database, recent!, loads, filter, from, to, only);
   } else if (latestOnly) {
-    // One row of three comma-separated lists (float8 as text is its shortest exact form; NaN
-    // and ±Infinity read back through Number): decoding 60 000 rows one by one cost more than
-    // the database's work. Times go as whole milliseconds (int8): `date_part` is float8
-    // arithmetic, exact for millisecond timestamps, where `extract` computes in numeric.
     const [row] = await database.query<{ ids: string | null; ts: string | null; vs: string | null }>(
-      `select string_agg(s.id::text, ',') as ids, string_agg((date_part('epoch', s.last_ts) * 1000)::int8::text, ',') as ts,
-              string_agg(s.last_value::text, ',') as vs
+      `select ${latestListsSql}
          from series s
-        where ${seriesFilter} and s.last_ts >= $2::text::timestamptz and s.last_ts <= $3::text::timestamptz and s.last_value is not null ${applianceFilter}`,
+        where ${seriesFilter} and s.last_ts >= $2::text::timestamptz and s.last_ts <= $3::text::timestamptz and s.last_value is not null ${applianceFilterSql}`,
       [filter.metric, new Date(from).toISOString(), new Date(to).toISOString(), only, JSON.stringify(filter.labels)],
     );
-    if (row?.ids) {
-      const ids = row.ids.split(',');
-      const ts = row.ts!.split(',');
-      const vs = row.vs!.split(',');
-      for (let i = 0; i < ids.length; i++) bySeries.set(Number(ids[i]), [{ t: Number(ts[i]), v: Number(vs[i]) }]);
-    }
+    addLatest(row, bySeries);
   } else {
     // A chunk lies within one hour: those overlapping [from, to] end at or after `from` and
     // start before `to` (so they end before to + one span). The series are chosen first (by
@@ -278,7 +288,7 @@ async function loadMetric(database: Database, filter: MetricFilter, from: number
     const rows = await database.query<{ id: number; base: number; offsets: string; values: string }>(
       `select s.id::float8 as id, (extract(epoch from c.first_ts) * 1000)::float8 as base,
               array_to_string(c.point_offsets, ',') as offsets, array_to_string(c.point_values, ',') as values
-         from (select s.id from series s where ${seriesFilter} and s.last_ts >= $2::text::timestamptz ${applianceFilter} offset 0) s
+         from (select s.id from series s where ${seriesFilter} and s.last_ts >= $2::text::timestamptz ${applianceFilterSql} offset 0) s
          cross join lateral (select c.first_ts, c.point_offsets, c.point_values from sample_chunks c
                               where c.series_id = s.id and c.last_ts >= $2::text::timestamptz and c.last_ts < $6::text::timestamptz
                                 and c.first_ts <= $3::text::timestamptz) c`,
@@ -288,13 +298,7 @@ async function loadMetric(database: Database, filter: MetricFilter, from: number
       const id = Number(r.id);
       let points = bySeries.get(id);
       if (!points) bySeries.set(id, (points = []));
-      const base = Number(r.base);
-      const offsets = r.offsets.split(',');
-      const values = r.values.split(',');
-      for (let i = 0; i < offsets.length; i++) {
-        const t = base + Number(offsets[i]);
-        if (t >= from && t <= to) points.push({ t, v: Number(values[i]) });
-      }
+      pushChunk(points, Number(r.base), r.offsets, r.values, from, to);
     }
   }
   return groupByAppliance(database, bySeries);
@@ -309,13 +313,7 @@ async function groupByAppliance(database: Database, bySeries: Map<number, Point[
     // A series deleted between the two reads has no identity: it is left out, as if read a moment later.
     if (!identity || points.length === 0) continue;
     // Chunks arrive in no particular order (and may overlap before compaction merges them).
-    for (let i = 1; i < points.length; i++) {
-      if (points[i]!.t < points[i - 1]!.t) {
-        points.sort((x, y) => x.t - y.t);
-        break;
-      }
-    }
-    const data: SeriesData = { labels: identity.labels, points };
+    const data: SeriesData = { labels: identity.labels, points: inOrder(points) };
     const list = byAppliance.get(identity.a);
     if (list) list.push(data);
     else byAppliance.set(identity.a, [data]);
@@ -323,7 +321,7 @@ async function groupByAppliance(database: Database, bySeries: Map<number, Point[
   return byAppliance;
 }
 
-/** Decodes one chunk row's comma-separated offsets and values into `points` (times = base + offset, Unix ms), keeping t >= from. */
+/** Decodes one chunk row's comma-separated offsets and values into `points` (times = base + offset, Unix ms), keeping those in [from, to]. */
 function pushChunk(points: Point[], base: number, offsets: string, values: string, from: number, to: number): void {
   const o = offsets.split(',');
   const v = values.split(',');
@@ -342,17 +340,17 @@ function inOrder(points: Point[]): Point[] {
 }
 
 /**
- * The ids, write counts (`series.write_seq`) and newest times (`last_ts`, Unix ms) of a metric's series selected by `filter` whose
- * newest point is at or after `from` (Unix ms): one statement, one row of two lists, shared by
- * the cycle's range and latest loads of the same metric, filter and start.
+ * The ids, write counts (`series.write_seq`) and newest times (`last_ts`, Unix ms) of a metric's
+ * series selected by `filter` whose newest point is at or after `from` (Unix ms): one statement,
+ * one row of three lists, shared by the cycle's range and latest loads of the same metric,
+ * filter and start.
  */
 async function writeCounts(database: Database, loads: SeriesLoads, filter: MetricFilter, from: number, only: string | null): Promise<{ ids: number[]; seqs: number[]; lastTs: number[] }> {
   return loads.shared(`counts|${from}|${only ?? '*'}|${filter.metric}|${JSON.stringify(filter.labels)}`, async () => {
-    const applianceFilter = `and ($4::text is null or s.appliance_id = any(array(select (jsonb_array_elements_text($4::text::jsonb))::uuid)))`;
     const [row] = await database.query<{ ids: string | null; seqs: string | null; ts: string | null }>(
       `select string_agg(s.id::text, ',') as ids, string_agg(s.write_seq::text, ',') as seqs,
               string_agg((date_part('epoch', s.last_ts) * 1000)::int8::text, ',') as ts
-         from series s where s.metric = $1 and ${containsSql(filter, 3)} and s.last_ts >= $2::text::timestamptz ${applianceFilter}`,
+         from series s where s.metric = $1 and ${containsSql(filter, 3)} and s.last_ts >= $2::text::timestamptz ${applianceFilterSql}`,
       [filter.metric, new Date(from).toISOString(), JSON.stringify(filter.labels), only],
     );
     if (!row?.ids) return { ids: [], seqs: [], lastTs: [] };
@@ -378,19 +376,13 @@ async function loadRecentLatest(database: Database, recent: RecentPoints, loads:
   }
   if (stale.length === 0) return bySeries;
   const [row] = await database.query<{ ids: string | null; ts: string | null; vs: string | null }>(
-    `select string_agg(s.id::text, ',') as ids, string_agg((date_part('epoch', s.last_ts) * 1000)::int8::text, ',') as ts,
-            string_agg(s.last_value::text, ',') as vs
+    `select ${latestListsSql}
        from series s
       where s.id = any(array(select (jsonb_array_elements_text($1::text::jsonb))::bigint))
         and s.last_ts >= $2::text::timestamptz and s.last_ts <= $3::text::timestamptz and s.last_value is not null`,
     [JSON.stringify(stale), new Date(from).toISOString(), new Date(to).toISOString()],
   );
-  if (row?.ids) {
-    const ids = row.ids.split(',');
-    const ts = row.ts!.split(',');
-    const vs = row.vs!.split(',');
-    for (let i = 0; i < ids.length; i++) bySeries.set(Number(ids[i]), [{ t: Number(ts[i]), v: Number(vs[i]) }]);
-  }
+  addLatest(row, bySeries);
   return bySeries;
 }
 
@@ -452,24 +444,22 @@ export async function loadSeries(database: Database, parsed: ParsedExpr, from: n
   const byAppliance = new Map<string, SeriesData[]>();
   const only = applianceIds ? [...applianceIds].sort().join(',') : '*';
   // Every metric's load starts at once: the database reads one while this process decodes another.
-  const own = metricFilters(parsed);
-  const pending = own.map((filter) => {
+  const reads = metricFilters(parsed).map((own) => {
     // A latest-value load may read the metric with the labels every latest rule of the cycle
     // shares (one read for several rules), unless memory holds this rule's series.
-    const widened = parsed.latestOnly && !heldIn(loads.recent, database, filter, from, to, true) ? loads.latestFilters?.get(filter.metric) : undefined;
-    const read = widened ? { metric: filter.metric, labels: widened } : filter;
+    const widened = parsed.latestOnly && !heldIn(loads.recent, database, own, from, to, true) ? loads.latestFilters?.get(own.metric) : undefined;
+    const read = widened ? { metric: own.metric, labels: widened } : own;
     const key = `${parsed.latestOnly ? 'latest' : 'range'}|${from}|${to}|${only}|${read.metric}|${JSON.stringify(read.labels)}`;
-    return loads.get(key, () => loadMetric(database, read, from, to, parsed.latestOnly, applianceIds, loads));
-  });
-  // Each is awaited in turn below; the others' failures are handled there too, not left unhandled.
-  for (const p of pending) p.catch(() => {});
-  for (let i = 0; i < pending.length; i++) {
-    const loaded = await pending[i]!;
     // A widened read holds series this rule's selectors cannot match: an appliance is evaluated
     // only for the series its own filter selects, whatever the other rules of the cycle read.
-    const labels = Object.entries(own[i]!.labels);
-    for (const [applianceId, all] of loaded) {
-      const series = labels.length === 0 ? all : all.filter((s) => labels.every(([k, v]) => s.labels[k] === v));
+    const narrow = widened ? Object.entries(own.labels).filter(([k]) => !(k in widened)) : [];
+    return { narrow, loaded: loads.get(key, () => loadMetric(database, read, from, to, parsed.latestOnly, applianceIds, loads)) };
+  });
+  // Each is awaited in turn below; the others' failures are handled there too, not left unhandled.
+  for (const r of reads) r.loaded.catch(() => {});
+  for (const { narrow, loaded } of reads) {
+    for (const [applianceId, all] of await loaded) {
+      const series = narrow.length === 0 ? all : all.filter((s) => narrow.every(([k, v]) => s.labels[k] === v));
       if (series.length === 0) continue;
       const list = byAppliance.get(applianceId);
       if (list) list.push(...series);
